@@ -1,0 +1,121 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from students.models import PracticeRecord
+
+
+class BatchKind(models.TextChoices):
+    DELTA = "delta", _("Changes since the last batch")
+    FULL = "full", _("Full state")
+
+
+class BatchStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class BatchFormat(models.TextChoices):
+    XLSX = "xlsx", "xlsx"
+    CSV = "csv", "csv"
+
+
+class ExportBatch(models.Model):
+    """One export of records to the evaluation system (综合素质评价) for a period."""
+
+    period = models.CharField(_("period"), max_length=32)
+    kind = models.CharField(_("kind"), max_length=8, choices=BatchKind.choices)
+    format = models.CharField(
+        _("format"), max_length=8, choices=BatchFormat.choices, default=BatchFormat.XLSX
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=BatchStatus.choices, default=BatchStatus.PENDING
+    )
+    file = models.FileField(_("file"), upload_to="exports/", blank=True)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows written"), default=0)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("export batch")
+        verbose_name_plural = _("export batches")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One batch per period: a rerun continues the existing row instead of adding one.
+            models.UniqueConstraint(fields=["period", "kind"], name="one_batch_per_period"),
+            models.CheckConstraint(
+                condition=~Q(status=BatchStatus.DONE)
+                | (Q(finished_at__isnull=False) & ~Q(sha256="")),
+                name="batch_done_has_checksum",
+            ),
+            models.CheckConstraint(
+                condition=Q(rows_done__lte=models.F("row_count")) | Q(row_count=0),
+                name="batch_progress_within_total",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.period} {self.kind}"
+
+
+class Operation(models.TextChoices):
+    NEW = "new", _("New")
+    CORRECTION = "correction", _("Correction")
+    REVOCATION = "revocation", _("Revocation")
+
+
+class AckStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting acknowledgement")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ExportedLine(models.Model):
+    """One (record, version) sent in a batch; a delta sends each pair exactly once."""
+
+    batch = models.ForeignKey(
+        ExportBatch, verbose_name=_("batch"), on_delete=models.CASCADE, related_name="lines"
+    )
+    batch_kind = models.CharField(_("batch kind"), max_length=8, choices=BatchKind.choices)
+    record = models.ForeignKey(
+        PracticeRecord, verbose_name=_("record"), on_delete=models.PROTECT, related_name="+"
+    )
+    version = models.PositiveIntegerField(_("version"))
+    operation = models.CharField(_("operation"), max_length=16, choices=Operation.choices)
+    ack_status = models.CharField(
+        _("acknowledgement"), max_length=16, choices=AckStatus.choices, default=AckStatus.PENDING
+    )
+    ack_reason = models.CharField(_("receiver's reason"), max_length=500, blank=True)
+    acked_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("exported line")
+        verbose_name_plural = _("exported lines")
+        ordering = ["batch", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "version"],
+                condition=Q(batch_kind=BatchKind.DELTA),
+                name="delta_exports_version_once",
+            ),
+            models.UniqueConstraint(fields=["batch", "record"], name="line_once_per_batch"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="line_version_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.record_id} v{self.version} {self.operation}"

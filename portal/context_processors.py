@@ -1,0 +1,11 @@
+from django.conf import settings
+
+from .roles import dashboard_url_name
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    return {
+        "portal_name": settings.PORTAL_NAME,
+        "dashboard_url_name": dashboard_url_name(user) if user and user.is_authenticated else "",
+    }

@@ -1,0 +1,89 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    STUDENT = "student", _("Student")
+    COORDINATOR = "coordinator", _("Base coordinator")
+    HEAD_TEACHER = "head_teacher", _("Head teacher")
+    SCHOOL_ADMIN = "school_admin", _("School admin")
+    DISTRICT_ADMIN = "district_admin", _("District admin")
+    CITY_ADMIN = "city_admin", _("City admin")
+
+
+class User(AbstractUser):
+    """A person who signs in; what they may see follows from `role` and their scope rows."""
+
+    full_name = models.CharField(_("full name"), max_length=64, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=[*Role.values, ""]),
+                name="user_role_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.full_name or self.username
+
+    def get_full_name(self):
+        return self.full_name or super().get_full_name() or self.username
+
+
+class AuditLog(models.Model):
+    """Who did what to which object, when, with the data needed to understand it later."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+    )
+    action = models.CharField(_("action"), max_length=64, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=64)
+    object_id = models.CharField(_("object id"), max_length=64)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
+
+
+class Notification(models.Model):
+    """A message shown on the user's dashboard and, once, sent by e-mail."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    message = models.CharField(_("message"), max_length=500)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self):
+        return self.message

@@ -1,0 +1,103 @@
+"""The home page, the role-based landing after login, and each role's dashboard.
+
+Dashboards may read every app (design.md §4); everything else imports one way only.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from bases.selectors import bases_of_coordinator
+from districts.selectors import district_list, district_of_admin
+from students.models import TeacherRole
+from students.selectors import student_of_user, teacher_assignments_of_user
+
+from .models import Role
+from .roles import dashboard_url_name, role_required
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/home.html", {"districts": district_list()})
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return redirect(dashboard_url_name(request.user))
+
+
+@login_required
+def dashboard_none(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/dashboard_none.html")
+
+
+def _notifications(request: HttpRequest):
+    return request.user.notifications.all()[:10]
+
+
+@role_required(Role.STUDENT)
+def dashboard_student(request: HttpRequest) -> HttpResponse:
+    student = student_of_user(user=request.user)
+    return render(
+        request,
+        "portal/dashboard_student.html",
+        {"student": student, "notifications": _notifications(request)},
+    )
+
+
+@role_required(Role.COORDINATOR)
+def dashboard_coordinator(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/dashboard_coordinator.html",
+        {
+            "bases": bases_of_coordinator(user=request.user),
+            "notifications": _notifications(request),
+        },
+    )
+
+
+@role_required(Role.HEAD_TEACHER)
+def dashboard_teacher(request: HttpRequest) -> HttpResponse:
+    assignments = teacher_assignments_of_user(user=request.user).filter(
+        role=TeacherRole.HEAD_TEACHER
+    )
+    return render(
+        request,
+        "portal/dashboard_teacher.html",
+        {"assignments": assignments, "notifications": _notifications(request)},
+    )
+
+
+@role_required(Role.SCHOOL_ADMIN)
+def dashboard_school(request: HttpRequest) -> HttpResponse:
+    assignments = teacher_assignments_of_user(user=request.user).filter(
+        role=TeacherRole.SCHOOL_ADMIN
+    )
+    return render(
+        request,
+        "portal/dashboard_school.html",
+        {"assignments": assignments, "notifications": _notifications(request)},
+    )
+
+
+@role_required(Role.DISTRICT_ADMIN)
+def dashboard_district(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/dashboard_district.html",
+        {
+            "district": district_of_admin(user=request.user),
+            "notifications": _notifications(request),
+        },
+    )
+
+
+@role_required(Role.CITY_ADMIN)
+def dashboard_city(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/dashboard_city.html",
+        {"districts": district_list(), "notifications": _notifications(request)},
+    )

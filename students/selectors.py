@@ -1,0 +1,136 @@
+"""Reads of schools, classes, students and the ledger, each scoped to the user asking."""
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from portal.models import Role, User
+
+from .models import (
+    PracticeRecord,
+    RequirementPolicy,
+    School,
+    SchoolClass,
+    Student,
+    TeacherAssignment,
+    TeacherRole,
+)
+
+NOTHING = Q(pk__in=[])
+
+
+def school_scope_q(*, user: User, prefix: str = "") -> Q:
+    """Schools a user may see, as a filter on `<prefix>` pointing at School."""
+    if user.role == Role.CITY_ADMIN:
+        return Q()
+    if user.role == Role.DISTRICT_ADMIN:
+        return Q(**{f"{prefix}district__admins__user": user})
+    if user.role in (Role.SCHOOL_ADMIN, Role.HEAD_TEACHER):
+        return Q(
+            **{f"{prefix}pk__in": TeacherAssignment.objects.filter(user=user).values("school")}
+        )
+    if user.role == Role.STUDENT:
+        return Q(**{f"{prefix}classes__students__user": user})
+    return NOTHING
+
+
+def school_class_scope_q(*, user: User, prefix: str = "") -> Q:
+    """Classes a user may see, as a filter on `<prefix>` pointing at SchoolClass."""
+    if user.role == Role.CITY_ADMIN:
+        return Q()
+    if user.role == Role.DISTRICT_ADMIN:
+        return Q(**{f"{prefix}school__district__admins__user": user})
+    if user.role == Role.SCHOOL_ADMIN:
+        schools = TeacherAssignment.objects.filter(user=user, role=TeacherRole.SCHOOL_ADMIN)
+        return Q(**{f"{prefix}school__in": schools.values("school")})
+    if user.role == Role.HEAD_TEACHER:
+        classes = TeacherAssignment.objects.filter(user=user, role=TeacherRole.HEAD_TEACHER)
+        return Q(**{f"{prefix}pk__in": classes.values("school_class")})
+    if user.role == Role.STUDENT:
+        return Q(**{f"{prefix}students__user": user})
+    return NOTHING
+
+
+def student_scope_q(*, user: User, prefix: str = "") -> Q:
+    """Students a user may see, as a filter on `<prefix>` pointing at Student."""
+    if user.role == Role.STUDENT:
+        return Q(**{f"{prefix}user": user})
+    if user.role == Role.CITY_ADMIN:
+        return Q()
+    if user.role in (Role.DISTRICT_ADMIN, Role.SCHOOL_ADMIN, Role.HEAD_TEACHER):
+        return school_class_scope_q(user=user, prefix=f"{prefix}school_class__")
+    return NOTHING
+
+
+def school_list_for_user(*, user: User) -> QuerySet[School]:
+    return (
+        School.objects.filter(school_scope_q(user=user))
+        .select_related("district")
+        .distinct()
+        .order_by("district__sort_order", "code")
+    )
+
+
+def school_get_for_user(*, user: User, school_id: int) -> School:
+    return get_object_or_404(school_list_for_user(user=user), pk=school_id)
+
+
+def school_class_list_for_user(*, user: User) -> QuerySet[SchoolClass]:
+    return (
+        SchoolClass.objects.filter(school_class_scope_q(user=user))
+        .select_related("school__district")
+        .order_by("school__code", "-entry_year", "number")
+    )
+
+
+def school_class_get_for_user(*, user: User, school_class_id: int) -> SchoolClass:
+    return get_object_or_404(school_class_list_for_user(user=user), pk=school_class_id)
+
+
+def student_list_for_user(*, user: User) -> QuerySet[Student]:
+    return (
+        Student.objects.filter(student_scope_q(user=user))
+        .select_related("school_class__school__district")
+        .order_by("school_class__school__code", "school_class__entry_year", "student_number")
+    )
+
+
+def student_get_for_user(*, user: User, student_id: int) -> Student:
+    return get_object_or_404(student_list_for_user(user=user), pk=student_id)
+
+
+def record_list_for_user(*, user: User) -> QuerySet[PracticeRecord]:
+    return (
+        PracticeRecord.objects.filter(student_scope_q(user=user, prefix="student__"))
+        .select_related("student__school_class__school", "category")
+        .order_by("-started_at", "-id")
+    )
+
+
+def record_get_for_user(*, user: User, record_id: int) -> PracticeRecord:
+    return get_object_or_404(record_list_for_user(user=user), pk=record_id)
+
+
+def student_of_user(*, user: User) -> Student | None:
+    return (
+        Student.objects.select_related("school_class__school__district").filter(user=user).first()
+    )
+
+
+def teacher_assignments_of_user(*, user: User) -> QuerySet[TeacherAssignment]:
+    return TeacherAssignment.objects.filter(user=user).select_related(
+        "school__district", "school_class__school"
+    )
+
+
+def policy_for_entry_year(*, entry_year: int) -> RequirementPolicy:
+    """The policy in force for an entry year: the latest one effective on or before it."""
+    policy = (
+        RequirementPolicy.objects.filter(effective_from_entry_year__lte=entry_year)
+        .order_by("-effective_from_entry_year")
+        .first()
+    )
+    if policy is None:
+        policy = RequirementPolicy.objects.order_by("effective_from_entry_year").first()
+    if policy is None:
+        raise RequirementPolicy.DoesNotExist("No requirement policy is configured.")
+    return policy

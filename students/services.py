@@ -1,0 +1,222 @@
+"""Writes to schools, students and the ledger. Other apps write records only through here."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from districts.models import District
+from portal.models import User
+from portal.services import audit_log_record
+
+from .models import (
+    Category,
+    PracticeRecord,
+    PracticeRecordVersion,
+    RecordStatus,
+    Student,
+)
+from .selectors import policy_for_entry_year
+
+
+class LedgerError(ValidationError):
+    """A refused change to the ledger; `code` says which rule refused it."""
+
+
+@dataclass(frozen=True)
+class RecordFacts:
+    """What a source knows about one credited activity of one student."""
+
+    student: Student
+    category: Category
+    title: str
+    organiser_name: str
+    organiser_level: str
+    district: District | None
+    started_at: datetime
+    ended_at: datetime
+    credited_minutes: int
+    recorded_via: str
+
+
+VERSIONED_FIELDS = ("category_id", "title", "started_at", "ended_at", "credited_minutes", "status")
+FACT_FIELDS = (
+    "category",
+    "title",
+    "organiser_name",
+    "organiser_level",
+    "district",
+    "started_at",
+    "ended_at",
+    "credited_minutes",
+    "recorded_via",
+)
+
+
+def _check_facts(facts: RecordFacts) -> None:
+    if facts.started_at >= facts.ended_at:
+        raise LedgerError("A record must end after it starts.", code="ends_before_start")
+    longest = int((facts.ended_at - facts.started_at).total_seconds() // 60)
+    if not 0 <= facts.credited_minutes <= longest:
+        raise LedgerError(
+            "Credited minutes must lie between 0 and the record's duration (%(longest)s).",
+            code="credit_out_of_range",
+            params={"longest": longest},
+        )
+
+
+def _version_snapshot(*, record: PracticeRecord, changed_by: User | None, reason: str) -> None:
+    PracticeRecordVersion.objects.create(
+        record=record,
+        version=record.version,
+        category_id=record.category_id,
+        title=record.title,
+        started_at=record.started_at,
+        ended_at=record.ended_at,
+        credited_minutes=record.credited_minutes,
+        status=record.status,
+        changed_by=changed_by,
+        reason=reason,
+    )
+
+
+def notice_end_for(*, student: Student, today: date | None = None) -> date:
+    policy = policy_for_entry_year(entry_year=student.school_class.entry_year)
+    return (today or timezone.localdate()) + timedelta(days=policy.notice_days)
+
+
+@transaction.atomic
+def practice_record_upsert(
+    *, source_ref: str, facts: RecordFacts, recorded_by: User | None
+) -> tuple[PracticeRecord, bool]:
+    """Create the record for `source_ref` in public notice, or return it unchanged if it exists.
+
+    Returns (record, created). The same source with different facts is refused: changes go
+    through `practice_record_correct`, which keeps the reason and a new version.
+    """
+    _check_facts(facts)
+    record = PracticeRecord.objects.select_for_update().filter(source_ref=source_ref).first()
+    if record is not None:
+        if any(getattr(record, name) != getattr(facts, name) for name in FACT_FIELDS[:-1]):
+            raise LedgerError(
+                "Record %(ref)s already exists with other values; correct it with a reason.",
+                code="source_ref_conflict",
+                params={"ref": source_ref},
+            )
+        return record, False
+    record = PracticeRecord.objects.create(
+        source_ref=source_ref,
+        student=facts.student,
+        **{name: getattr(facts, name) for name in FACT_FIELDS},
+        recorded_by=recorded_by,
+        status=RecordStatus.IN_NOTICE,
+        notice_ends_on=notice_end_for(student=facts.student),
+        version=1,
+    )
+    _version_snapshot(record=record, changed_by=recorded_by, reason="")
+    audit_log_record(
+        actor=recorded_by,
+        action="record.create",
+        target=record,
+        data={"source_ref": source_ref, "credited_minutes": facts.credited_minutes},
+    )
+    return record, True
+
+
+@transaction.atomic
+def practice_record_correct(
+    *,
+    record: PracticeRecord,
+    started_at: datetime,
+    ended_at: datetime,
+    credited_minutes: int,
+    changed_by: User,
+    reason: str,
+) -> PracticeRecord:
+    """Change a record's times or credit with a reason; the record gets a new version."""
+    if not reason.strip():
+        raise LedgerError("A correction needs a reason.", code="reason_required")
+    record = PracticeRecord.objects.select_for_update().get(pk=record.pk)
+    if record.status == RecordStatus.REVOKED:
+        raise LedgerError("A revoked record cannot be corrected.", code="revoked")
+    before = {
+        "started_at": record.started_at.isoformat(),
+        "ended_at": record.ended_at.isoformat(),
+        "credited_minutes": record.credited_minutes,
+    }
+    facts = RecordFacts(
+        student=record.student,
+        category=record.category,
+        title=record.title,
+        organiser_name=record.organiser_name,
+        organiser_level=record.organiser_level,
+        district=record.district,
+        started_at=started_at,
+        ended_at=ended_at,
+        credited_minutes=credited_minutes,
+        recorded_via=record.recorded_via,
+    )
+    _check_facts(facts)
+    record.started_at, record.ended_at = started_at, ended_at
+    record.credited_minutes = credited_minutes
+    record.version += 1
+    record.save()
+    _version_snapshot(record=record, changed_by=changed_by, reason=reason)
+    audit_log_record(
+        actor=changed_by,
+        action="record.correct",
+        target=record,
+        data={
+            "reason": reason,
+            "version": record.version,
+            "before": before,
+            "after": {
+                "started_at": started_at.isoformat(),
+                "ended_at": ended_at.isoformat(),
+                "credited_minutes": credited_minutes,
+            },
+        },
+    )
+    return record
+
+
+@transaction.atomic
+def practice_record_revoke(
+    *, record: PracticeRecord, revoked_by: User, reason: str
+) -> PracticeRecord:
+    """Revoke a record with a reason; it stays in the ledger, shown apart, as a new version."""
+    if not reason.strip():
+        raise LedgerError("A revocation needs a reason.", code="reason_required")
+    record = PracticeRecord.objects.select_for_update().get(pk=record.pk)
+    if record.status == RecordStatus.REVOKED:
+        return record
+    record.status = RecordStatus.REVOKED
+    record.version += 1
+    record.save()
+    _version_snapshot(record=record, changed_by=revoked_by, reason=reason)
+    audit_log_record(
+        actor=revoked_by,
+        action="record.revoke",
+        target=record,
+        data={"reason": reason, "version": record.version},
+    )
+    return record
+
+
+@transaction.atomic
+def practice_records_finalise(*, today: date | None = None) -> int:
+    """Make final every record whose notice has ended with no open dispute; returns the count."""
+    today = today or timezone.localdate()
+    now = timezone.now()
+    due = list(
+        PracticeRecord.objects.select_for_update(skip_locked=True)
+        .filter(status=RecordStatus.IN_NOTICE, notice_ends_on__lt=today)
+        .values_list("pk", flat=True)
+    )
+    if due:
+        PracticeRecord.objects.filter(pk__in=due).update(
+            status=RecordStatus.FINAL, confirmed_at=now, updated_at=now
+        )
+    return len(due)
