@@ -1,6 +1,8 @@
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from districts.models import District
@@ -11,6 +13,8 @@ from students.models import (
     SchoolClass,
     Student,
 )
+
+BASE_CODE_REGEX = r"\A[A-Za-z0-9-]{1,32}\Z"
 
 
 class BaseLevel(models.TextChoices):
@@ -30,7 +34,12 @@ class BaseStatus(models.TextChoices):
 class Base(models.Model):
     """A venue or organisation that hosts students (社会实践基地), or a time-limited project."""
 
-    code = models.CharField(_("base code"), max_length=32, unique=True)
+    code = models.CharField(
+        _("base code"),
+        max_length=32,
+        unique=True,
+        validators=[RegexValidator(BASE_CODE_REGEX, _("Use letters, digits and hyphens."))],
+    )
     name = models.CharField(_("name"), max_length=100)
     name_en = models.CharField(_("English name"), max_length=150, blank=True)
     level = models.CharField(_("level"), max_length=16, choices=BaseLevel.choices)
@@ -70,9 +79,15 @@ class Base(models.Model):
         indexes = [models.Index(fields=["status", "certified_until"])]
         constraints = [
             models.CheckConstraint(
-                condition=Q(code__regex=r"^[A-Za-z0-9-]+$"), name="base_code_format"
+                condition=Q(code__regex=BASE_CODE_REGEX), name="base_code_format"
             ),
             models.CheckConstraint(condition=~Q(name=""), name="base_name_not_empty"),
+            models.CheckConstraint(
+                condition=Q(level__in=BaseLevel.values), name="base_level_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=BaseStatus.values), name="base_status_valid"
+            ),
             models.CheckConstraint(
                 condition=~Q(status=BaseStatus.CERTIFIED) | Q(certified_until__isnull=False),
                 name="base_certified_has_expiry",
@@ -145,7 +160,7 @@ class PostStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
-GRADES_REGEX = r"^1?2?3?$"
+GRADES_REGEX = r"\A1?2?3?\Z"
 
 
 class Post(models.Model):
@@ -198,6 +213,9 @@ class Post(models.Model):
         indexes = [models.Index(fields=["status", "base"])]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="post_title_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status__in=PostStatus.values), name="post_status_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(eligible_grades__regex=GRADES_REGEX) & ~Q(eligible_grades=""),
                 name="post_grades_format",
@@ -256,6 +274,9 @@ class Session(models.Model):
             ),
             models.CheckConstraint(condition=Q(capacity__gt=0), name="session_capacity_positive"),
             models.CheckConstraint(
+                condition=Q(allocation__in=Allocation.values), name="session_allocation_valid"
+            ),
+            models.CheckConstraint(
                 condition=Q(taken__lte=F("capacity")), name="session_taken_within_capacity"
             ),
             models.CheckConstraint(
@@ -270,7 +291,7 @@ class Session(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.post.title} {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.post.title} {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
 
     @property
     def seats_left(self) -> int:
@@ -344,6 +365,7 @@ class Application(models.Model):
         related_name="applications",
     )
     draw_position = models.PositiveIntegerField(_("draw position"), null=True, blank=True)
+    draw_weight = models.FloatField(_("draw weight"), null=True, blank=True)
     created_at = models.DateTimeField(_("applied at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -467,7 +489,7 @@ class AttendanceScan(models.Model):
         ordering = ["happened_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(nonce__regex=r"^[A-Za-z0-9_.:-]{8,64}$"), name="scan_nonce_format"
+                condition=Q(nonce__regex=r"\A[A-Za-z0-9_.:-]{8,64}\Z"), name="scan_nonce_format"
             ),
         ]
 

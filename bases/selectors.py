@@ -1,13 +1,29 @@
 """Reads of bases, posts, sessions and applications, each scoped to the user asking."""
 
-from django.db.models import Q, QuerySet
-from django.shortcuts import get_object_or_404
+from datetime import date, datetime
 
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Sum
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from districts.models import District
 from portal.models import Role, User
-from students.models import TeacherAssignment, TeacherRole
+from students.models import Student, TeacherAssignment, TeacherRole
 from students.selectors import student_scope_q
 
-from .models import Application, Base, Coordinator, Post, Session
+from .models import (
+    Application,
+    ApplicationStatus,
+    Base,
+    BaseLevel,
+    BaseStatus,
+    Coordinator,
+    Post,
+    PostStatus,
+    SchoolContract,
+    Session,
+)
 
 NOTHING = Q(pk__in=[])
 
@@ -70,6 +86,11 @@ def application_scope_q(*, user: User) -> Q:
     if user.role == Role.COORDINATOR:
         bases = Coordinator.objects.filter(user=user).values("base")
         return Q(session__post__base__in=bases)
+    if user.role == Role.DISTRICT_ADMIN:
+        # Their schools' students anywhere, and anyone at their district's bases.
+        return student_scope_q(user=user, prefix="student__") | base_scope_q(
+            user=user, prefix="session__post__base__"
+        )
     return student_scope_q(user=user, prefix="student__")
 
 
@@ -87,3 +108,175 @@ def application_get_for_user(*, user: User, application_id: int) -> Application:
 
 def bases_of_coordinator(*, user: User) -> QuerySet[Base]:
     return Base.objects.filter(coordinators__user=user).select_related("district").order_by("code")
+
+
+# ------------------------------------------------------------------------------
+# The public listing
+# ------------------------------------------------------------------------------
+def listable_base_q(*, today: date, prefix: str = "") -> Q:
+    """A base whose posts students may see: certified and not expired."""
+    return Q(**{f"{prefix}status": BaseStatus.CERTIFIED, f"{prefix}certified_until__gte": today})
+
+
+def school_visibility_q(*, school_id: int | None, today: date, prefix: str = "") -> Q:
+    """School-level bases are visible only to the schools holding a valid contract with them."""
+    other_levels = ~Q(**{f"{prefix}level": BaseLevel.SCHOOL})
+    if school_id is None:
+        return other_levels
+    contracted = SchoolContract.objects.filter(school_id=school_id, valid_until__gte=today).values(
+        "base"
+    )
+    return other_levels | Q(**{f"{prefix}pk__in": contracted})
+
+
+def viewer_school_id(*, user: User) -> int | None:
+    """The school whose contracted bases a viewer may see (students and their teachers)."""
+    if not user.is_authenticated:
+        return None
+    if user.role == Role.STUDENT:
+        return (
+            Student.objects.filter(user=user).values_list("school_class__school_id", flat=True)
+        ).first()
+    if user.role in (Role.HEAD_TEACHER, Role.SCHOOL_ADMIN):
+        return (
+            TeacherAssignment.objects.filter(user=user).values_list("school_id", flat=True).first()
+        )
+    return None
+
+
+def upcoming_session_q(*, now: datetime, prefix: str = "") -> Q:
+    """Sessions still to come whose application window has not closed."""
+    return Q(**{f"{prefix}starts_at__gt": now, f"{prefix}applications_close_at__gt": now})
+
+
+def open_post_list(*, school_id: int | None, now: datetime) -> QuerySet[Post]:
+    """Published posts of listable bases, visible to the viewer's school, with a session to come."""
+    today = timezone.localdate(now)
+    return Post.objects.filter(
+        listable_base_q(today=today, prefix="base__"),
+        school_visibility_q(school_id=school_id, today=today, prefix="base__"),
+        status=PostStatus.PUBLISHED,
+    )
+
+
+def post_listing(
+    *, district: District, school_id: int | None, now: datetime, session_q: Q | None = None
+) -> QuerySet[Post]:
+    """One district's open posts, with the next date and seats left over matching sessions."""
+    matching = upcoming_session_q(now=now) & (session_q or Q())
+    sessions = Session.objects.filter(matching, post=OuterRef("pk"))
+    prefixed = _prefix_q(matching, "sessions__")
+    return (
+        open_post_list(school_id=school_id, now=now)
+        .filter(base__district=district)
+        .filter(Exists(sessions))
+        .annotate(
+            next_starts_at=Min("sessions__starts_at", filter=prefixed),
+            seats_left=Sum(F("sessions__capacity") - F("sessions__taken"), filter=prefixed),
+            session_count=Count("sessions", filter=prefixed),
+        )
+        .select_related("base__district", "category")
+        .order_by("next_starts_at", "pk")
+    )
+
+
+def _prefix_q(q: Q, prefix: str) -> Q:
+    """The same filter, on a related model reached through `prefix`."""
+    copy = Q()
+    copy.connector, copy.negated = q.connector, q.negated
+    for child in q.children:
+        if isinstance(child, Q):
+            copy.children.append(_prefix_q(child, prefix))
+        else:
+            key, value = child
+            copy.children.append((f"{prefix}{key}", value))
+    return copy
+
+
+def open_post_counts_by_district(*, school_id: int | None, now: datetime) -> dict[int, int]:
+    """{district id: number of open posts} in one query."""
+    sessions = Session.objects.filter(upcoming_session_q(now=now), post=OuterRef("pk"))
+    rows = (
+        open_post_list(school_id=school_id, now=now)
+        .filter(Exists(sessions))
+        .values("base__district")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    return {row["base__district"]: row["count"] for row in rows}
+
+
+def post_get_open(*, post_id: int, school_id: int | None, now: datetime) -> Post:
+    """A post as the public sees it: 404 unless published, listable and visible to the viewer."""
+    return get_object_or_404(
+        open_post_list(school_id=school_id, now=now).select_related("base__district", "category"),
+        pk=post_id,
+    )
+
+
+def session_list_for_post(*, post: Post, now: datetime) -> QuerySet[Session]:
+    return post.sessions.filter(starts_at__gt=now).order_by("starts_at", "id")
+
+
+def application_list_for_student(*, student: Student) -> QuerySet[Application]:
+    return (
+        Application.objects.filter(student=student)
+        .select_related("session__post__base__district", "reservation")
+        .order_by("-session__starts_at", "-id")
+    )
+
+
+def applicant_list_for_session(*, session: Session) -> QuerySet[Application]:
+    return session.applications.select_related("student__school_class__school").order_by(
+        F("draw_position").asc(nulls_last=True), "created_at", "id"
+    )
+
+
+def session_open_get(*, session_id: int, school_id: int | None, now: datetime) -> Session:
+    """A session of an open post as the viewer may see it; 404 otherwise."""
+    posts = open_post_list(school_id=school_id, now=now)
+    return get_object_or_404(
+        Session.objects.filter(post__in=posts).select_related("post__base"), pk=session_id
+    )
+
+
+def lottery_view_get(*, user: User, session_id: int) -> tuple[Session, list[Application]]:
+    """A lottery session with its draw, for its coordinators and its applicants only."""
+    if user.role == Role.COORDINATOR:
+        session = session_get_for_user(user=user, session_id=session_id)
+    else:
+        session = get_object_or_404(
+            Session.objects.select_related("post__base")
+            .filter(applications__student__user=user)
+            .distinct(),
+            pk=session_id,
+        )
+    if session.allocation != "lottery":
+        raise Http404
+    applications = list(
+        session.applications.filter(draw_position__isnull=False)
+        .select_related("student")
+        .order_by("draw_position")
+    )
+    return session, applications
+
+
+WAITLIST_ORDER = (F("draw_position").asc(nulls_last=True), "created_at", "id")
+
+
+def waitlist_positions(*, applications: list[Application]) -> dict[int, int]:
+    """{application id: place in line} for the waitlisted ones among them, in one query."""
+    session_ids = {a.session_id for a in applications if a.status == ApplicationStatus.WAITLISTED}
+    if not session_ids:
+        return {}
+    positions, counters = {}, {}
+    waiting = (
+        Application.objects.filter(session_id__in=session_ids, status=ApplicationStatus.WAITLISTED)
+        .order_by("session_id", *WAITLIST_ORDER)
+        .values_list("id", "session_id")
+    )
+    for application_id, session_id in waiting:
+        counters[session_id] = counters.get(session_id, 0) + 1
+        positions[application_id] = counters[session_id]
+    wanted = {a.pk for a in applications}
+    return {pk: place for pk, place in positions.items() if pk in wanted}

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -7,7 +8,12 @@ from django.utils.translation import gettext_lazy as _
 class District(models.Model):
     """One of Shanghai's 16 districts, identified by its administrative code."""
 
-    code = models.CharField(_("code"), max_length=6, unique=True)
+    code = models.CharField(
+        _("code"),
+        max_length=6,
+        unique=True,
+        validators=[RegexValidator(r"\A[0-9]{6}\Z", _("Use the six-digit division code."))],
+    )
     name_zh = models.CharField(_("Chinese name"), max_length=32, unique=True)
     name_en = models.CharField(_("English name"), max_length=64, unique=True)
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
@@ -18,7 +24,7 @@ class District(models.Model):
         ordering = ["sort_order", "code"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(code__regex=r"^[0-9]{6}$"), name="district_code_six_digits"
+                condition=models.Q(code__regex=r"\A[0-9]{6}\Z"), name="district_code_six_digits"
             ),
         ]
 

@@ -4,11 +4,13 @@ Dashboards may read every app (design.md §4); everything else imports one way o
 """
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from bases.selectors import bases_of_coordinator
+from bases.views.public import districts_with_counts
 from districts.selectors import district_list, district_of_admin
 from students.models import TeacherRole
 from students.selectors import student_of_user, teacher_assignments_of_user
@@ -19,7 +21,9 @@ from .roles import dashboard_url_name, role_required
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html", {"districts": district_list()})
+    return render(
+        request, "portal/home.html", {"districts": districts_with_counts(request=request)}
+    )
 
 
 @login_required
@@ -60,8 +64,10 @@ def dashboard_coordinator(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.HEAD_TEACHER)
 def dashboard_teacher(request: HttpRequest) -> HttpResponse:
-    assignments = teacher_assignments_of_user(user=request.user).filter(
-        role=TeacherRole.HEAD_TEACHER
+    assignments = (
+        teacher_assignments_of_user(user=request.user)
+        .filter(role=TeacherRole.HEAD_TEACHER)
+        .annotate(student_count=Count("school_class__students", distinct=True))
     )
     return render(
         request,
@@ -72,8 +78,10 @@ def dashboard_teacher(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.SCHOOL_ADMIN)
 def dashboard_school(request: HttpRequest) -> HttpResponse:
-    assignments = teacher_assignments_of_user(user=request.user).filter(
-        role=TeacherRole.SCHOOL_ADMIN
+    assignments = (
+        teacher_assignments_of_user(user=request.user)
+        .filter(role=TeacherRole.SCHOOL_ADMIN)
+        .annotate(class_count=Count("school__classes", distinct=True))
     )
     return render(
         request,

@@ -1,3 +1,4 @@
+import secrets
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -10,9 +11,17 @@ from django.utils.translation import gettext_lazy as _
 
 from districts.models import District
 
-IDENTIFIER_REGEX = r"^[A-Za-z0-9]+$"
-STUDENT_NUMBER_REGEX = r"^[A-Za-z0-9]{6,32}$"
-SCHOOL_CODE_REGEX = r"^[A-Za-z0-9]{4,16}$"
+IDENTIFIER_REGEX = r"\A[A-Za-z0-9]+\Z"
+STUDENT_NUMBER_REGEX = r"\A[A-Za-z0-9]{6,32}\Z"
+SCHOOL_CODE_REGEX = r"\A[A-Za-z0-9]{4,16}\Z"
+
+
+NATIONAL_ID_REGEX = r"\A[0-9]{17}[0-9X]\Z"
+
+
+def new_personal_code() -> str:
+    """An unguessable code the student shows as a QR for check-in."""
+    return "P" + secrets.token_hex(8).upper()
 
 
 class OrganiserLevel(models.TextChoices):
@@ -209,9 +218,21 @@ class Student(models.Model):
     school_class = models.ForeignKey(
         SchoolClass, verbose_name=_("class"), on_delete=models.PROTECT, related_name="students"
     )
-    national_id = models.CharField(_("national ID number"), max_length=18, blank=True)
+    national_id = models.CharField(
+        _("national ID number"),
+        max_length=18,
+        blank=True,
+        validators=[
+            RegexValidator(NATIONAL_ID_REGEX, _("Use 18 characters: 17 digits and a digit or X."))
+        ],
+    )
     personal_code = models.CharField(
-        _("personal code"), max_length=32, unique=True, help_text=_("Shown as a QR code.")
+        _("personal code"),
+        max_length=32,
+        unique=True,
+        default=new_personal_code,
+        editable=False,
+        help_text=_("Shown as a QR code."),
     )
 
     class Meta:
@@ -225,18 +246,13 @@ class Student(models.Model):
             ),
             models.CheckConstraint(condition=~Q(name=""), name="student_name_not_empty"),
             models.CheckConstraint(
-                condition=Q(national_id="") | Q(national_id__regex=r"^[0-9]{17}[0-9X]$"),
+                condition=Q(national_id="") | Q(national_id__regex=NATIONAL_ID_REGEX),
                 name="student_national_id_format",
             ),
         ]
 
     def __str__(self):
         return f"{self.name} ({self.masked_student_number})"
-
-    def save(self, *args, **kwargs):
-        if not self.personal_code:
-            self.personal_code = new_personal_code()
-        super().save(*args, **kwargs)
 
     @property
     def school(self) -> School:
@@ -255,12 +271,6 @@ class Student(models.Model):
     @property
     def masked_name(self) -> str:
         return mask_name(self.name)
-
-
-def new_personal_code() -> str:
-    import secrets
-
-    return "P" + secrets.token_hex(8).upper()
 
 
 def mask_identifier(value: str, keep_start: int = 4, keep_end: int = 3) -> str:
@@ -399,6 +409,12 @@ class PracticeRecord(models.Model):
                 name="record_final_has_time",
             ),
             models.CheckConstraint(condition=~Q(source_ref=""), name="record_source_ref_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status__in=RecordStatus.values), name="record_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(recorded_via__in=RecordedVia.values), name="record_recorded_via_valid"
+            ),
         ]
 
     def __str__(self):

@@ -182,7 +182,16 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Defaults synced into django-celery-beat's tables; edits made in the admin are kept.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE = {
+    "lottery-draw-due": {
+        "task": "bases.tasks.sessions_lottery_draw_due",
+        "schedule": 60.0,
+    },
+    "reservations-release-due": {
+        "task": "bases.tasks.class_reservations_release_due",
+        "schedule": 60.0,
+    },
+}
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
 # ------------------------------------------------------------------------------

@@ -34,3 +34,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
         "TEST_DATABASE_NAME", "test_portal"
     )
+
+# A queue of its own per run, so leftovers of an earlier run never reach this run's worker.
+CELERY_TASK_DEFAULT_QUEUE = f"portal-test-{_TMP.name}"
+
+STATIC_ROOT = _TMP / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

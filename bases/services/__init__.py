@@ -1,0 +1,1 @@
+"""Writes of the bases app, one module per sub-domain; import from the module, not from here."""

@@ -1,0 +1,274 @@
+"""Applying for sessions, cancelling, and promotion from the waiting list.
+
+Seats are counted on `Session.taken` (confirmed applications plus seats held by class
+reservations) and guarded by the check constraint `taken <= capacity`. Every write that changes
+`taken` locks the student row first and then the session row, always in that order, so concurrent
+applications neither over-book nor deadlock. Only those rows are locked (`of=("self",)`): a lock
+on the joined class or post rows would queue every classmate, or every applicant of the post,
+behind one another.
+"""
+
+from datetime import date, datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from portal.models import User
+from portal.services import audit_log_record, notification_send
+from students.models import SchoolClass, Student
+
+from ..errors import BaseError
+from ..models import (
+    LIVE_APPLICATION,
+    Allocation,
+    Application,
+    ApplicationStatus,
+    BaseLevel,
+    BaseStatus,
+    PostStatus,
+    SchoolContract,
+    Session,
+)
+from ..selectors import WAITLIST_ORDER
+
+# Switched off only by the concurrency canary test, to prove the race is visible without it.
+LOCKING = True
+
+
+def _lock_student(student: Student) -> Student:
+    # The user comes along for the audit entry; `of` keeps the lock on the student row alone.
+    queryset = Student.objects.select_related("school_class", "user")
+    if LOCKING:
+        queryset = queryset.select_for_update(of=("self",))
+    return queryset.get(pk=student.pk)
+
+
+def _lock_session(session: Session) -> Session:
+    queryset = Session.objects.select_related("post__base")
+    if LOCKING:
+        queryset = queryset.select_for_update(of=("self",))
+    return queryset.get(pk=session.pk)
+
+
+def session_label(session: Session) -> str:
+    start = timezone.localtime(session.starts_at)
+    end = timezone.localtime(session.ends_at)
+    return f"{session.post.title} {date_format(start, 'Y-m-d H:i')}–{end:%H:%M}"
+
+
+def check_post_open(*, session: Session, today: date) -> None:
+    """Refuse with `not_open` unless the post is published and its base certified on `today`."""
+    post = session.post
+    base = post.base
+    if (
+        base.status != BaseStatus.CERTIFIED
+        or base.certified_until is None
+        or base.certified_until < today
+        or post.status != PostStatus.PUBLISHED
+    ):
+        raise BaseError(_("This post is not open for applications."), code="not_open")
+
+
+def check_class_eligible(*, session: Session, school_class: SchoolClass, today: date) -> None:
+    """Refuse a class whose grade the post does not take, or whose school has no contract."""
+    post = session.post
+    base = post.base
+    grade = school_class.grade_on(timezone.localdate(session.starts_at))
+    if str(grade) not in post.eligible_grades:
+        raise BaseError(
+            _("This post is for grade(s) %(grades)s; you will be in grade %(grade)s."),
+            code="not_eligible_grade",
+            params={"grades": "、".join(post.eligible_grades), "grade": grade},
+        )
+    if (
+        base.level == BaseLevel.SCHOOL
+        and not SchoolContract.objects.filter(
+            base=base, school_id=school_class.school_id, valid_until__gte=today
+        ).exists()
+    ):
+        raise BaseError(
+            _("This base is contracted by other schools; it is not open to your school."),
+            code="not_eligible_school",
+        )
+
+
+def check_open_for(*, session: Session, student: Student, now: datetime) -> None:
+    """Raise the first rule that keeps this student from applying to this session now."""
+    today = timezone.localdate(now)
+    check_post_open(session=session, today=today)
+    if now < session.applications_open_at:
+        raise BaseError(
+            _("Applications open on %(when)s."),
+            code="window_not_open",
+            params={
+                "when": date_format(timezone.localtime(session.applications_open_at), "Y-m-d H:i")
+            },
+        )
+    if now >= session.applications_close_at or now >= session.starts_at:
+        raise BaseError(_("Applications for this session have closed."), code="window_closed")
+    check_class_eligible(session=session, school_class=student.school_class, today=today)
+
+
+def _check_not_applied(*, session: Session, student: Student) -> None:
+    existing = Application.objects.filter(
+        LIVE_APPLICATION, session=session, student=student
+    ).first()
+    if existing is not None:
+        raise BaseError(
+            _("You have already applied for this session (%(status)s)."),
+            code="already_applied",
+            params={"status": existing.get_status_display()},
+        )
+
+
+def _clashing_application(*, session: Session, student_id: int) -> Application | None:
+    """The student's confirmed or pending application whose session overlaps this one."""
+    return (
+        Application.objects.filter(
+            student_id=student_id,
+            status__in=[ApplicationStatus.CONFIRMED, ApplicationStatus.PENDING],
+            session__starts_at__lt=session.ends_at,
+            session__ends_at__gt=session.starts_at,
+        )
+        .exclude(session=session)
+        .select_related("session__post")
+        .first()
+    )
+
+
+def _check_no_clash(*, session: Session, student: Student) -> None:
+    clash = _clashing_application(session=session, student_id=student.pk)
+    if clash is not None:
+        raise BaseError(
+            _("This session clashes in time with %(other)s, which you have already applied for."),
+            code="time_clash",
+            params={"other": session_label(clash.session)},
+        )
+
+
+def _apply(*, student: Student, session: Session, waitlist_if_full: bool) -> Application:
+    now = timezone.now()
+    student = _lock_student(student)
+    session = _lock_session(session)
+    check_open_for(session=session, student=student, now=now)
+    _check_not_applied(session=session, student=student)
+    _check_no_clash(session=session, student=student)
+    if session.allocation == Allocation.LOTTERY:
+        status = ApplicationStatus.PENDING
+    elif session.taken < session.capacity:
+        status = ApplicationStatus.CONFIRMED
+        Session.objects.filter(pk=session.pk).update(taken=F("taken") + 1)
+    elif waitlist_if_full:
+        status = ApplicationStatus.WAITLISTED
+    else:
+        raise BaseError(_("This session is full. You can join the waiting list."), code="full")
+    application = Application.objects.create(student=student, session=session, status=status)
+    audit_log_record(
+        actor=student.user, action="application.create", target=application, data={"status": status}
+    )
+    return application
+
+
+@transaction.atomic
+def application_apply(*, student: Student, session: Session) -> Application:
+    """Apply for a session: confirmed while seats remain, pending for a lottery, else refused."""
+    return _apply(student=student, session=session, waitlist_if_full=False)
+
+
+@transaction.atomic
+def application_apply_or_waitlist(*, student: Student, session: Session) -> Application:
+    """Apply for a session, joining the waiting list if it is full."""
+    return _apply(student=student, session=session, waitlist_if_full=True)
+
+
+def waitlist_position(application: Application) -> int | None:
+    """1 for the next student to be promoted; None when not on the waiting list."""
+    if application.status != ApplicationStatus.WAITLISTED:
+        return None
+    ids = list(
+        Application.objects.filter(
+            session_id=application.session_id, status=ApplicationStatus.WAITLISTED
+        )
+        .order_by(*WAITLIST_ORDER)
+        .values_list("id", flat=True)
+    )
+    return ids.index(application.id) + 1
+
+
+def waitlist_promote_next(*, session: Session) -> Application | None:
+    """Confirm the first waitlisted student into a free seat and tell them at once.
+
+    A student who has meanwhile been confirmed for a session at the same time keeps their place
+    on this waiting list but is passed over, so nobody ends up confirmed twice at once.
+    """
+    waiting = (
+        Application.objects.select_for_update(of=("self",))
+        .filter(session=session, status=ApplicationStatus.WAITLISTED)
+        .order_by(*WAITLIST_ORDER)
+        .select_related("student__user")
+    )
+    candidate = next(
+        (
+            application
+            for application in waiting
+            if _clashing_application(session=session, student_id=application.student_id) is None
+        ),
+        None,
+    )
+    if candidate is None:
+        return None
+    candidate.status = ApplicationStatus.CONFIRMED
+    candidate.save(update_fields=["status", "updated_at"])
+    Session.objects.filter(pk=session.pk).update(taken=F("taken") + 1)
+    audit_log_record(actor=None, action="application.promote", target=candidate)
+    if candidate.student.user_id:
+        notification_send(
+            user=candidate.student.user,
+            message=_("A seat came free: you are confirmed for %(session)s.")
+            % {"session": session_label(session)},
+            url=reverse("bases:my-applications"),
+        )
+    return candidate
+
+
+@transaction.atomic
+def application_cancel(*, application: Application, cancelled_by: User) -> Application:
+    """Cancel until the session's cut-off; a freed seat goes to the first on the waiting list."""
+    if application.student.user_id != cancelled_by.pk:
+        raise BaseError(_("Only the student may cancel their application."), code="not_authorised")
+    _lock_student(application.student)
+    session = _lock_session(application.session)
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if application.status not in (
+        ApplicationStatus.PENDING,
+        ApplicationStatus.CONFIRMED,
+        ApplicationStatus.WAITLISTED,
+    ):
+        raise BaseError(
+            _("This application can no longer be cancelled (%(status)s)."),
+            code="not_cancellable",
+            params={"status": application.get_status_display()},
+        )
+    cutoff = session.cancel_cutoff_at or session.starts_at
+    if timezone.now() >= cutoff:
+        raise BaseError(
+            _("The cancellation cut-off (%(when)s) has passed; contact the base."),
+            code="cutoff_passed",
+            params={"when": date_format(timezone.localtime(cutoff), "Y-m-d H:i")},
+        )
+    was_confirmed = application.status == ApplicationStatus.CONFIRMED
+    application.status = ApplicationStatus.CANCELLED
+    application.save(update_fields=["status", "updated_at"])
+    audit_log_record(actor=cancelled_by, action="application.cancel", target=application)
+    if was_confirmed:
+        reservation = application.reservation
+        if reservation is not None and reservation.released_at is None:
+            # The seat stays held by the class reservation until its release time.
+            return application
+        Session.objects.filter(pk=session.pk).update(taken=F("taken") - 1)
+        waitlist_promote_next(session=session)
+    return application

@@ -1,0 +1,142 @@
+"""The lottery for `lottery` sessions: a seeded, reproducible, weighted draw.
+
+Each pending applicant gets a weight from how far behind the volunteer-service requirement they
+are (1.0 when done, up to 1.0 + LOTTERY_BEHIND_BONUS when nothing is done yet). The draw is
+Efraimidis-Spirakis weighted sampling without replacement: key = u ** (1 / weight) with u drawn
+from random.Random(seed) in application-id order, highest key first. The seed, the weights and
+the resulting order are stored, so anyone can recompute the draw and get the same order.
+"""
+
+import random
+import secrets
+
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.services import audit_log_record, notification_send
+from students.selectors import policy_for_entry_year, volunteer_minutes_by_student
+
+from ..errors import BaseError
+from ..models import Allocation, Application, ApplicationStatus, Session
+from .applications import session_label
+
+LOTTERY_BEHIND_BONUS = 2.0
+
+
+def lottery_weight(*, minutes_done: int, minutes_required: int) -> float:
+    """1.0 for a student who has met the requirement, up to 3.0 for one who has done nothing."""
+    if minutes_required <= 0:
+        return 1.0
+    behind = max(0, minutes_required - minutes_done) / minutes_required
+    return round(1.0 + LOTTERY_BEHIND_BONUS * behind, 6)
+
+
+def lottery_order(*, seed: int, weights: dict[int, float]) -> list[int]:
+    """Application ids in draw order for a seed and {application id: weight}."""
+    rng = random.Random(seed)
+    keys = {}
+    for application_id in sorted(weights):
+        u = rng.random()
+        keys[application_id] = u ** (1.0 / weights[application_id])
+    return sorted(keys, key=lambda application_id: (-keys[application_id], application_id))
+
+
+@transaction.atomic
+def session_lottery_draw(*, session: Session, seed: int | None = None) -> list[Application]:
+    """Draw a closed lottery session: confirm up to the free seats, waitlist the rest in order."""
+    session = (
+        Session.objects.select_for_update(of=("self",)).select_related("post").get(pk=session.pk)
+    )
+    if session.allocation != Allocation.LOTTERY:
+        raise BaseError(_("This session is not allocated by lottery."), code="not_lottery")
+    if session.lottery_drawn_at is not None:
+        raise BaseError(_("This session has already been drawn."), code="already_drawn")
+    if timezone.now() < session.applications_close_at:
+        raise BaseError(_("The lottery is drawn after applications close."), code="window_open")
+    applications = list(
+        Application.objects.select_for_update(of=("self",))
+        .filter(session=session, status=ApplicationStatus.PENDING)
+        .select_related("student__school_class", "student__user")
+    )
+    minutes = volunteer_minutes_by_student(student_ids=[a.student_id for a in applications])
+    weights = {}
+    policies = {}
+    for application in applications:
+        entry_year = application.student.school_class.entry_year
+        if entry_year not in policies:
+            policies[entry_year] = policy_for_entry_year(entry_year=entry_year)
+        policy = policies[entry_year]
+        application.draw_weight = lottery_weight(
+            minutes_done=minutes[application.student_id],
+            minutes_required=policy.volunteer_hours_required * policy.minutes_per_credit_hour,
+        )
+        weights[application.pk] = application.draw_weight
+    session.lottery_seed = seed if seed is not None else secrets.randbits(62)
+    order = lottery_order(seed=session.lottery_seed, weights=weights)
+    by_id = {a.pk: a for a in applications}
+    free = session.capacity - session.taken
+    confirmed = 0
+    for position, application_id in enumerate(order, start=1):
+        application = by_id[application_id]
+        application.draw_position = position
+        if confirmed < free:
+            application.status = ApplicationStatus.CONFIRMED
+            confirmed += 1
+        else:
+            application.status = ApplicationStatus.WAITLISTED
+    Application.objects.bulk_update(applications, ["draw_weight", "draw_position", "status"])
+    Session.objects.filter(pk=session.pk).update(
+        taken=F("taken") + confirmed,
+        lottery_seed=session.lottery_seed,
+        lottery_drawn_at=timezone.now(),
+    )
+    audit_log_record(
+        actor=None,
+        action="session.lottery",
+        target=session,
+        data={"seed": session.lottery_seed, "order": order, "confirmed": confirmed},
+    )
+    label = session_label(session)
+    for application in applications:
+        if application.student.user_id is None:
+            continue
+        if application.status == ApplicationStatus.CONFIRMED:
+            message = _("Lottery drawn: you are confirmed for %(session)s.")
+        else:
+            message = _(
+                "Lottery drawn: you are number %(position)s on the waiting list for %(session)s."
+            )
+        notification_send(
+            user=application.student.user,
+            message=message % {"session": label, "position": application.draw_position - confirmed},
+            url=reverse("bases:my-applications"),
+        )
+    return sorted(applications, key=lambda a: a.draw_position)
+
+
+def session_lottery_replay(*, session: Session) -> list[int]:
+    """Recompute a drawn session's order from its stored seed and weights."""
+    # The stored seed, not the caller's copy: a copy loaded before the draw has none, and
+    # random.Random(None) would give a different order on every call.
+    seed = Session.objects.filter(pk=session.pk).values_list("lottery_seed", flat=True).get()
+    if seed is None:
+        raise BaseError(_("This session has not been drawn yet."), code="not_drawn")
+    weights = dict(
+        Application.objects.filter(session=session, draw_position__isnull=False).values_list(
+            "pk", "draw_weight"
+        )
+    )
+    return lottery_order(seed=seed, weights=weights)
+
+
+def sessions_due_for_lottery() -> list[int]:
+    return list(
+        Session.objects.filter(
+            allocation=Allocation.LOTTERY,
+            lottery_drawn_at__isnull=True,
+            applications_close_at__lte=timezone.now(),
+        ).values_list("pk", flat=True)
+    )

@@ -1,0 +1,69 @@
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .models import Post
+
+
+class PostListingTable(tables.Table):
+    """The district listing: one row per open post, sortable by date and seats left."""
+
+    title = tables.Column(
+        verbose_name=_("Post"), order_by=("title",), attrs={"td": {"class": "cell-title"}}
+    )
+    base = tables.Column(
+        verbose_name=_("Base"),
+        accessor="base__name",
+        orderable=False,
+        attrs={"td": {"data-label": _("Base")}},
+    )
+    category = tables.Column(
+        verbose_name=_("Category"),
+        accessor="category",
+        orderable=False,
+        attrs={"td": {"data-label": _("Category")}},
+    )
+    next_starts_at = tables.Column(
+        verbose_name=_("Next session"), attrs={"td": {"data-label": _("Next session")}}
+    )
+    seats_left = tables.Column(
+        verbose_name=_("Seats left"),
+        attrs={"td": {"class": "num", "data-label": _("Seats left")}},
+    )
+
+    class Meta:
+        model = Post
+        fields = ["title", "base", "category", "next_starts_at", "seats_left"]
+        order_by = "next_starts_at"
+        attrs = {"class": "listing", "data-testid": "post-table"}
+        empty_text = _("No open posts match these filters. Try fewer filters or another district.")
+        template_name = "django_tables2/table.html"
+
+    def render_title(self, record):
+        return format_html(
+            '<a href="{}">{}</a><br><span class="small muted">{}</span>',
+            reverse("bases:post-detail", args=[record.pk]),
+            record.title,
+            record.place,
+        )
+
+    def render_base(self, record):
+        return format_html(
+            '{}<br><span class="badge info">{}</span>',
+            record.base.name,
+            record.base.get_level_display(),
+        )
+
+    def render_next_starts_at(self, value, record):
+        start = timezone.localtime(value)
+        more = record.session_count - 1
+        extra = _(" (+%(n)s more)") % {"n": more} if more > 0 else ""
+        return f"{date_format(start, 'Y-m-d D H:i')}{extra}"
+
+    def render_seats_left(self, value):
+        css = "ok" if value > 5 else ("warn" if value > 0 else "bad")
+        label = value if value > 0 else _("Full")
+        return format_html('<span class="badge {}">{}</span>', css, label)

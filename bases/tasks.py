@@ -1,0 +1,38 @@
+"""Thin Celery tasks: ids in, one service call, ids out."""
+
+from celery import shared_task
+
+from .errors import BaseError
+from .models import ClassReservation, Session
+from .services import lottery, reservations
+
+
+@shared_task
+def session_lottery_draw(*, session_id: int) -> int:
+    try:
+        lottery.session_lottery_draw(session=Session.objects.get(pk=session_id))
+    except BaseError as error:
+        # Beat may queue a session twice before the first draw commits; the second is a no-op.
+        if error.code != "already_drawn":
+            raise
+    return session_id
+
+
+@shared_task
+def sessions_lottery_draw_due() -> list[int]:
+    """Beat: queue the draw of every lottery session whose window has closed."""
+    due = lottery.sessions_due_for_lottery()
+    for session_id in due:
+        session_lottery_draw.delay(session_id=session_id)
+    return due
+
+
+@shared_task
+def class_reservations_release_due() -> list[int]:
+    """Beat: return unnamed reserved seats to the pool once their cut-off has passed."""
+    due = reservations.reservations_due_for_release()
+    for reservation_id in due:
+        reservations.class_reservation_release(
+            reservation=ClassReservation.objects.get(pk=reservation_id)
+        )
+    return due

@@ -1,0 +1,339 @@
+"""A coordinator's own posts: write them, plan their sessions, send them for review, see applicants.
+
+Every object is fetched through the selectors scoped to the coordinator's bases, so another
+base's post, session or applicant list answers 404.
+"""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal.models import Role
+from portal.roles import role_required
+from portal.services import audit_log_record
+
+from ..errors import BaseError
+from ..exports import write_xlsx
+from ..forms import PostForm, SessionForm, SessionSeriesForm
+from ..models import Application, ApplicationStatus, ClassReservation, Post, Session
+from ..selectors import (
+    applicant_list_for_session,
+    base_get_for_user,
+    bases_of_coordinator,
+    post_get_for_user,
+    post_list_for_user,
+    session_get_for_user,
+)
+from ..services.applications import session_label
+from ..services.publishing import (
+    post_close,
+    post_create,
+    post_submit,
+    post_update,
+    session_create,
+    session_delete,
+    session_series_create,
+)
+
+POSTS_PER_PAGE = 25
+DEAD = [ApplicationStatus.CANCELLED, ApplicationStatus.REJECTED]
+
+
+def _manage_url(post: Post, anchor: str = "") -> str:
+    return reverse("bases:post-manage", args=[post.pk]) + (f"#{anchor}" if anchor else "")
+
+
+# ------------------------------------------------------------------------------
+# Posts
+# ------------------------------------------------------------------------------
+@role_required(Role.COORDINATOR)
+def my_posts(request: HttpRequest) -> HttpResponse:
+    """Every post of the coordinator's bases with its review state, newest change first."""
+    now = timezone.now()
+    posts = (
+        post_list_for_user(user=request.user)
+        .annotate(
+            session_count=Count("sessions"),
+            next_starts_at=Min("sessions__starts_at", filter=Q(sessions__starts_at__gt=now)),
+        )
+        .order_by("-updated_at", "-pk")
+    )
+    page = Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "bases/manage_posts.html",
+        {"page": page, "bases": bases_of_coordinator(user=request.user)},
+    )
+
+
+@role_required(Role.COORDINATOR)
+def post_create_view(request: HttpRequest, base_id: int) -> HttpResponse:
+    base = base_get_for_user(user=request.user, base_id=base_id)
+    form = PostForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            post = post_create(base=base, created_by=request.user, **form.post_fields())
+        except BaseError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("Draft saved: %(title)s. Now add its sessions, then send it for review.")
+                % {"title": post.title},
+            )
+            return redirect(_manage_url(post, "sessions"))
+    return render(request, "bases/manage_post_form.html", {"form": form, "base": base})
+
+
+@role_required(Role.COORDINATOR)
+def post_edit_view(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = post_get_for_user(user=request.user, post_id=post_id)
+    form = PostForm(request.POST or None, post=post)
+    if request.method == "POST" and form.is_valid():
+        try:
+            post = post_update(post=post, updated_by=request.user, **form.post_fields())
+        except BaseError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Saved: %(title)s.") % {"title": post.title})
+            return redirect(_manage_url(post))
+    return render(
+        request, "bases/manage_post_form.html", {"form": form, "base": post.base, "post": post}
+    )
+
+
+def _sessions_of(post: Post):
+    """The post's sessions with what the manage page shows, in one query."""
+    applications = Application.objects.filter(session=OuterRef("pk"))
+    reservations = ClassReservation.objects.filter(session=OuterRef("pk"))
+    return (
+        Session.objects.filter(post=post)
+        .annotate(
+            applicant_count=Count("applications", filter=~Q(applications__status__in=DEAD)),
+            has_applications=Exists(applications),
+            has_reservations=Exists(reservations),
+        )
+        .order_by("starts_at", "id")
+    )
+
+
+def _render_manage(
+    request: HttpRequest,
+    post: Post,
+    *,
+    session_form: SessionForm | None = None,
+    series_form: SessionSeriesForm | None = None,
+) -> HttpResponse:
+    return render(
+        request,
+        "bases/manage_post.html",
+        {
+            "post": post,
+            "sessions": _sessions_of(post),
+            "session_form": session_form or SessionForm(prefix="one"),
+            "series_form": series_form or SessionSeriesForm(prefix="series"),
+            # Open the form the user was filling in when it comes back with an error.
+            "open_form": "one" if session_form else "series" if series_form else "",
+        },
+    )
+
+
+@role_required(Role.COORDINATOR)
+def post_manage(request: HttpRequest, post_id: int) -> HttpResponse:
+    """The post's page for its coordinators: state, sessions, and the forms to add more."""
+    return _render_manage(request, post_get_for_user(user=request.user, post_id=post_id))
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def post_submit_view(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = post_get_for_user(user=request.user, post_id=post_id)
+    try:
+        post_submit(post=post, submitted_by=request.user)
+    except BaseError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(
+            request,
+            _("Sent for review: the district admin will approve it or return it with a reason."),
+        )
+    return redirect(_manage_url(post))
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def post_close_view(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = post_get_for_user(user=request.user, post_id=post_id)
+    try:
+        post_close(post=post, closed_by=request.user)
+    except BaseError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(
+            request,
+            _("Closed: %(title)s no longer appears in the listing.") % {"title": post.title},
+        )
+    return redirect(_manage_url(post))
+
+
+# ------------------------------------------------------------------------------
+# Sessions
+# ------------------------------------------------------------------------------
+@require_POST
+@role_required(Role.COORDINATOR)
+def session_create_view(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = post_get_for_user(user=request.user, post_id=post_id)
+    form = SessionForm(request.POST, prefix="one")
+    if form.is_valid():
+        try:
+            session = session_create(
+                post=post,
+                starts_at=form.cleaned_data["starts_at"],
+                ends_at=form.cleaned_data["ends_at"],
+                plan=form.plan(),
+                created_by=request.user,
+            )
+        except BaseError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, _("Session added: %(session)s.") % {"session": session_label(session)}
+            )
+            return redirect(_manage_url(post, "sessions"))
+    return _render_manage(request, post, session_form=form)
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def session_series_create_view(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = post_get_for_user(user=request.user, post_id=post_id)
+    form = SessionSeriesForm(request.POST, prefix="series")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            sessions = session_series_create(
+                post=post,
+                first_day=data["first_day"],
+                weekdays=data["weekdays"],
+                weeks=data["weeks"],
+                start_time=data["start_time"],
+                end_time=data["end_time"],
+                plan=form.plan(),
+                created_by=request.user,
+            )
+        except BaseError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("%(count)s sessions added, %(first)s to %(last)s.")
+                % {
+                    "count": len(sessions),
+                    "first": timezone.localtime(sessions[0].starts_at).date().isoformat(),
+                    "last": timezone.localtime(sessions[-1].starts_at).date().isoformat(),
+                },
+            )
+            return redirect(_manage_url(post, "sessions"))
+    return _render_manage(request, post, series_form=form)
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def session_delete_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    label = session_label(session)
+    try:
+        session_delete(session=session, deleted_by=request.user)
+    except BaseError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("Session removed: %(session)s.") % {"session": label})
+    return redirect(_manage_url(session.post, "sessions"))
+
+
+# ------------------------------------------------------------------------------
+# Applicants
+# ------------------------------------------------------------------------------
+@role_required(Role.COORDINATOR)
+def session_applicants(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Who applied: name, school, class and a masked student number only (design §8)."""
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    return render(
+        request,
+        "bases/manage_applicants.html",
+        {"session": session, "applications": applicant_list_for_session(session=session)},
+    )
+
+
+def _applicant_rows(session: Session):
+    for application in applicant_list_for_session(session=session).iterator(chunk_size=500):
+        student = application.student
+        yield [
+            student.name,
+            student.school_class.school.display_name,
+            student.school_class.name,
+            student.masked_student_number,
+            application.get_status_display(),
+            application.created_at,
+            application.draw_position,
+            _("Yes") if application.reservation_id else "",
+        ]
+
+
+@role_required(Role.COORDINATOR)
+def session_applicants_xlsx(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    day = timezone.localtime(session.starts_at).date().isoformat()
+    header = [
+        _("Name"),
+        _("School"),
+        _("Class"),
+        _("Student number"),
+        _("Status"),
+        _("Applied at"),
+        _("Draw position"),
+        _("Class booking"),
+    ]
+    content = write_xlsx(_applicant_rows(session), header, _("Applicants %(date)s") % {"date": day})
+    audit_log_record(
+        actor=request.user, action="session.applicants_export", target=session, data={}
+    )
+    response = HttpResponse(
+        content,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="applicants-{session.pk}-{day}.xlsx"'
+    return response
+
+
+urlpatterns = [
+    path("manage/posts/", my_posts, name="my-posts"),
+    path("manage/bases/<int:base_id>/posts/new/", post_create_view, name="post-create"),
+    path("manage/posts/<int:post_id>/", post_manage, name="post-manage"),
+    path("manage/posts/<int:post_id>/edit/", post_edit_view, name="post-edit"),
+    path("manage/posts/<int:post_id>/submit/", post_submit_view, name="post-submit"),
+    path("manage/posts/<int:post_id>/close/", post_close_view, name="post-close"),
+    path("manage/posts/<int:post_id>/sessions/new/", session_create_view, name="session-create"),
+    path(
+        "manage/posts/<int:post_id>/sessions/series/",
+        session_series_create_view,
+        name="session-series-create",
+    ),
+    path("manage/sessions/<int:session_id>/delete/", session_delete_view, name="session-delete"),
+    path(
+        "manage/sessions/<int:session_id>/applicants/",
+        session_applicants,
+        name="session-applicants",
+    ),
+    path(
+        "manage/sessions/<int:session_id>/applicants.xlsx",
+        session_applicants_xlsx,
+        name="session-applicants-xlsx",
+    ),
+]

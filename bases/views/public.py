@@ -1,0 +1,97 @@
+"""The public listing by district and the post page: readable without signing in."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from districts.models import District
+from districts.selectors import district_list
+from students.selectors import student_of_user
+
+from ..filters import PostListingFilter
+from ..selectors import (
+    application_list_for_student,
+    open_post_counts_by_district,
+    post_get_open,
+    post_listing,
+    session_list_for_post,
+    viewer_school_id,
+)
+from ..tables import PostListingTable
+
+
+class DistrictPostListView(SingleTableMixin, FilterView):
+    """One district's open posts, filterable and sortable, 20 a page."""
+
+    table_class = PostListingTable
+    filterset_class = PostListingFilter
+    template_name = "bases/district_posts.html"
+    table_pagination = {"per_page": 20}
+
+    def get_queryset(self):
+        self.district = get_object_or_404(District, code=self.kwargs["code"])
+        session_q = PostListingFilter(self.request.GET or None).session_q()
+        return post_listing(
+            district=self.district,
+            school_id=viewer_school_id(user=self.request.user),
+            now=timezone.now(),
+            session_q=session_q,
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["district"] = self.district
+        context["districts"] = district_list()
+        return context
+
+
+district_posts = DistrictPostListView.as_view()
+
+
+def districts_with_counts(*, request: HttpRequest) -> list[District]:
+    """All 16 districts with their open-post counts, the viewer's own district first."""
+    counts = open_post_counts_by_district(
+        school_id=viewer_school_id(user=request.user), now=timezone.now()
+    )
+    student = student_of_user(user=request.user) if request.user.is_authenticated else None
+    own = student.school_class.school.district_id if student else None
+    districts = list(district_list())
+    for district in districts:
+        district.open_posts = counts.get(district.pk, 0)
+        district.is_own = district.pk == own
+    return sorted(districts, key=lambda d: (not d.is_own, d.sort_order))
+
+
+@require_GET
+def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
+    now = timezone.now()
+    post = post_get_open(post_id=post_id, school_id=viewer_school_id(user=request.user), now=now)
+    sessions = list(session_list_for_post(post=post, now=now))
+    student = student_of_user(user=request.user) if request.user.is_authenticated else None
+    applied = {}
+    if student is not None:
+        applied = {
+            a.session_id: a
+            for a in application_list_for_student(student=student).filter(
+                session__in=sessions, status__in=["pending", "confirmed", "waitlisted"]
+            )
+        }
+    for session in sessions:
+        session.my_application = applied.get(session.pk)
+        session.window_open = session.applications_open_at <= now < session.applications_close_at
+        session.window_not_yet = now < session.applications_open_at
+    return render(
+        request,
+        "bases/post_detail.html",
+        {"post": post, "sessions": sessions, "student": student, "now": now},
+    )
+
+
+urlpatterns = [
+    path("districts/<str:code>/", district_posts, name="district-posts"),
+    path("posts/<int:post_id>/", post_detail, name="post-detail"),
+]

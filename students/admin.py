@@ -1,0 +1,147 @@
+"""Admin for schools, classes, teachers, students and the practice-record ledger.
+
+The ledger (records, versions, disputes) is view-only here: a change to a record must go
+through `students.services` so that it makes a new version and an audit entry.
+"""
+
+from django.contrib import admin
+
+from portal.admin import ReadOnlyAdmin, ReadOnlyInline, SheetImportExportAdmin
+
+from .models import (
+    Category,
+    Dispute,
+    PracticeRecord,
+    PracticeRecordVersion,
+    RequirementPolicy,
+    School,
+    SchoolClass,
+    Student,
+    TeacherAssignment,
+)
+from .resources import SchoolClassResource, SchoolResource, StudentResource
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "counts_as_volunteer_service", "sort_order")
+    list_filter = ("counts_as_volunteer_service",)
+    search_fields = ("code", "name_zh", "name_en")
+
+
+@admin.register(School)
+class SchoolAdmin(SheetImportExportAdmin):
+    resource_classes = [SchoolResource]
+    list_display = ("code", "name", "name_en", "district")
+    list_filter = ("district",)
+    list_select_related = ("district",)
+    search_fields = ("code", "name", "name_en")
+    autocomplete_fields = ("district",)
+
+
+@admin.register(SchoolClass)
+class SchoolClassAdmin(SheetImportExportAdmin):
+    resource_classes = [SchoolClassResource]
+    list_display = ("__str__", "school", "entry_year", "number")
+    list_filter = ("entry_year", "school__district")
+    list_select_related = ("school",)
+    search_fields = ("school__code", "school__name")
+    autocomplete_fields = ("school",)
+
+
+@admin.register(TeacherAssignment)
+class TeacherAssignmentAdmin(admin.ModelAdmin):
+    list_display = ("user", "role", "school", "school_class")
+    list_filter = ("role",)
+    list_select_related = ("user", "school", "school_class__school")
+    search_fields = ("user__username", "user__full_name", "school__code", "school__name")
+    autocomplete_fields = ("user", "school", "school_class")
+
+
+@admin.register(Student)
+class StudentAdmin(SheetImportExportAdmin):
+    resource_classes = [StudentResource]
+    list_display = ("student_number", "name", "school_class", "user")
+    list_filter = ("school_class__entry_year", "school_class__school__district")
+    list_select_related = ("school_class__school", "user")
+    search_fields = ("student_number", "name", "school_class__school__code")
+    autocomplete_fields = ("user", "school_class")
+    readonly_fields = ("personal_code",)
+
+
+@admin.register(RequirementPolicy)
+class RequirementPolicyAdmin(admin.ModelAdmin):
+    list_display = (
+        "effective_from_entry_year",
+        "volunteer_hours_required",
+        "practice_days_required",
+        "minutes_per_credit_hour",
+        "notice_days",
+        "attendance_deadline_hours",
+    )
+
+
+class PracticeRecordVersionInline(ReadOnlyInline):
+    model = PracticeRecordVersion
+    fields = (
+        "version",
+        "status",
+        "category",
+        "title",
+        "started_at",
+        "ended_at",
+        "credited_minutes",
+        "changed_by",
+        "changed_at",
+        "reason",
+    )
+    readonly_fields = fields
+    ordering = ("version",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("category", "changed_by")
+
+
+class DisputeInline(ReadOnlyInline):
+    model = Dispute
+    fields = ("status", "raised_by", "raised_at", "reason", "answered_by", "answered_at", "answer")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("raised_by", "answered_by")
+
+
+@admin.register(PracticeRecord)
+class PracticeRecordAdmin(ReadOnlyAdmin):
+    list_display = (
+        "student",
+        "title",
+        "category",
+        "started_at",
+        "credited_minutes",
+        "status",
+        "version",
+        "recorded_via",
+    )
+    list_filter = ("status", "category", "organiser_level", "recorded_via")
+    list_select_related = ("student", "category")
+    search_fields = ("student__student_number", "student__name", "title", "source_ref")
+    date_hierarchy = "started_at"
+    inlines = [PracticeRecordVersionInline, DisputeInline]
+    show_full_result_count = False
+
+
+@admin.register(PracticeRecordVersion)
+class PracticeRecordVersionAdmin(ReadOnlyAdmin):
+    list_display = ("record", "version", "status", "credited_minutes", "changed_by", "changed_at")
+    list_filter = ("status",)
+    list_select_related = ("record__student", "changed_by")
+    search_fields = ("record__student__student_number", "record__source_ref", "reason")
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin):
+    list_display = ("record", "status", "raised_by", "raised_at", "answered_at")
+    list_filter = ("status",)
+    list_select_related = ("record__student", "raised_by")
+    search_fields = ("record__student__student_number", "record__student__name", "reason")

@@ -1,0 +1,90 @@
+"""The shared xlsx writer: rows out as typed, identifiers as text, formula-like text defused."""
+
+import io
+from datetime import date, datetime
+
+import pytest
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from bases.exports import escape_text, sheet_title, write_xlsx
+
+
+def _open(content: bytes):
+    return load_workbook(io.BytesIO(content)).active
+
+
+def _values(sheet):
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_it_writes_the_header_then_the_rows_in_order():
+    content = write_xlsx([["李明", "上海中学"], ["王芳", "复旦附中"]], ["Name", "School"], "List")
+    assert _values(_open(content)) == [
+        ["Name", "School"],
+        ["李明", "上海中学"],
+        ["王芳", "复旦附中"],
+    ]
+
+
+def test_it_takes_the_rows_from_a_generator_once():
+    rows = ([n, f"S{n}"] for n in range(1, 501))
+    sheet = _open(write_xlsx(rows, ["n", "code"], "Many"))
+    assert sheet.max_row == 501
+    assert [cell.value for cell in sheet[501]] == [500, "S500"]
+
+
+def test_the_sheet_has_the_given_title():
+    assert _open(write_xlsx([], ["a"], "Applicants 2025-03-01")).title == "Applicants 2025-03-01"
+
+
+def test_a_title_excel_would_refuse_is_made_acceptable():
+    assert sheet_title("Applicants 09:00 [A/B]?") == "Applicants 09-00 -A-B--"
+    assert len(sheet_title("x" * 40)) == 31
+    assert _open(write_xlsx([], ["a"], "a:b*c")).title == "a-b-c"
+
+
+def test_identifiers_are_text_cells_and_keep_their_leading_zeros():
+    sheet = _open(write_xlsx([["0012345678", "G310***********234"]], ["id", "masked"], "T"))
+    number, masked = sheet["A2"], sheet["B2"]
+    assert (number.value, number.data_type, number.number_format) == ("0012345678", "s", "@")
+    assert (masked.value, masked.data_type) == ("G310***********234", "s")
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+86 21", "-2", "@SUM(A1)", "\tcmd", "\rcmd"])
+def test_formula_like_text_gets_a_leading_quote_and_stays_text(text):
+    cell = _open(write_xlsx([[text]], ["name"], "T"))["A2"]
+    # An XML parser reads a stored CR back as LF; the leading quote is what matters.
+    assert cell.value == "'" + text.replace("\r", "\n")
+    assert cell.data_type == "s"
+
+
+def test_the_header_is_escaped_too():
+    assert _open(write_xlsx([], ["=HYPERLINK()"], "T"))["A1"].value == "'=HYPERLINK()"
+
+
+@pytest.mark.parametrize("text", ["a=b", "李=明", "x-1", "'quoted", ""])
+def test_ordinary_text_is_left_alone(text):
+    assert escape_text(text) == text
+
+
+def test_control_characters_an_xlsx_cannot_hold_are_dropped():
+    assert _open(write_xlsx([["a\x01b\x00c"]], ["x"], "T"))["A2"].value == "abc"
+
+
+def test_numbers_dates_and_empty_cells_keep_their_type():
+    moment = timezone.make_aware(datetime(2025, 3, 1, 9, 30))
+    sheet = _open(write_xlsx([[3, 2.5, date(2025, 3, 1), moment, None]], list("abcde"), "T"))
+    assert [cell.value for cell in sheet[2]] == [
+        3,
+        2.5,
+        datetime(2025, 3, 1, 0, 0),
+        datetime(2025, 3, 1, 9, 30),
+        None,
+    ]
+
+
+def test_an_aware_time_is_written_as_shanghai_wall_clock_time(settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    moment = datetime.fromisoformat("2025-03-01T01:30:00+00:00")
+    assert _open(write_xlsx([[moment]], ["at"], "T"))["A2"].value == datetime(2025, 3, 1, 9, 30)

@@ -1,0 +1,212 @@
+"""The public listing by district, the post page, and a student's applications through the web."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from bases.models import Application, ApplicationStatus, BaseLevel, BaseStatus, PostStatus
+from tests.factories import (
+    PASSWORD,
+    SchoolContractFactory,
+    SessionFactory,
+    StudentFactory,
+    category,
+    district,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _listing(client, code="310104", **params):
+    return client.get(reverse("bases:district-posts", args=[code]), params)
+
+
+def _titles(response):
+    return [row.record.title for row in response.context["table"].page.object_list]
+
+
+class TestHomePage:
+    def test_it_shows_all_16_districts_with_their_open_post_counts(self, client):
+        SessionFactory(post__title="图书管理员")
+        SessionFactory(post__title="医院分诊引导", post__base__district=district("310115"))
+        SessionFactory(post__status=PostStatus.IN_REVIEW)
+        response = client.get("/")
+        districts = response.context["districts"]
+        assert len(districts) == 16
+        counts = {d.code: d.open_posts for d in districts}
+        assert counts["310104"] == 1
+        assert counts["310115"] == 1
+        assert sum(counts.values()) == 2
+
+    def test_a_students_own_district_comes_first(self, client):
+        student = StudentFactory(school_class__school__district=district("310151"))
+        client.force_login(student.user)
+        response = client.get("/")
+        first = response.context["districts"][0]
+        assert (first.code, first.is_own) == ("310151", True)
+        assert "我的学校" in response.content.decode() or "My school" in response.content.decode()
+
+
+class TestDistrictListing:
+    def test_anyone_can_read_it_without_signing_in(self, client):
+        SessionFactory(post__title="图书管理员")
+        response = _listing(client)
+        assert response.status_code == 200
+        assert _titles(response) == ["图书管理员"]
+
+    def test_posts_of_suspended_revoked_or_expired_bases_are_not_listed(self, client):
+        SessionFactory(post__title="ok")
+        SessionFactory(post__title="suspended", post__base__status=BaseStatus.SUSPENDED)
+        SessionFactory(post__title="revoked", post__base__status=BaseStatus.REVOKED)
+        SessionFactory(
+            post__title="expired",
+            post__base__certified_until=timezone.localdate() - timedelta(days=1),
+        )
+        assert _titles(_listing(client)) == ["ok"]
+
+    def test_it_filters_by_category_keyword_and_free_seats(self, client):
+        SessionFactory(post__title="图书管理员", post__description="整理书架")
+        SessionFactory(
+            post__title="社区垃圾分类指导", post__category=category("social_investigation")
+        )
+        SessionFactory(post__title="满员岗位", capacity=2, taken=2)
+        volunteer = category().pk
+        assert _titles(_listing(client, category=volunteer, free="on")) == ["图书管理员"]
+        assert _titles(_listing(client, q="书架")) == ["图书管理员"]
+        assert set(_titles(_listing(client, free="on"))) == {"图书管理员", "社区垃圾分类指导"}
+
+    def test_it_filters_weekends_and_dates_and_counts_only_matching_sessions(self, client):
+        now = timezone.localtime()
+        saturday = (now + timedelta(days=(5 - now.weekday()) % 7 + 7)).replace(
+            hour=9, minute=0, second=0, microsecond=0
+        )
+        monday = saturday + timedelta(days=2)
+        weekend = SessionFactory(post__title="周末岗位", starts_at=saturday, capacity=10)
+        SessionFactory(post=weekend.post, starts_at=monday, capacity=5)
+        SessionFactory(post__title="工作日岗位", starts_at=monday)
+        response = _listing(client, days="weekend")
+        rows = list(response.context["table"].page.object_list)
+        assert [r.record.title for r in rows] == ["周末岗位"]
+        assert rows[0].record.seats_left == 10
+        on_monday = _listing(client, date_from=monday.date().isoformat())
+        assert set(_titles(on_monday)) == {"周末岗位", "工作日岗位"}
+
+    def test_it_sorts_by_seats_left(self, client):
+        SessionFactory(post__title="few", capacity=3)
+        SessionFactory(post__title="many", capacity=50)
+        assert _titles(_listing(client, sort="-seats_left")) == ["many", "few"]
+        assert _titles(_listing(client, sort="seats_left")) == ["few", "many"]
+
+    def test_school_level_bases_are_listed_only_for_students_of_contracted_schools(self, client):
+        contract = SchoolContractFactory()
+        SessionFactory(post__title="校级基地岗位", post__base=contract.base)
+        own = StudentFactory(school_class__school=contract.school)
+        other = StudentFactory()
+        assert _titles(_listing(client)) == []
+        client.force_login(other.user)
+        assert _titles(_listing(client)) == []
+        client.force_login(own.user)
+        assert _titles(_listing(client)) == ["校级基地岗位"]
+
+    def test_the_number_of_queries_does_not_grow_with_the_page(
+        self, client, django_assert_num_queries
+    ):
+        # district, count, page of posts, district tabs, category choices
+        SessionFactory()
+        with django_assert_num_queries(5):
+            assert _listing(client).status_code == 200
+        for _ in range(25):
+            SessionFactory()
+        with django_assert_num_queries(5):
+            response = _listing(client)
+            assert response.status_code == 200
+        assert len(response.context["table"].page.object_list) == 20
+        with django_assert_num_queries(5):
+            assert _listing(client, page=2).status_code == 200
+
+    def test_an_unknown_district_is_404(self, client):
+        assert _listing(client, code="999999").status_code == 404
+
+
+class TestPostPage:
+    def test_it_shows_the_base_sessions_and_seats_left(self, client):
+        session = SessionFactory(capacity=30, taken=12, post__base__name="徐汇区图书馆")
+        response = client.get(reverse("bases:post-detail", args=[session.post_id]))
+        text = response.content.decode()
+        assert "徐汇区图书馆" in text
+        assert "18" in text and "30" in text
+
+    def test_a_draft_post_is_404(self, client):
+        session = SessionFactory(post__status=PostStatus.DRAFT)
+        assert client.get(reverse("bases:post-detail", args=[session.post_id])).status_code == 404
+
+    def test_a_school_level_post_of_another_school_is_404(self, client):
+        session = SessionFactory(post__base__level=BaseLevel.SCHOOL)
+        client.force_login(StudentFactory().user)
+        assert client.get(reverse("bases:post-detail", args=[session.post_id])).status_code == 404
+
+
+class TestApplyingThroughTheWeb:
+    def test_a_student_applies_and_sees_the_confirmation(self, client):
+        session = SessionFactory(post__title="图书管理员")
+        student = StudentFactory()
+        client.login(username=student.user.username, password=PASSWORD)
+        response = client.post(reverse("bases:session-apply", args=[session.pk]), follow=True)
+        application = Application.objects.get(student=student)
+        assert application.status == ApplicationStatus.CONFIRMED
+        assert "图书管理员" in response.content.decode()
+        assert response.request["PATH_INFO"] == reverse("bases:my-applications")
+
+    def test_a_full_session_is_refused_and_offers_the_waiting_list(self, client):
+        session = SessionFactory(capacity=1, taken=1)
+        student = StudentFactory()
+        client.force_login(student.user)
+        response = client.post(reverse("bases:session-apply", args=[session.pk]), follow=True)
+        assert not Application.objects.exists()
+        assert reverse("bases:session-waitlist", args=[session.pk]) in response.content.decode()
+        client.post(reverse("bases:session-waitlist", args=[session.pk]))
+        assert Application.objects.get().status == ApplicationStatus.WAITLISTED
+
+    def test_a_student_cancels_from_my_applications(self, client):
+        session = SessionFactory()
+        student = StudentFactory()
+        client.force_login(student.user)
+        client.post(reverse("bases:session-apply", args=[session.pk]))
+        application = Application.objects.get()
+        client.post(reverse("bases:application-cancel", args=[application.pk]))
+        application.refresh_from_db()
+        session.refresh_from_db()
+        assert (application.status, session.taken) == (ApplicationStatus.CANCELLED, 0)
+
+    def test_another_students_application_cannot_be_cancelled(self, client):
+        session = SessionFactory()
+        owner, outsider = StudentFactory(), StudentFactory()
+        application = Application.objects.create(
+            student=owner, session=session, status=ApplicationStatus.CONFIRMED
+        )
+        client.force_login(outsider.user)
+        url = reverse("bases:application-cancel", args=[application.pk])
+        assert client.post(url).status_code == 404
+
+    def test_my_applications_lists_every_state(self, client):
+        student = StudentFactory()
+        for status in (ApplicationStatus.CONFIRMED, ApplicationStatus.WAITLISTED):
+            Application.objects.create(student=student, session=SessionFactory(), status=status)
+        client.force_login(student.user)
+        response = client.get(reverse("bases:my-applications"))
+        assert len(response.context["applications"]) == 2
+
+
+def test_the_service_refuses_a_cancellation_by_anyone_but_the_student():
+    from bases.errors import BaseError
+    from bases.services.applications import application_cancel
+    from tests.factories import ApplicationFactory, UserFactory
+
+    application = ApplicationFactory()
+    with pytest.raises(BaseError) as error:
+        application_cancel(application=application, cancelled_by=UserFactory())
+    assert error.value.code == "not_authorised"
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.CONFIRMED
