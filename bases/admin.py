@@ -9,8 +9,10 @@ from portal.admin import ReadOnlyAdmin, SheetImportExportAdmin
 from .models import (
     Application,
     Attendance,
+    AttendanceImport,
     AttendanceScan,
     Base,
+    BaseApiToken,
     ClassReservation,
     Coordinator,
     Post,
@@ -172,3 +174,19 @@ class AttendanceScanAdmin(ReadOnlyAdmin):
     list_select_related = ("student", "session__post__base")
     search_fields = ("nonce", "student__student_number")
     show_full_result_count = False
+
+
+@admin.register(BaseApiToken)
+class BaseApiTokenAdmin(ReadOnlyAdmin):
+    list_display = ("base", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_select_related = ("base",)
+    search_fields = ("base__name", "name", "prefix")
+    exclude = ("key_hash",)
+
+
+@admin.register(AttendanceImport)
+class AttendanceImportAdmin(ReadOnlyAdmin):
+    list_display = ("base", "original_name", "status", "row_count", "created_count", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("base",)
+    search_fields = ("base__name", "original_name")

@@ -416,6 +416,11 @@ class Attendance(models.Model):
         _("recorded via"), max_length=16, choices=RecordedVia.choices, default=RecordedVia.ROSTER
     )
     walk_in_reason = models.CharField(_("reason for adding"), max_length=300, blank=True)
+    corrected = models.BooleanField(
+        _("corrected by hand"),
+        default=False,
+        help_text=_("Once corrected with a reason, later scans no longer change the times."),
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("recorded by"),
@@ -495,3 +500,79 @@ class AttendanceScan(models.Model):
 
     def __str__(self):
         return f"{self.nonce} {self.kind}"
+
+
+class BaseApiToken(models.Model):
+    """A token a base's own system uses to push scans; only its hash is stored."""
+
+    base = models.ForeignKey(
+        Base, verbose_name=_("base"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("name"), max_length=64)
+    prefix = models.CharField(_("prefix"), max_length=12, unique=True)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="api_token_name_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.base} - {self.name} ({self.prefix}…)"
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEWED = "previewed", _("Checked, waiting for confirmation")
+    REFUSED = "refused", _("Refused")
+    IMPORTED = "imported", _("Imported")
+
+
+class AttendanceImport(models.Model):
+    """A base's attendance sheet: checked first (dry run), then imported all or nothing."""
+
+    base = models.ForeignKey(
+        Base, verbose_name=_("base"), on_delete=models.CASCADE, related_name="attendance_imports"
+    )
+    file = models.FileField(_("file"), upload_to="attendance-imports/")
+    original_name = models.CharField(_("file name"), max_length=200)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    created_count = models.PositiveIntegerField(_("rows added"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("attendance import")
+        verbose_name_plural = _("attendance imports")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=ImportStatus.IMPORTED) | Q(imported_at__isnull=False),
+                name="import_done_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.base} {self.original_name}"

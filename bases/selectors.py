@@ -280,3 +280,22 @@ def waitlist_positions(*, applications: list[Application]) -> dict[int, int]:
         positions[application_id] = counters[session_id]
     wanted = {a.pk for a in applications}
     return {pk: place for pk, place in positions.items() if pk in wanted}
+
+
+def sessions_attendance_overdue(*, now: datetime) -> QuerySet[Session]:
+    """Sessions that ended longer ago than the policy allows with attendance still not closed."""
+    from datetime import timedelta
+
+    from students.selectors import attendance_deadline_hours
+
+    deadline = now - timedelta(hours=attendance_deadline_hours())
+    confirmed = Application.objects.filter(
+        session=OuterRef("pk"),
+        status__in=[ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED],
+    )
+    return (
+        Session.objects.filter(ends_at__lt=deadline, attendance_closed_at__isnull=True)
+        .filter(Exists(confirmed))
+        .select_related("post__base__district")
+        .order_by("ends_at", "id")
+    )

@@ -7,9 +7,10 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from bases.selectors import bases_of_coordinator
+from bases.selectors import bases_of_coordinator, sessions_attendance_overdue
 from bases.views.public import districts_with_counts
 from districts.selectors import district_list, district_of_admin
 from students.models import TeacherRole
@@ -57,6 +58,9 @@ def dashboard_coordinator(request: HttpRequest) -> HttpResponse:
         "portal/dashboard_coordinator.html",
         {
             "bases": bases_of_coordinator(user=request.user),
+            "overdue_sessions": sessions_attendance_overdue(now=timezone.now()).filter(
+                post__base__coordinators__user=request.user
+            ),
             "notifications": _notifications(request),
         },
     )
@@ -97,6 +101,9 @@ def dashboard_district(request: HttpRequest) -> HttpResponse:
         "portal/dashboard_district.html",
         {
             "district": district_of_admin(user=request.user),
+            "overdue_sessions": sessions_attendance_overdue(now=timezone.now()).filter(
+                post__base__district__admins__user=request.user
+            ),
             "notifications": _notifications(request),
         },
     )

@@ -10,6 +10,7 @@ from portal.admin import ReadOnlyAdmin, ReadOnlyInline, SheetImportExportAdmin
 
 from .models import (
     Category,
+    Certificate,
     Dispute,
     PracticeRecord,
     PracticeRecordVersion,
@@ -145,3 +146,10 @@ class DisputeAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     list_select_related = ("record__student", "raised_by")
     search_fields = ("record__student__student_number", "record__student__name", "reason")
+
+
+@admin.register(Certificate)
+class CertificateAdmin(ReadOnlyAdmin):
+    list_display = ("student", "issued_at", "issued_by")
+    list_select_related = ("student", "issued_by")
+    search_fields = ("student__student_number", "student__name", "code")

@@ -532,3 +532,37 @@ class Dispute(models.Model):
 
     def __str__(self):
         return f"{self.record} - {self.get_status_display()}"
+
+
+class Certificate(models.Model):
+    """A printed proof (证明) of a student's records; anyone can verify it by its code."""
+
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="certificates"
+    )
+    code = models.CharField(_("verification code"), max_length=64, unique=True)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # What the certificate said when issued: totals and each record's (id, version).
+    snapshot = models.JSONField(_("contents when issued"), default=dict)
+
+    class Meta:
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"\A[A-Za-z0-9_-]{20,64}\Z"),
+                name="certificate_code_unguessable",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.student.name} {self.issued_at:%Y-%m-%d}"

@@ -154,3 +154,9 @@ def volunteer_minutes_by_student(*, student_ids: list[int]) -> dict[int, int]:
     )
     minutes = {row["student_id"]: row["minutes"] for row in rows}
     return {student_id: minutes.get(student_id, 0) for student_id in student_ids}
+
+
+def attendance_deadline_hours() -> int:
+    """Hours after a session's end within which attendance should be recorded (policy)."""
+    policy = RequirementPolicy.objects.order_by("-effective_from_entry_year").first()
+    return policy.attendance_deadline_hours if policy else 24

@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from districts.models import District
 from portal.models import User
@@ -57,13 +59,44 @@ FACT_FIELDS = (
 
 def _check_facts(facts: RecordFacts) -> None:
     if facts.started_at >= facts.ended_at:
-        raise LedgerError("A record must end after it starts.", code="ends_before_start")
+        raise LedgerError(_("A record must end after it starts."), code="ends_before_start")
     longest = int((facts.ended_at - facts.started_at).total_seconds() // 60)
     if not 0 <= facts.credited_minutes <= longest:
         raise LedgerError(
-            "Credited minutes must lie between 0 and the record's duration (%(longest)s).",
+            _("Credited minutes must lie between 0 and the record's duration (%(longest)s)."),
             code="credit_out_of_range",
             params={"longest": longest},
+        )
+
+
+def _check_no_overlap(
+    *, student: Student, started_at: datetime, ended_at: datetime, exclude_pk: int | None = None
+) -> None:
+    """A student cannot be in two places at once: their live records never overlap in time."""
+    # Lock the student so two concurrent writes for one student cannot both pass this check.
+    Student.objects.select_for_update().filter(pk=student.pk).exists()
+    other = (
+        PracticeRecord.objects.filter(
+            student=student, started_at__lt=ended_at, ended_at__gt=started_at
+        )
+        .exclude(status=RecordStatus.REVOKED)
+        .exclude(pk=exclude_pk)
+        .order_by("started_at")
+        .first()
+    )
+    if other is not None:
+        start, end = timezone.localtime(other.started_at), timezone.localtime(other.ended_at)
+        raise LedgerError(
+            _("%(name)s already has a record at that time: %(title)s, %(start)s–%(end)s."),
+            code="overlap",
+            params={
+                "name": student.name,
+                "title": other.title,
+                "start": date_format(start, "Y-m-d H:i"),
+                "end": date_format(end, "H:i")
+                if end.date() == start.date()
+                else date_format(end, "Y-m-d H:i"),
+            },
         )
 
 
@@ -101,11 +134,12 @@ def practice_record_upsert(
     if record is not None:
         if any(getattr(record, name) != getattr(facts, name) for name in FACT_FIELDS[:-1]):
             raise LedgerError(
-                "Record %(ref)s already exists with other values; correct it with a reason.",
+                _("Record %(ref)s already exists with other values; correct it with a reason."),
                 code="source_ref_conflict",
                 params={"ref": source_ref},
             )
         return record, False
+    _check_no_overlap(student=facts.student, started_at=facts.started_at, ended_at=facts.ended_at)
     record = PracticeRecord.objects.create(
         source_ref=source_ref,
         student=facts.student,
@@ -137,10 +171,10 @@ def practice_record_correct(
 ) -> PracticeRecord:
     """Change a record's times or credit with a reason; the record gets a new version."""
     if not reason.strip():
-        raise LedgerError("A correction needs a reason.", code="reason_required")
+        raise LedgerError(_("A correction needs a reason."), code="reason_required")
     record = PracticeRecord.objects.select_for_update().get(pk=record.pk)
     if record.status == RecordStatus.REVOKED:
-        raise LedgerError("A revoked record cannot be corrected.", code="revoked")
+        raise LedgerError(_("A revoked record cannot be corrected."), code="revoked")
     before = {
         "started_at": record.started_at.isoformat(),
         "ended_at": record.ended_at.isoformat(),
@@ -159,6 +193,9 @@ def practice_record_correct(
         recorded_via=record.recorded_via,
     )
     _check_facts(facts)
+    _check_no_overlap(
+        student=record.student, started_at=started_at, ended_at=ended_at, exclude_pk=record.pk
+    )
     record.started_at, record.ended_at = started_at, ended_at
     record.credited_minutes = credited_minutes
     record.version += 1
@@ -188,7 +225,7 @@ def practice_record_revoke(
 ) -> PracticeRecord:
     """Revoke a record with a reason; it stays in the ledger, shown apart, as a new version."""
     if not reason.strip():
-        raise LedgerError("A revocation needs a reason.", code="reason_required")
+        raise LedgerError(_("A revocation needs a reason."), code="reason_required")
     record = PracticeRecord.objects.select_for_update().get(pk=record.pk)
     if record.status == RecordStatus.REVOKED:
         return record

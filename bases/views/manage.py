@@ -17,9 +17,9 @@ from django.views.decorators.http import require_POST
 from portal.models import Role
 from portal.roles import role_required
 from portal.services import audit_log_record
+from portal.spreadsheets import write_xlsx
 
 from ..errors import BaseError
-from ..exports import write_xlsx
 from ..forms import PostForm, SessionForm, SessionSeriesForm
 from ..models import Application, ApplicationStatus, ClassReservation, Post, Session
 from ..selectors import (

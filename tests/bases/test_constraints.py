@@ -314,3 +314,23 @@ class TestAttendanceScan:
         application = ApplicationFactory()
         with refused(AttendanceScan, "scan_nonce_format"):
             self._scan(application.session, application.student, "scan-0001\n")
+
+
+class TestTokensAndImports:
+    def test_it_refuses_an_api_token_without_a_name(self):
+        from bases.models import BaseApiToken
+
+        base = BaseFactory()
+        with refused(BaseApiToken, "api_token_name_not_empty"):
+            BaseApiToken.objects.create(base=base, name="", prefix="abc", key_hash="x" * 64)
+        assert BaseApiToken.objects.create(base=base, name="闸机", prefix="abd", key_hash="y" * 64)
+
+    def test_it_refuses_an_import_marked_imported_without_a_time(self):
+        from bases.models import AttendanceImport, ImportStatus
+
+        values = {"base": BaseFactory(), "original_name": "考勤.xlsx", "sha256": "0" * 64}
+        with refused(AttendanceImport, "import_done_has_time"):
+            AttendanceImport.objects.create(status=ImportStatus.IMPORTED, **values)
+        assert AttendanceImport.objects.create(
+            status=ImportStatus.IMPORTED, imported_at=timezone.now(), **values
+        ).pk

@@ -318,3 +318,13 @@ class TestDispute:
         with refused(Dispute, "dispute_answer_has_reason"):
             Dispute.objects.filter(pk=dispute.pk).update(status=status, answer="")
         Dispute.objects.filter(pk=dispute.pk).update(status=status, answer="已核实")
+
+
+class TestCertificate:
+    def test_it_refuses_a_short_guessable_code(self):
+        from students.models import Certificate
+
+        student = StudentFactory()
+        with refused(Certificate, "certificate_code_unguessable"):
+            Certificate.objects.create(student=student, code="12345")
+        assert Certificate.objects.create(student=student, code="k3J9x_2mQpL8vN4rT6yZ1a").pk

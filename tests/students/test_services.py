@@ -131,3 +131,57 @@ class TestFinalise:
         record.refresh_from_db()
         assert record.status == RecordStatus.FINAL
         assert record.confirmed_at is not None
+
+
+class TestNoOverlap:
+    def test_a_second_record_at_the_same_time_is_refused_naming_the_first(self):
+        student = StudentFactory()
+        practice_record_upsert(source_ref="a:1", facts=_facts(student), recorded_by=None)
+        later = _facts(
+            student, start=timezone.make_aware(datetime(2026, 10, 10, 11, 0)), minutes=60
+        )
+        with pytest.raises(LedgerError) as error:
+            practice_record_upsert(source_ref="a:2", facts=later, recorded_by=None)
+        assert error.value.code == "overlap"
+        assert "图书管理员" in error.value.messages[0]
+        assert "2026-10-10 09:00" in error.value.messages[0]
+        assert PracticeRecord.objects.count() == 1
+
+    def test_back_to_back_records_and_other_students_are_fine(self):
+        student = StudentFactory()
+        practice_record_upsert(source_ref="a:1", facts=_facts(student), recorded_by=None)
+        after = timezone.make_aware(datetime(2026, 10, 10, 12, 0))
+        practice_record_upsert(
+            source_ref="a:2", facts=_facts(student, start=after), recorded_by=None
+        )
+        practice_record_upsert(source_ref="a:3", facts=_facts(StudentFactory()), recorded_by=None)
+        assert PracticeRecord.objects.count() == 3
+
+    def test_a_revoked_record_no_longer_blocks_the_time(self):
+        student = StudentFactory()
+        record, _ = practice_record_upsert(
+            source_ref="a:1", facts=_facts(student), recorded_by=None
+        )
+        practice_record_revoke(record=record, revoked_by=UserFactory(), reason="录入错误")
+        practice_record_upsert(source_ref="a:2", facts=_facts(student), recorded_by=None)
+        assert PracticeRecord.objects.filter(student=student).count() == 2
+
+    def test_a_correction_into_another_records_time_is_refused(self):
+        student = StudentFactory()
+        practice_record_upsert(source_ref="a:1", facts=_facts(student), recorded_by=None)
+        after = timezone.make_aware(datetime(2026, 10, 10, 12, 0))
+        second, _ = practice_record_upsert(
+            source_ref="a:2", facts=_facts(student, start=after), recorded_by=None
+        )
+        with pytest.raises(LedgerError) as error:
+            practice_record_correct(
+                record=second,
+                started_at=after - timedelta(hours=1),
+                ended_at=second.ended_at,
+                credited_minutes=200,
+                changed_by=UserFactory(),
+                reason="改时间",
+            )
+        assert error.value.code == "overlap"
+        second.refresh_from_db()
+        assert second.version == 1

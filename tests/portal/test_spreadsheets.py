@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from bases.exports import escape_text, sheet_title, write_xlsx
+from portal.spreadsheets import escape_text, sheet_title, write_xlsx
 
 
 def _open(content: bytes):

@@ -7,12 +7,13 @@ beginning with `= + - @`, a tab or a carriage return gets a leading `'` so that 
 runs it as a formula (CSV/formula injection).
 """
 
+import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from django.utils import timezone
 from openpyxl import Workbook
@@ -56,13 +57,45 @@ def _cell(sheet, value: Any) -> Any:
     return cell
 
 
-def write_xlsx(rows: Iterable[Sequence[Any]], header: Sequence[Any], title: str) -> bytes:
-    """One sheet named `title`: the header row, then the rows; text escaped and kept as text."""
+def write_xlsx_to(
+    target: IO[bytes] | str, rows: Iterable[Sequence[Any]], header: Sequence[Any], title: str
+) -> int:
+    """Write one sheet to a file or path; returns the number of data rows written."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=sheet_title(title))
     sheet.append([_cell(sheet, name) for name in header])
+    count = 0
     for row in rows:
         sheet.append([_cell(sheet, value) for value in row])
+        count += 1
+    workbook.save(target)
+    return count
+
+
+def write_xlsx(rows: Iterable[Sequence[Any]], header: Sequence[Any], title: str) -> bytes:
+    """One sheet named `title`: the header row, then the rows; text escaped and kept as text."""
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    write_xlsx_to(buffer, rows, header, title)
     return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return (timezone.localtime(value) if timezone.is_aware(value) else value).isoformat()
+    if isinstance(value, bool | int | float | Decimal | date | time):
+        return value
+    return escape_text(str(value))
+
+
+def write_csv_to(target: IO[str], rows: Iterable[Sequence[Any]], header: Sequence[Any]) -> int:
+    """UTF-8 CSV with a byte-order mark (so Excel reads Chinese); same escaping as xlsx."""
+    target.write("\ufeff")
+    writer = csv.writer(target, lineterminator="\r\n")
+    writer.writerow([_csv_value(name) for name in header])
+    count = 0
+    for row in rows:
+        writer.writerow([_csv_value(value) for value in row])
+        count += 1
+    return count
