@@ -89,7 +89,7 @@ class SessionTimingFilter(admin.SimpleListFilter):
         return [
             ("upcoming", _("Not started")),
             ("running", _("Running now")),
-            ("ended", _("Ended")),
+            ("ended", _("Already ended")),
             ("unclosed", _("Ended, attendance not closed")),
         ]
 

@@ -30,7 +30,7 @@ class PostListingFilter(django_filters.FilterSet):
         label=_("To"), method="filter_noop", widget=forms.DateInput(attrs={"type": "date"})
     )
     days = django_filters.ChoiceFilter(
-        label=_("Days"),
+        label=_("Weekday or weekend"),
         method="filter_noop",
         choices=[("weekday", _("Weekdays")), ("weekend", _("Weekends"))],
         empty_label=_("Any day"),

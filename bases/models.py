@@ -536,6 +536,7 @@ class BaseApiToken(models.Model):
 
 class ImportStatus(models.TextChoices):
     PREVIEWED = "previewed", _("Checked, waiting for confirmation")
+    IMPORTING = "importing", _("Importing")
     REFUSED = "refused", _("Refused")
     IMPORTED = "imported", _("Imported")
 

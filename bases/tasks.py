@@ -36,3 +36,18 @@ def class_reservations_release_due() -> list[int]:
             reservation=ClassReservation.objects.get(pk=reservation_id)
         )
     return due
+
+
+@shared_task
+def attendance_import_confirm(*, import_id: int, user_id: int) -> int:
+    """Import a large previewed sheet; running it twice imports it once."""
+    from django.contrib.auth import get_user_model
+
+    from .attendance_import import attendance_import_confirm as confirm
+    from .models import AttendanceImport
+
+    confirm(
+        attendance_import=AttendanceImport.objects.get(pk=import_id),
+        confirmed_by=get_user_model().objects.get(pk=user_id),
+    )
+    return import_id

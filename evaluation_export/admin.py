@@ -18,6 +18,8 @@ class ExportBatchAdmin(ReadOnlyAdmin):
         "row_count",
         "created_at",
         "finished_at",
+        "delivered_at",
+        "acked_at",
         "requested_by",
     )
     list_filter = ("status", "kind", "format")

@@ -9,6 +9,7 @@ from students.models import PracticeRecord
 class BatchKind(models.TextChoices):
     DELTA = "delta", _("Changes since the last batch")
     FULL = "full", _("Full state")
+    RESEND = "resend", _("Re-sent rejected lines")
 
 
 class BatchStatus(models.TextChoices):
@@ -50,6 +51,14 @@ class ExportBatch(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # The run that owns the batch while it is running; a run taken over by another stops.
+    run_token = models.CharField(_("run token"), max_length=32, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    delivered_to = models.CharField(_("delivered to"), max_length=300, blank=True)
+    delivery_attempts = models.PositiveSmallIntegerField(_("delivery attempts"), default=0)
+    delivery_error = models.TextField(_("delivery error"), blank=True)
+    acked_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("export batch")
@@ -71,6 +80,15 @@ class ExportBatch(models.Model):
 
     def __str__(self):
         return f"{self.period} {self.kind}"
+
+    @property
+    def percent(self) -> int:
+        """Progress for the bar: rows written out of the rows expected."""
+        if self.status == BatchStatus.DONE:
+            return 100
+        if not self.row_count:
+            return 0
+        return min(99, self.rows_done * 100 // self.row_count)
 
 
 class Operation(models.TextChoices):

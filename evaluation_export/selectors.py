@@ -1,9 +1,19 @@
-from django.db.models import QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from django.shortcuts import get_object_or_404
 
 from portal.models import Role, User
 
-from .models import ExportBatch
+from .exporters import SENT_KINDS
+from .models import AckStatus, ExportBatch, ExportedLine, Operation
 
 
 def export_batch_list_for_user(*, user: User) -> QuerySet[ExportBatch]:
@@ -15,3 +25,49 @@ def export_batch_list_for_user(*, user: User) -> QuerySet[ExportBatch]:
 
 def export_batch_get_for_user(*, user: User, batch_id: int) -> ExportBatch:
     return get_object_or_404(export_batch_list_for_user(user=user), pk=batch_id)
+
+
+def export_batch_operation_counts(*, batch: ExportBatch) -> dict[str, int]:
+    """Lines of a batch by operation, every operation present (zero if none): one query."""
+    counted = dict(
+        batch.lines.order_by()
+        .values_list("operation")
+        .annotate(n=Count("pk"))
+        .values_list("operation", "n")
+    )
+    return {operation: counted.get(operation, 0) for operation in Operation.values}
+
+
+def export_batch_ack_counts(*, batch: ExportBatch) -> dict[str, int]:
+    """Lines of a batch by acknowledgement status, every status present: one query."""
+    counted = dict(
+        batch.lines.order_by()
+        .values_list("ack_status")
+        .annotate(n=Count("pk"))
+        .values_list("ack_status", "n")
+    )
+    return {status: counted.get(status, 0) for status in AckStatus.values}
+
+
+def exported_line_rejected_open_for_user(*, user: User) -> QuerySet[ExportedLine]:
+    """Rejected lines still standing: the latest line sent for their record, record unchanged.
+
+    Lines of full batches are not here: a full file is a snapshot, not part of the sequence a
+    receiver applies; their rejections show on the batch page.
+    """
+    if user.role != Role.CITY_ADMIN:
+        return ExportedLine.objects.none()
+    later = ExportedLine.objects.filter(
+        record=OuterRef("record"), batch_kind__in=SENT_KINDS, pk__gt=OuterRef("pk")
+    )
+    return (
+        ExportedLine.objects.filter(batch_kind__in=SENT_KINDS, ack_status=AckStatus.REJECTED)
+        .exclude(Exists(later))
+        .annotate(
+            record_changed=ExpressionWrapper(
+                Q(record__version__gt=F("version")), output_field=BooleanField()
+            )
+        )
+        .select_related("batch", "record__student__school_class__school", "record__category")
+        .order_by("-acked_at", "-pk")
+    )

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("", include("bases.urls")),
     path("", include("students.urls")),
+    path("export/", include("evaluation_export.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

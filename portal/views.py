@@ -16,6 +16,16 @@ from districts.selectors import district_list, district_of_admin
 from students.models import TeacherRole
 from students.selectors import student_of_user, teacher_assignments_of_user
 
+from .dashboards import (
+    city_base_use_context,
+    city_dashboard_export,
+    district_base_use_context,
+    district_dashboard_context,
+    district_dashboard_export,
+    school_dashboard_context,
+    student_dashboard_context,
+    teacher_dashboard_context,
+)
 from .models import Role
 from .roles import dashboard_url_name, role_required
 
@@ -43,16 +53,25 @@ def _notifications(request: HttpRequest):
 
 @role_required(Role.STUDENT)
 def dashboard_student(request: HttpRequest) -> HttpResponse:
+    """Progress bars, a chart by month, records with their state, sessions to come."""
     student = student_of_user(user=request.user)
+    context = student_dashboard_context(student=student) if student else {}
     return render(
         request,
         "portal/dashboard_student.html",
-        {"student": student, "notifications": _notifications(request)},
+        {"student": student, "notifications": _notifications(request), **context},
     )
 
 
 @role_required(Role.COORDINATOR)
 def dashboard_coordinator(request: HttpRequest) -> HttpResponse:
+    """The coordinator's bases, sessions still to close past the 24-hour rule, today's rosters."""
+    from datetime import datetime, time, timedelta
+
+    from bases.selectors import session_list_for_user
+
+    today = timezone.localdate()
+    day_start = timezone.make_aware(datetime.combine(today, time.min))
     return render(
         request,
         "portal/dashboard_coordinator.html",
@@ -60,6 +79,9 @@ def dashboard_coordinator(request: HttpRequest) -> HttpResponse:
             "bases": bases_of_coordinator(user=request.user),
             "overdue_sessions": sessions_attendance_overdue(now=timezone.now()).filter(
                 post__base__coordinators__user=request.user
+            ),
+            "today_sessions": session_list_for_user(user=request.user).filter(
+                starts_at__lt=day_start + timedelta(days=1), ends_at__gt=day_start
             ),
             "notifications": _notifications(request),
         },
@@ -76,7 +98,11 @@ def dashboard_teacher(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/dashboard_teacher.html",
-        {"assignments": assignments, "notifications": _notifications(request)},
+        {
+            "assignments": assignments,
+            "notifications": _notifications(request),
+            **teacher_dashboard_context(assignments=assignments),
+        },
     )
 
 
@@ -90,27 +116,47 @@ def dashboard_school(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/dashboard_school.html",
-        {"assignments": assignments, "notifications": _notifications(request)},
+        {
+            "assignments": assignments,
+            "notifications": _notifications(request),
+            **school_dashboard_context(assignments=assignments),
+        },
     )
 
 
 @role_required(Role.DISTRICT_ADMIN)
 def dashboard_district(request: HttpRequest) -> HttpResponse:
+    """Scope, rosters not closed in time, links to the reports; `?view=bases` shows bases' use,
+    `?export=bases|overdue` downloads a table."""
+    district = district_of_admin(user=request.user)
+    overdue = sessions_attendance_overdue(now=timezone.now()).filter(
+        post__base__district__admins__user=request.user
+    )
+    if district is not None and request.GET.get("export"):
+        return district_dashboard_export(
+            user=request.user, district=district, overdue=overdue, table=request.GET["export"]
+        )
+    if district is not None and request.GET.get("view") == "bases":
+        return render(request, "portal/base_use.html", district_base_use_context(district=district))
     return render(
         request,
         "portal/dashboard_district.html",
         {
-            "district": district_of_admin(user=request.user),
-            "overdue_sessions": sessions_attendance_overdue(now=timezone.now()).filter(
-                post__base__district__admins__user=request.user
-            ),
+            "district": district,
+            "overdue_sessions": overdue,
             "notifications": _notifications(request),
+            **(district_dashboard_context(overdue=overdue) if district else {}),
         },
     )
 
 
 @role_required(Role.CITY_ADMIN)
 def dashboard_city(request: HttpRequest) -> HttpResponse:
+    """All districts and links to the reports; `?view=bases` shows bases' use by district."""
+    if request.GET.get("export"):
+        return city_dashboard_export(user=request.user, table=request.GET["export"])
+    if request.GET.get("view") == "bases":
+        return render(request, "portal/base_use.html", city_base_use_context())
     return render(
         request,
         "portal/dashboard_city.html",

@@ -12,7 +12,7 @@ from pathlib import Path
 import polib
 
 ROOT = Path(__file__).resolve().parent.parent
-IGNORE = [".venv", "var", "tests", "bench", "staticfiles", "scripts", "docs"]
+IGNORE = [".venv", ".git", "var", "tests", "bench", "staticfiles", "scripts", "docs", "media"]
 
 
 def main() -> int:

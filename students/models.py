@@ -128,7 +128,7 @@ class SchoolClass(models.Model):
 
     @property
     def name(self) -> str:
-        return _("Class of %(year)s, No. %(number)s") % {
+        return _("Entry %(year)s, class %(number)s") % {
             "year": self.entry_year,
             "number": self.number,
         }

@@ -141,19 +141,13 @@ COUNTED_STATUSES = ("in_notice", "final")
 
 def volunteer_minutes_by_student(*, student_ids: list[int]) -> dict[int, int]:
     """Credited volunteer-service minutes per student (in-notice and final records)."""
-    from django.db.models import Sum
+    from .progress import progress_for_students
 
-    rows = (
-        PracticeRecord.objects.filter(
-            student_id__in=student_ids,
-            status__in=COUNTED_STATUSES,
-            category__counts_as_volunteer_service=True,
-        )
-        .values("student_id")
-        .annotate(minutes=Sum("credited_minutes"))
-    )
-    minutes = {row["student_id"]: row["minutes"] for row in rows}
-    return {student_id: minutes.get(student_id, 0) for student_id in student_ids}
+    progress = progress_for_students(student_ids)
+    return {
+        student_id: progress[student_id].volunteer_minutes if student_id in progress else 0
+        for student_id in student_ids
+    }
 
 
 def attendance_deadline_hours() -> int:

@@ -63,7 +63,7 @@ def _check_facts(facts: RecordFacts) -> None:
     longest = int((facts.ended_at - facts.started_at).total_seconds() // 60)
     if not 0 <= facts.credited_minutes <= longest:
         raise LedgerError(
-            _("Credited minutes must lie between 0 and the record's duration (%(longest)s)."),
+            _("Credited minutes must lie between 0 and the duration (%(longest)s minutes)."),
             code="credit_out_of_range",
             params={"longest": longest},
         )
@@ -242,18 +242,37 @@ def practice_record_revoke(
     return record
 
 
-@transaction.atomic
+# Records made final per transaction: keeps each lock set and each `IN (...)` list bounded
+# (PostgreSQL takes at most 65,535 parameters per query, SQLite builds fewer).
+FINALISE_BATCH = 1000
+
+
 def practice_records_finalise(*, today: date | None = None) -> int:
-    """Make final every record whose notice has ended with no open dispute; returns the count."""
+    """Make final every record whose notice has ended with no open dispute; returns the count.
+
+    Disputed records have status `disputed`, so they wait for the answer. Runs in batches, each
+    its own transaction; records locked by a concurrent dispute are left for the next run.
+    """
     today = today or timezone.localdate()
+    total = 0
+    while True:
+        done = _practice_records_finalise_batch(today=today)
+        total += done
+        if done < FINALISE_BATCH:
+            return total
+
+
+@transaction.atomic
+def _practice_records_finalise_batch(*, today: date) -> int:
     now = timezone.now()
     due = list(
         PracticeRecord.objects.select_for_update(skip_locked=True)
         .filter(status=RecordStatus.IN_NOTICE, notice_ends_on__lt=today)
-        .values_list("pk", flat=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:FINALISE_BATCH]
     )
-    if due:
-        PracticeRecord.objects.filter(pk__in=due).update(
-            status=RecordStatus.FINAL, confirmed_at=now, updated_at=now
-        )
-    return len(due)
+    if not due:
+        return 0
+    return PracticeRecord.objects.filter(pk__in=due, status=RecordStatus.IN_NOTICE).update(
+        status=RecordStatus.FINAL, confirmed_at=now, updated_at=now
+    )

@@ -49,3 +49,17 @@ def _is_postgres() -> bool:
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+def pytest_runtest_setup(item):
+    """Keep serialized_rollback working for browser tests.
+
+    Playwright's sync API runs tests where Django opens a fresh connection that lacks the
+    serialized test data, so the restore after a flush would silently do nothing.
+    """
+    from django.db import connections
+
+    for db in connections.all(initialized_only=True):
+        contents = db.__dict__.get("_test_serialized_contents")
+        if contents is not None:
+            type(db)._test_serialized_contents = contents

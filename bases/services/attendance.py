@@ -8,7 +8,7 @@ of times. A correction by hand, with a reason, fixes the times; later scans no l
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -41,6 +41,8 @@ from ..models import (
 SCAN_MARGIN = timedelta(hours=3)
 # Clocks of phones and scanners drift; a scan a little in the future is still accepted.
 CLOCK_SKEW = timedelta(minutes=5)
+# A scanned code says who, not which way: check in, or out if the student is already in.
+AUTO_KIND = "auto"
 
 
 @dataclass(frozen=True)
@@ -77,27 +79,67 @@ def credited_minutes_for(
     return max(0, int((end - start).total_seconds() // 60))
 
 
-def _lock_open_session(session: Session) -> Session:
-    session = (
+def _lock_session(session: Session) -> Session:
+    return (
         Session.objects.select_for_update(of=("self",))
         .select_related("post__base__district", "post__category")
         .get(pk=session.pk)
     )
+
+
+def _closed_error() -> BaseError:
+    return BaseError(
+        _("Attendance for this session is closed; ask for a correction instead."),
+        code="closed",
+    )
+
+
+def _lock_open_session(session: Session) -> Session:
+    session = _lock_session(session)
     if session.attendance_closed_at is not None:
-        raise BaseError(
-            _("Attendance for this session is closed; ask for a correction instead."),
-            code="closed",
-        )
+        raise _closed_error()
     return session
 
 
-def _recompute(attendance: Attendance) -> None:
+class _Known:
+    """What the database holds about a batch's scans and students, read in four queries.
+
+    Read under the session's lock (every writer of a session's attendance takes it first) and
+    kept up to date as the batch records, so each scan costs only its own writes.
+    """
+
+    def __init__(self, *, session: Session, scans: list[Scan]):
+        self.session = session
+        self.by_nonce: dict[str, AttendanceScan] = {
+            s.nonce: s
+            for s in AttendanceScan.objects.filter(nonce__in=[s.nonce for s in scans]).order_by()
+        }
+        student_ids = {scan.student.pk for scan in scans}
+        # order_by(): the models' default orderings join session, student, class and school.
+        self.attendances: dict[int, Attendance] = {
+            a.student_id: a
+            for a in Attendance.objects.filter(
+                session=session, student_id__in=student_ids
+            ).order_by()
+        }
+        self.applications: dict[int, Application] = {}
+        for application in Application.objects.filter(
+            session=session,
+            student_id__in=student_ids,
+            status__in=[ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED],
+        ).order_by("created_at", "id"):
+            self.applications.setdefault(application.student_id, application)
+        self.scans_of: dict[int, list[AttendanceScan]] = {pk: [] for pk in student_ids}
+        for scan in AttendanceScan.objects.filter(
+            session=session, student_id__in=student_ids
+        ).order_by():
+            self.scans_of[scan.student_id].append(scan)
+
+
+def _recompute(attendance: Attendance, scans: list[AttendanceScan]) -> None:
     """Pair the scans: the earliest check-in, and the latest check-out after it."""
     if attendance.corrected:
         return
-    scans = AttendanceScan.objects.filter(
-        session_id=attendance.session_id, student_id=attendance.student_id
-    )
     ins = sorted(s.happened_at for s in scans if s.kind == ScanKind.CHECK_IN)
     checked_in = ins[0] if ins else None
     outs = sorted(
@@ -105,33 +147,34 @@ def _recompute(attendance: Attendance) -> None:
         for s in scans
         if s.kind == ScanKind.CHECK_OUT and checked_in is not None and s.happened_at > checked_in
     )
-    attendance.checked_in_at = checked_in
-    attendance.checked_out_at = outs[-1] if outs else None
+    checked_out = outs[-1] if outs else None
+    if (attendance.checked_in_at, attendance.checked_out_at) == (checked_in, checked_out):
+        return
+    attendance.checked_in_at, attendance.checked_out_at = checked_in, checked_out
     attendance.save(update_fields=["checked_in_at", "checked_out_at", "updated_at"])
 
 
-def _attendance_for(*, session: Session, student: Student, source: str, user: User | None):
-    attendance = Attendance.objects.filter(session=session, student=student).first()
-    if attendance is not None:
-        return attendance
-    application = Application.objects.filter(
-        session=session,
-        student=student,
-        status__in=[ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED],
-    ).first()
-    if application is None:
+def _check_on_roster(*, known: _Known, student: Student) -> None:
+    if student.pk not in known.attendances and student.pk not in known.applications:
         raise BaseError(
             _("%(name)s is not confirmed for this session."),
             code="not_confirmed",
             params={"name": student.name},
         )
-    return Attendance.objects.create(
-        session=session,
-        student=student,
-        application=application,
-        recorded_via=source,
-        recorded_by=user,
-    )
+
+
+def _attendance_for(*, known: _Known, student: Student, source: str, user: User | None):
+    attendance = known.attendances.get(student.pk)
+    if attendance is None:
+        attendance = Attendance.objects.create(
+            session=known.session,
+            student=student,
+            application=known.applications[student.pk],
+            recorded_via=source,
+            recorded_by=user,
+        )
+        known.attendances[student.pk] = attendance
+    return attendance
 
 
 def _check_time(*, session: Session, happened_at: datetime) -> None:
@@ -149,28 +192,49 @@ def _check_time(*, session: Session, happened_at: datetime) -> None:
         )
 
 
+def _resolve_kind(*, known: _Known, scan: Scan, existing: AttendanceScan | None) -> str:
+    """The kind of an AUTO scan: as first recorded for a retry, else out if already checked in."""
+    if existing is not None:
+        return existing.kind
+    attendance = known.attendances.get(scan.student.pk)
+    if attendance and attendance.checked_in_at and attendance.checked_in_at < scan.happened_at:
+        return ScanKind.CHECK_OUT
+    return ScanKind.CHECK_IN
+
+
+def _reused(nonce: str) -> BaseError:
+    return BaseError(
+        _("Scan id %(nonce)s was already used for a different scan."),
+        code="nonce_reused",
+        params={"nonce": nonce},
+    )
+
+
 def _record_scan(
-    *, session: Session, scan: Scan, source: str, user: User | None
+    *, known: _Known, scan: Scan, source: str, user: User | None
 ) -> tuple[AttendanceScan, bool]:
+    session = known.session
+    existing = known.by_nonce.get(scan.nonce)
+    if scan.kind == AUTO_KIND:
+        scan = replace(scan, kind=_resolve_kind(known=known, scan=scan, existing=existing))
     digest = scan_digest(
         session_id=session.pk,
         student_id=scan.student.pk,
         kind=scan.kind,
         happened_at=scan.happened_at,
     )
-    existing = AttendanceScan.objects.filter(nonce=scan.nonce).first()
     if existing is not None:
         if existing.payload_digest != digest:
-            raise BaseError(
-                _("Scan id %(nonce)s was already used for a different scan."),
-                code="nonce_reused",
-                params={"nonce": scan.nonce},
-            )
+            raise _reused(scan.nonce)
         return existing, False
+    # Checked after the nonce, so a retry of a scan recorded before closing still succeeds.
+    if session.attendance_closed_at is not None:
+        raise _closed_error()
     if scan.kind not in ScanKind.values:
         raise BaseError(_("A scan is a check-in or a check-out."), code="bad_kind")
     _check_time(session=session, happened_at=scan.happened_at)
-    attendance = _attendance_for(session=session, student=scan.student, source=source, user=user)
+    _check_on_roster(known=known, student=scan.student)
+    # Nothing is written before this point, so a refused scan leaves nothing to undo.
     try:
         with transaction.atomic():
             recorded = AttendanceScan.objects.create(
@@ -184,16 +248,15 @@ def _record_scan(
                 recorded_by=user,
             )
     except IntegrityError:
-        # The same nonce arrived twice at once; the other transaction has committed it.
+        # The same nonce arrived at once in another session's transaction, which committed it.
         existing = AttendanceScan.objects.get(nonce=scan.nonce)
         if existing.payload_digest != digest:
-            raise BaseError(
-                _("Scan id %(nonce)s was already used for a different scan."),
-                code="nonce_reused",
-                params={"nonce": scan.nonce},
-            ) from None
+            raise _reused(scan.nonce) from None
         return existing, False
-    _recompute(attendance)
+    known.by_nonce[scan.nonce] = recorded
+    known.scans_of[scan.student.pk].append(recorded)
+    attendance = _attendance_for(known=known, student=scan.student, source=source, user=user)
+    _recompute(attendance, known.scans_of[scan.student.pk])
     return recorded, True
 
 
@@ -201,9 +264,13 @@ def _record_scan(
 def attendance_scan_record(
     *, session: Session, scan: Scan, source: str, recorded_by: User | None
 ) -> tuple[AttendanceScan, bool]:
-    """Record one check-in or check-out; returns (scan, created). A repeated nonce is a no-op."""
-    session = _lock_open_session(session)
-    return _record_scan(session=session, scan=scan, source=source, user=recorded_by)
+    """Record one check-in or check-out; returns (scan, created). A repeated nonce is a no-op.
+
+    `scan.kind` may be AUTO_KIND (a scanned code): check in, or out if already checked in.
+    """
+    session = _lock_session(session)
+    known = _Known(session=session, scans=[scan])
+    return _record_scan(known=known, scan=scan, source=source, user=recorded_by)
 
 
 @dataclass
@@ -211,28 +278,35 @@ class BatchResult:
     created: int = 0
     repeated: int = 0
     errors: list[tuple[int, str, str]] | None = None
+    # "created", "repeated" or "error" for each scan, in the order given.
+    outcomes: list[str] = field(default_factory=list)
 
 
 @transaction.atomic
 def attendance_scans_record(
     *, session: Session, scans: list[Scan], source: str, recorded_by: User | None
 ) -> BatchResult:
-    """Record many scans of one session: each stands alone; bad ones are reported by index."""
-    session = _lock_open_session(session)
+    """Record many scans of one session: each stands alone; bad ones are reported by index.
+
+    Once the session is closed, scans recorded before still answer as repeated (a retry after
+    a lost response), and new ones are refused one by one with the code `closed`.
+    """
+    session = _lock_session(session)
+    known = _Known(session=session, scans=scans)
     result = BatchResult(errors=[])
     for index, scan in enumerate(scans):
         try:
-            with transaction.atomic():
-                _scan, created = _record_scan(
-                    session=session, scan=scan, source=source, user=recorded_by
-                )
+            # No savepoint per scan: a refused scan has written nothing (see _record_scan).
+            _scan, created = _record_scan(known=known, scan=scan, source=source, user=recorded_by)
         except BaseError as error:
             result.errors.append((index, error.code, error.messages[0]))
+            result.outcomes.append("error")
             continue
         if created:
             result.created += 1
         else:
             result.repeated += 1
+        result.outcomes.append("created" if created else "repeated")
     return result
 
 
@@ -253,22 +327,22 @@ def attendance_all_present(*, session: Session, recorded_by: User) -> int:
         )
         if a.student_id not in recorded
     ]
-    for student in students:
+    scans = [
+        Scan(
+            nonce=f"all-present-{session.pk}-{student.pk}-{kind}",
+            student=student,
+            kind=kind,
+            happened_at=at,
+        )
+        for student in students
         for kind, at in (
             (ScanKind.CHECK_IN, session.starts_at),
             (ScanKind.CHECK_OUT, session.ends_at),
-        ):
-            _record_scan(
-                session=session,
-                scan=Scan(
-                    nonce=f"all-present-{session.pk}-{student.pk}-{kind}",
-                    student=student,
-                    kind=kind,
-                    happened_at=at,
-                ),
-                source=RecordedVia.ROSTER,
-                user=recorded_by,
-            )
+        )
+    ]
+    known = _Known(session=session, scans=scans)
+    for scan in scans:
+        _record_scan(known=known, scan=scan, source=RecordedVia.ROSTER, user=recorded_by)
     audit_log_record(
         actor=recorded_by,
         action="attendance.all_present",
@@ -410,6 +484,9 @@ def attendance_correct(
 ) -> Attendance:
     """Change a student's times or credited minutes with a reason; after closing, the ledger
     record gets a new version that the student, the head teacher and the school admin see."""
+    # The session first, as every writer of its attendance does: a batch of scans recording at
+    # the same moment would otherwise overwrite the corrected times.
+    _lock_session(Session(pk=attendance.session_id))
     attendance = (
         Attendance.objects.select_for_update()
         .select_related("session__post__base__district", "session__post__category", "student")
@@ -421,6 +498,17 @@ def attendance_correct(
         raise BaseError(_("A correction needs a reason."), code="reason_required")
     if checked_in_at >= checked_out_at:
         raise BaseError(_("Check-out must come after check-in."), code="out_before_in")
+    overlap = credited_minutes_for(
+        session=session, checked_in_at=checked_in_at, checked_out_at=checked_out_at
+    )
+    # The ledger credits at most the overlap with the session (design §3); storing more here
+    # would leave the attendance and its record disagreeing.
+    if credited_minutes is not None and not 0 <= credited_minutes <= overlap:
+        raise BaseError(
+            _("Credited minutes must lie between 0 and %(overlap)s (the time in the session)."),
+            code="credit_out_of_range",
+            params={"overlap": overlap},
+        )
     before = {
         "checked_in_at": attendance.checked_in_at and attendance.checked_in_at.isoformat(),
         "checked_out_at": attendance.checked_out_at and attendance.checked_out_at.isoformat(),
@@ -428,13 +516,7 @@ def attendance_correct(
     }
     attendance.checked_in_at, attendance.checked_out_at = checked_in_at, checked_out_at
     attendance.corrected = True
-    attendance.credited_minutes = (
-        credited_minutes
-        if credited_minutes is not None
-        else credited_minutes_for(
-            session=session, checked_in_at=checked_in_at, checked_out_at=checked_out_at
-        )
-    )
+    attendance.credited_minutes = credited_minutes if credited_minutes is not None else overlap
     attendance.save()
     if session.attendance_closed_at is not None:
         _correct_record(attendance=attendance, session=session, reason=reason, user=corrected_by)
@@ -453,6 +535,55 @@ def attendance_correct(
         },
     )
     return attendance
+
+
+@transaction.atomic
+def attendance_correct_for_student(
+    *,
+    session: Session,
+    student: Student,
+    checked_in_at: datetime,
+    checked_out_at: datetime,
+    credited_minutes: int | None,
+    reason: str,
+    corrected_by: User,
+) -> Attendance:
+    """`attendance_correct` for a student of the roster, even one recorded as absent (no row
+    yet): the attendance is created, linked to the student's application, then corrected."""
+    check_coordinator(user=corrected_by, session=session)
+    _lock_session(session)  # before creating the row, as a batch of scans would
+    attendance = Attendance.objects.filter(session=session, student=student).order_by("pk").first()
+    if attendance is None:
+        application = Application.objects.filter(
+            session=session,
+            student=student,
+            status__in=[
+                ApplicationStatus.CONFIRMED,
+                ApplicationStatus.ATTENDED,
+                ApplicationStatus.NO_SHOW,
+            ],
+        ).first()
+        if application is None:
+            raise BaseError(
+                _("%(name)s is not confirmed for this session."),
+                code="not_confirmed",
+                params={"name": student.name},
+            )
+        attendance = Attendance.objects.create(
+            session=session,
+            student=student,
+            application=application,
+            recorded_via=RecordedVia.ROSTER,
+            recorded_by=corrected_by,
+        )
+    return attendance_correct(
+        attendance=attendance,
+        checked_in_at=checked_in_at,
+        checked_out_at=checked_out_at,
+        credited_minutes=credited_minutes,
+        reason=reason,
+        corrected_by=corrected_by,
+    )
 
 
 def _correct_record(*, attendance: Attendance, session: Session, reason: str, user: User) -> None:

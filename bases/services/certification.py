@@ -34,7 +34,7 @@ def _check_authority(*, base: Base, user: User, oversight: bool = False) -> None
         allowed, who = False, _("contracting schools")
     if not allowed:
         raise BaseError(
-            _("You may not certify this base: %(level)s bases are certified by %(who)s."),
+            _("You may not decide on this base: it is a %(level)s, decided by %(who)s."),
             code="not_authorised",
             params={"level": base.get_level_display(), "who": who},
         )

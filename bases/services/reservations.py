@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from portal.models import User
 from portal.services import audit_log_record
@@ -59,7 +60,13 @@ def class_reservation_create(
     free = session.capacity - session.taken
     if seats > free:
         raise BaseError(
-            _("Only %(free)s seats are free on this session."), code="full", params={"free": free}
+            ngettext(
+                "Only %(free)s seat is free on this session.",
+                "Only %(free)s seats are free on this session.",
+                free,
+            ),
+            code="full",
+            params={"free": free},
         )
     Session.objects.filter(pk=session.pk).update(taken=F("taken") + seats)
     reservation = ClassReservation.objects.create(

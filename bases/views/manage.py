@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from portal.models import Role
@@ -232,7 +233,11 @@ def session_series_create_view(request: HttpRequest, post_id: int) -> HttpRespon
         else:
             messages.success(
                 request,
-                _("%(count)s sessions added, %(first)s to %(last)s.")
+                ngettext(
+                    "%(count)s session added, %(first)s to %(last)s.",
+                    "%(count)s sessions added, %(first)s to %(last)s.",
+                    len(sessions),
+                )
                 % {
                     "count": len(sessions),
                     "first": timezone.localtime(sessions[0].starts_at).date().isoformat(),

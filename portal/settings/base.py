@@ -191,6 +191,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bases.tasks.class_reservations_release_due",
         "schedule": 60.0,
     },
+    # Hourly: a missed run is caught within the hour, and finalising twice changes nothing.
+    "records-finalise-due": {
+        "task": "students.tasks.practice_records_finalise",
+        "schedule": 3600.0,
+    },
 }
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
@@ -198,6 +203,8 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 # Portal
 # ------------------------------------------------------------------------------
 PORTAL_NAME = _("Shanghai Student Social Practice Portal")
+# The portal's public address, for links made outside a web request (certificate QR codes).
+PORTAL_SITE_URL = os.environ.get("PORTAL_SITE_URL", "http://localhost:8000")
 EVALUATION_EXPORT_DIR = Path(os.environ.get("EVALUATION_EXPORT_DIR", VAR_DIR / "evaluation-export"))
 
 # ------------------------------------------------------------------------------

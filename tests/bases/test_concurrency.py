@@ -218,7 +218,7 @@ def test_cancellations_during_a_rush_go_to_the_waiting_list_in_order(
     next_in_line = list(placed.filter(status="waitlisted").values_list("student_id", flat=True))
 
     calls = [
-        lambda a=a: application_cancel(application=a, cancelled_by=None) for a in leaving
+        lambda a=a: application_cancel(application=a, cancelled_by=a.student.user) for a in leaving
     ] + _apply_calls(application_apply_or_waitlist, students[40:], first_come_session)
     result = rush(calls)
     result.report("10 cancellations + 50 new applicants")

@@ -1,0 +1,73 @@
+"""A base's own attendance sheet (xlsx or csv): template, safe reading, dry run, import.
+
+The sheet has one row per student and session: `student_number`, `session_id`, `check_in`,
+`check_out` (local Asia/Shanghai date-times, e.g. 2026-03-01 09:00) and an optional `note` that
+only the base reads. Sessions are named by id, not by date and time, because one base may run
+several posts at the same time; the template's second sheet lists the base's recent sessions
+with their ids.
+
+Reading is defensive, in this order, and a refusal saves nothing:
+1. size: at most `MAX_UPLOAD_BYTES` (the view checks Content-Length before reading the body);
+2. type by content, never by name: an xlsx is a zip whose `[Content_Types].xml` names a plain
+   workbook (macro-enabled, binary and template workbooks are refused, as is any
+   `vbaProject.bin`); an old .xls (OLE), a PDF, an image, an archive or any binary is refused;
+   anything else must be UTF-8 (or GB18030, as Chinese Excel saves CSV) text;
+3. zip bombs: the zip directory's member count, total uncompressed size and per-member
+   compression ratio are checked before openpyxl opens the file;
+4. XML bombs: openpyxl parses with defusedxml (`openpyxl.DEFUSEDXML` must be True), which refuses
+   entity declarations;
+5. rows are counted while streaming the one sheet read (`attendance`, or the first) with
+   openpyxl's own sheet parser; reading stops at `MAX_DATA_ROWS` + 1 and the file is refused
+   without reading the rest. (`load_workbook(read_only=True)` is not used: when a sheet has no
+   `<dimension>` element it parses every sheet in full before the first row comes out.)
+
+The dry run checks every row and reports each problem by row and column. Confirming imports all
+rows or none, through the same attendance service as the roster and the API
+(`attendance_scans_record`), so the same rules apply. Each row's two scans get nonces derived
+from the base and the row's content, so importing the same file again records nothing new.
+
+Modules: `limits` (the numbers above), `reading`, `checking` (the dry run), `template`,
+`services` (preview and confirm).
+"""
+
+from .checking import (
+    CheckResult,
+    PlannedRow,
+    RowError,
+    attendance_rows_check,
+    parse_time,
+    row_nonce,
+)
+from .limits import MAX_DATA_ROWS, MAX_UPLOAD_BYTES
+from .reading import ImportRefused, Sheet, SheetRow, read_sheet, sniff_format, upload_too_large
+from .services import (
+    BACKGROUND_ROWS,
+    attendance_import_confirm,
+    attendance_import_preview,
+    attendance_import_queue,
+    attendance_import_refusal_log,
+)
+from .template import template_xlsx
+
+__all__ = [
+    "MAX_DATA_ROWS",
+    "MAX_UPLOAD_BYTES",
+    "CheckResult",
+    "ImportRefused",
+    "PlannedRow",
+    "RowError",
+    "Sheet",
+    "SheetRow",
+    "BACKGROUND_ROWS",
+    "attendance_import_confirm",
+    "attendance_import_queue",
+    "attendance_import_preview",
+    "attendance_import_refusal_log",
+    "attendance_rows_check",
+    "parse_time",
+    "read_sheet",
+    "row_nonce",
+    "sniff_format",
+    "template_xlsx",
+    "upload_too_large",
+]

@@ -1,0 +1,291 @@
+"""Keeping a checked sheet, and importing it all or nothing through the attendance service."""
+
+import hashlib
+import uuid
+from collections import defaultdict
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from portal.models import User
+from portal.services import audit_log_record
+from students.models import (
+    RecordedVia,
+)
+
+from ..errors import BaseError
+from ..models import (
+    AttendanceImport,
+    Base,
+    Coordinator,
+    ImportStatus,
+)
+from ..services.attendance import (
+    attendance_scans_record,
+)
+from .checking import CheckResult, PlannedRow, RowError, attendance_rows_check
+from .limits import (
+    CONFIRM_CHUNK,
+    MAX_ERRORS_STORED,
+    MAX_UPLOAD_BYTES,
+)
+from .reading import CSV, XLSX, ZIP_MAGIC, ImportRefused, Sheet, read_sheet
+
+
+# ------------------------------------------------------------------------------
+# Services
+# ------------------------------------------------------------------------------
+def _check_coordinator(*, user: User, base: Base) -> None:
+    if not Coordinator.objects.filter(user=user, base=base).exists():
+        raise BaseError(
+            _("Only the base's coordinators may import its attendance."), code="not_authorised"
+        )
+
+
+def _errors_json(errors: list[RowError]) -> list[dict]:
+    stored = [error.as_json() for error in errors[:MAX_ERRORS_STORED]]
+    if len(errors) > MAX_ERRORS_STORED:
+        stored.append(
+            {
+                "row": None,
+                "column": "",
+                "code": "more_errors",
+                "message": ngettext(
+                    "… and %(count)s more problem.",
+                    "… and %(count)s more problems.",
+                    len(errors) - MAX_ERRORS_STORED,
+                )
+                % {"count": len(errors) - MAX_ERRORS_STORED},
+                "value": "",
+            }
+        )
+    return stored
+
+
+def _file_error(code: str, message: str) -> list[dict]:
+    return [{"row": None, "column": "", "code": code, "message": message, "value": ""}]
+
+
+def _sheet_problems(sheet: Sheet) -> list[dict]:
+    if sheet.missing_columns:
+        return _file_error(
+            "missing_columns",
+            _("The first row must name the columns; missing: %(columns)s.")
+            % {"columns": ", ".join(sheet.missing_columns)},
+        )
+    if not sheet.rows:
+        return _file_error("no_rows", _("The sheet has no rows of attendance."))
+    return []
+
+
+def attendance_import_refusal_log(
+    *, base: Base, uploaded_by: User, error: ImportRefused, size: int, sha256: str = ""
+) -> None:
+    """Keep a trace of a refused file (never the file itself)."""
+    audit_log_record(
+        actor=uploaded_by,
+        action="attendance_import.refuse",
+        target=base,
+        data={"code": error.code, "size": size, "sha256": sha256, "rows_read": error.rows_read},
+    )
+
+
+def attendance_import_preview(
+    *, base: Base, content: bytes, original_name: str, uploaded_by: User
+) -> AttendanceImport:
+    """Read and check a sheet (the dry run) and keep it for confirmation.
+
+    Unsafe or oversized files raise ImportRefused and nothing is kept. A readable file is kept
+    (under a random name) as `previewed`, with `created_count` the rows it would add, or as
+    `refused` with its errors by row and column. Only the storing is a transaction: the
+    checks only read, and on SQLite a transaction would keep every other writer waiting.
+    """
+    _check_coordinator(user=uploaded_by, base=base)
+    sheet = read_sheet(content)
+    errors = _sheet_problems(sheet)
+    result = None
+    if not errors:
+        result = attendance_rows_check(base=base, rows=sheet.rows)
+        errors = _errors_json(result.errors)
+    kind = XLSX if content.startswith(ZIP_MAGIC) else CSV
+    attendance_import = AttendanceImport(
+        base=base,
+        original_name=(original_name or "")[:200],
+        sha256=hashlib.sha256(content).hexdigest(),
+        status=ImportStatus.REFUSED if errors else ImportStatus.PREVIEWED,
+        row_count=len(sheet.rows),
+        created_count=len(result.new_rows) if result and not errors else 0,
+        errors=errors,
+        uploaded_by=uploaded_by,
+    )
+    attendance_import.file.save(f"{uuid.uuid4().hex}.{kind}", ContentFile(content), save=False)
+    with transaction.atomic():
+        attendance_import.save()
+        _preview_audit(attendance_import, result=result, errors=errors)
+    return attendance_import
+
+
+def _preview_audit(
+    attendance_import: AttendanceImport, *, result: CheckResult | None, errors: list[dict]
+) -> None:
+    audit_log_record(
+        actor=attendance_import.uploaded_by,
+        action="attendance_import.preview",
+        target=attendance_import,
+        data={
+            "status": attendance_import.status,
+            "rows": attendance_import.row_count,
+            "new_rows": attendance_import.created_count,
+            "errors": len(result.errors) if result else len(errors),
+            "sha256": attendance_import.sha256,
+        },
+    )
+
+
+class _Refusal(Exception):
+    def __init__(self, errors: list[dict]):
+        self.errors = errors
+
+
+# A sheet may be confirmed while previewed, or by the worker once queued.
+CONFIRMABLE = (ImportStatus.PREVIEWED, ImportStatus.IMPORTING)
+# Larger sheets are imported by the worker while the page shows progress.
+BACKGROUND_ROWS = 300
+
+
+@transaction.atomic
+def attendance_import_queue(
+    *, attendance_import: AttendanceImport, confirmed_by: User
+) -> AttendanceImport:
+    """Hand a previewed sheet to the worker; the import page shows it as importing."""
+    from ..tasks import attendance_import_confirm as confirm_task
+
+    locked = (
+        AttendanceImport.objects.select_for_update(of=("self",))
+        .select_related("base")
+        .get(pk=attendance_import.pk)
+    )
+    _check_coordinator(user=confirmed_by, base=locked.base)
+    if locked.status != ImportStatus.PREVIEWED:
+        return locked
+    locked.status = ImportStatus.IMPORTING
+    locked.save(update_fields=["status"])
+    audit_log_record(actor=confirmed_by, action="attendance_import.queue", target=locked)
+    confirm_task.delay_on_commit(import_id=locked.pk, user_id=confirmed_by.pk)
+    return locked
+
+
+def attendance_import_confirm(
+    *, attendance_import: AttendanceImport, confirmed_by: User
+) -> AttendanceImport:
+    """Import a previewed sheet: all rows or none. Returns the import, `imported` or `refused`.
+
+    The stored file is read and checked again (the data may have changed since the preview);
+    rows already recorded are skipped, the others go through `attendance_scans_record`. A
+    refusal keeps the reasons on the import. Confirming an imported sheet again does nothing.
+    """
+    try:
+        # Reading the file is pure work on bytes: done before the transaction opens.
+        sheet = _stored_sheet(attendance_import)
+        with transaction.atomic():
+            return _confirm(
+                attendance_import=attendance_import, sheet=sheet, confirmed_by=confirmed_by
+            )
+    except _Refusal as refusal:
+        with transaction.atomic():
+            AttendanceImport.objects.filter(pk=attendance_import.pk, status__in=CONFIRMABLE).update(
+                status=ImportStatus.REFUSED, errors=refusal.errors, created_count=0
+            )
+            attendance_import.refresh_from_db()
+            audit_log_record(
+                actor=confirmed_by,
+                action="attendance_import.refuse",
+                target=attendance_import,
+                data={"errors": len(refusal.errors)},
+            )
+        return attendance_import
+
+
+def _stored_sheet(attendance_import: AttendanceImport) -> Sheet | None:
+    """The previewed file's rows, if it is still the file that was checked."""
+    if attendance_import.status not in CONFIRMABLE:
+        return None
+    with attendance_import.file.open("rb") as stored:
+        content = stored.read(MAX_UPLOAD_BYTES + 1)
+    if hashlib.sha256(content).hexdigest() != attendance_import.sha256:
+        raise _Refusal(
+            _file_error(
+                "changed",
+                _("The stored file does not match the one checked; upload it again."),
+            )
+        )
+    try:
+        sheet = read_sheet(content)
+    except ImportRefused as error:
+        raise _Refusal(_file_error(error.code, error.messages[0])) from None
+    problems = _sheet_problems(sheet)
+    if problems:
+        raise _Refusal(problems)
+    return sheet
+
+
+def _confirm(
+    *, attendance_import: AttendanceImport, sheet: Sheet | None, confirmed_by: User
+) -> AttendanceImport:
+    locked = (
+        AttendanceImport.objects.select_for_update(of=("self",))
+        .select_related("base")
+        .get(pk=attendance_import.pk)
+    )
+    _check_coordinator(user=confirmed_by, base=locked.base)
+    if locked.status == ImportStatus.IMPORTED:
+        return locked
+    if locked.status not in CONFIRMABLE or sheet is None:
+        raise BaseError(
+            _("This file was refused; fix it and upload it again."), code="import_refused"
+        )
+    result = attendance_rows_check(base=locked.base, rows=sheet.rows)
+    if result.errors:
+        raise _Refusal(_errors_json(result.errors))
+    new_rows = result.new_rows
+    by_session: dict[int, list[PlannedRow]] = defaultdict(list)
+    for row in new_rows:
+        by_session[row.session.pk].append(row)
+    failures: list[RowError] = []
+    # Sessions in id order, so two imports touching the same sessions lock them in one order.
+    for session_id in sorted(by_session):
+        session_rows = by_session[session_id]
+        for start in range(0, len(session_rows), CONFIRM_CHUNK):
+            rows = session_rows[start : start + CONFIRM_CHUNK]
+            batch = attendance_scans_record(
+                session=rows[0].session,
+                scans=[scan for row in rows for scan in row.scans()],
+                source=RecordedVia.IMPORT,
+                recorded_by=confirmed_by,
+            )
+            for index, code, message in batch.errors:
+                row = rows[index // 2]
+                column = "check_in" if index % 2 == 0 else "check_out"
+                failures.append(RowError(row.number, column, code, message))
+    if failures:
+        raise _Refusal(_errors_json(sorted(failures, key=lambda e: e.row)))
+    locked.status = ImportStatus.IMPORTED
+    locked.created_count = len(new_rows)
+    locked.imported_at = timezone.now()
+    locked.errors = []
+    locked.save(update_fields=["status", "created_count", "imported_at", "errors"])
+    audit_log_record(
+        actor=confirmed_by,
+        action="attendance_import.confirm",
+        target=locked,
+        data={
+            "rows": locked.row_count,
+            "rows_added": len(new_rows),
+            "repeats": locked.row_count - len(new_rows),
+            "sessions": sorted(by_session),
+        },
+    )
+    return locked

@@ -1,0 +1,123 @@
+"""The downloadable template: the sheet to fill in, the base's recent sessions, instructions."""
+
+import io
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from portal.spreadsheets import TEXT_FORMAT, escape_text
+
+from ..models import (
+    Application,
+    ApplicationStatus,
+    Base,
+    Session,
+)
+from .limits import (
+    MAX_DATA_ROWS,
+    MAX_UPLOAD_BYTES,
+    TEMPLATE_SESSIONS_DAYS_AHEAD,
+    TEMPLATE_SESSIONS_DAYS_BACK,
+    TEMPLATE_SESSIONS_MAX,
+)
+from .reading import COLUMNS
+
+
+# ------------------------------------------------------------------------------
+# The template
+# ------------------------------------------------------------------------------
+def _text_cell(sheet, value: Any) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=escape_text(str(value)))
+    cell.number_format = TEXT_FORMAT
+    return cell
+
+
+def template_sessions(*, base: Base) -> list[Session]:
+    now = timezone.now()
+    return list(
+        Session.objects.filter(
+            post__base=base,
+            ends_at__gte=now - timedelta(days=TEMPLATE_SESSIONS_DAYS_BACK),
+            starts_at__lte=now + timedelta(days=TEMPLATE_SESSIONS_DAYS_AHEAD),
+        )
+        .select_related("post")
+        .order_by("-starts_at", "-id")[:TEMPLATE_SESSIONS_MAX]
+    )
+
+
+def template_xlsx(*, base: Base) -> bytes:
+    """The sheet to fill in, the base's recent sessions with their ids, and how to fill it."""
+    workbook = Workbook(write_only=True)
+    rows = workbook.create_sheet("attendance")
+    rows.freeze_panes = "A2"
+    for letter, width in zip("ABCDE", (24, 12, 20, 20, 30), strict=True):
+        rows.column_dimensions[letter].width = width
+    rows.append([_text_cell(rows, name) for name in COLUMNS])
+    sessions = workbook.create_sheet("sessions")
+    sessions.freeze_panes = "A2"
+    for letter, width in zip("ABCDEF", (12, 20, 10, 30, 14, 14), strict=True):
+        sessions.column_dimensions[letter].width = width
+    sessions.append(
+        [
+            _text_cell(sessions, header)
+            for header in (
+                "session_id",
+                _("Starts"),
+                _("Ends"),
+                _("Post"),
+                _("Confirmed"),
+                _("Attendance"),
+            )
+        ]
+    )
+    confirmed = dict(
+        Application.objects.filter(
+            session__post__base=base,
+            status__in=[ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED],
+        )
+        .values("session_id")
+        .annotate(n=Count("pk"))
+        .values_list("session_id", "n")
+    )
+    for session in template_sessions(base=base):
+        start = timezone.localtime(session.starts_at)
+        sessions.append(
+            [
+                _text_cell(sessions, session.pk),
+                _text_cell(sessions, start.strftime("%Y-%m-%d %H:%M")),
+                _text_cell(sessions, timezone.localtime(session.ends_at).strftime("%H:%M")),
+                _text_cell(sessions, session.post.title),
+                confirmed.get(session.pk, 0),
+                _text_cell(sessions, _("closed") if session.attendance_closed_at else _("open")),
+            ]
+        )
+    notes = workbook.create_sheet("instructions")
+    notes.column_dimensions["A"].width = 100
+    for line in _instructions():
+        notes.append([_text_cell(notes, line)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _instructions() -> list[str]:
+    return [
+        _("Attendance sheet: one row per student and session, on the sheet 'attendance'."),
+        _("student_number: the student's 学籍号, typed as text (keep the column's text format)."),
+        _("session_id: the id from the sheet 'sessions' (this base's recent sessions)."),
+        _("check_in, check_out: Shanghai local date and time, e.g. 2026-03-01 09:00."),
+        _("note: optional, for the base's own use; it is not imported into records."),
+        _(
+            "Upload the file (xlsx or CSV UTF-8, at most %(size)s MB and %(rows)s rows). You see "
+            "every problem by row and column first; nothing is saved until you confirm, and "
+            "then all rows are imported or none."
+        )
+        % {"size": MAX_UPLOAD_BYTES // (1024 * 1024), "rows": f"{MAX_DATA_ROWS:,}"},
+        _("Uploading the same file again adds nothing."),
+        _("Files with macros (.xlsm), old .xls files and other formats are refused."),
+    ]

@@ -1,0 +1,288 @@
+"""The scan API for a base's own system (docs/api.md), and the page where coordinators create
+and revoke its tokens.
+
+`POST /api/v1/scans` takes one scan or {"scans": [...]} with a bearer token of the base; each
+nonce is recorded once, so a client re-sends whatever it has no answer for. Errors are JSON with
+a machine-readable `code`.
+"""
+
+import json
+import logging
+from collections import defaultdict
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from portal.models import Role
+from portal.roles import role_required
+from students.models import RecordedVia, Student
+
+from ..errors import BaseError
+from ..forms_attendance import ApiScanForm, ApiTokenForm
+from ..models import BaseApiToken, Session
+from ..selectors import base_get_for_user
+from ..services.api_tokens import (
+    api_token_authenticate,
+    api_token_create,
+    api_token_revoke,
+    api_token_touch,
+)
+from ..services.attendance import Scan, attendance_scans_record
+
+logger = logging.getLogger(__name__)
+
+MAX_SCANS = 500
+MAX_BODY_BYTES = 512 * 1024  # 500 scans take about 100 KB
+
+
+# ------------------------------------------------------------------------------
+# Tokens (coordinators, session-authenticated)
+# ------------------------------------------------------------------------------
+def _render_tokens(request, base, *, form=None, new_token=None, status=200) -> HttpResponse:
+    return render(
+        request,
+        "bases/api_tokens.html",
+        {
+            "base": base,
+            "tokens": BaseApiToken.objects.filter(base=base).select_related("created_by"),
+            "form": form or ApiTokenForm(),
+            "new_token": new_token,
+            "api_url": request.build_absolute_uri(reverse("bases:api-scans")),
+        },
+        status=status,
+    )
+
+
+@role_required(Role.COORDINATOR)
+def api_tokens(request: HttpRequest, base_id: int) -> HttpResponse:
+    """The base's tokens; a POST creates one and shows it once, on this response only.
+
+    Not a redirect: the raw token must not travel through the session or a cookie.
+    """
+    base = base_get_for_user(user=request.user, base_id=base_id)
+    if request.method != "POST":
+        return _render_tokens(request, base)
+    form = ApiTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            token, raw = api_token_create(
+                base=base, name=form.cleaned_data["name"], created_by=request.user
+            )
+        except BaseError as error:
+            form.add_error(None, error)
+        else:
+            response = _render_tokens(request, base, new_token={"token": token, "raw": raw})
+            response["Cache-Control"] = "no-store"
+            return response
+    return _render_tokens(request, base, form=form, status=400)
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(
+        BaseApiToken.objects.filter(base__coordinators__user=request.user), pk=token_id
+    )
+    try:
+        api_token_revoke(token=token, revoked_by=request.user)
+    except BaseError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(
+            request,
+            _("Token %(name)s revoked: it no longer works.") % {"name": token.name},
+        )
+    return redirect("bases:api-tokens", base_id=token.base_id)
+
+
+# ------------------------------------------------------------------------------
+# POST /api/v1/scans (bearer token)
+# ------------------------------------------------------------------------------
+def _error(status: int, code: str, message: str, **extra) -> JsonResponse:
+    response = JsonResponse({"error": {"code": code, "message": message, **extra}}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="scans"'
+    return response
+
+
+def _authenticate(request: HttpRequest):
+    """(token, None) for a live token of a base, else (None, the 401 answer)."""
+    scheme, _sep, raw = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        return None, _error(
+            401, "token_missing", _("Send the header Authorization: Bearer <token>.")
+        )
+    token = api_token_authenticate(raw=raw.strip())
+    if token is None:
+        return None, _error(401, "token_invalid", _("This token is not known."))
+    if token.revoked_at is not None:
+        return None, _error(401, "token_revoked", _("This token was revoked."))
+    return token, None
+
+
+def _read_scans(request: HttpRequest) -> tuple[list | None, JsonResponse | None, bool]:
+    """(the scans as sent, an error answer, whether one scan was sent rather than a batch)."""
+    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+        return None, _error(413, "body_too_large", _body_too_large()), False
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return None, _error(400, "invalid_json", _("The body is not valid JSON.")), False
+    if isinstance(body, dict) and "scans" in body:
+        scans, single = body["scans"], False
+    elif isinstance(body, dict):
+        scans, single = [body], True
+    else:
+        scans, single = None, False
+    if not isinstance(scans, list):
+        message = _('Send one scan as an object, or {"scans": [...]}.')
+        return None, _error(400, "invalid_json", message), False
+    if not scans:
+        return None, _error(400, "no_scans", _("The list of scans is empty.")), False
+    if len(scans) > MAX_SCANS:
+        message = _("At most %(max)s scans per request.") % {"max": MAX_SCANS}
+        return None, _error(400, "too_many_items", message, max=MAX_SCANS), False
+    return scans, None, single
+
+
+def _body_too_large() -> str:
+    return _("The body is larger than %(kb)s KB; send fewer scans per request.") % {
+        "kb": MAX_BODY_BYTES // 1024
+    }
+
+
+def _validate(scans: list) -> tuple[list[dict], JsonResponse | None]:
+    """Cleaned scans, or the 400 answer naming the first bad one and its field."""
+    cleaned = []
+    for index, item in enumerate(scans):
+        form = ApiScanForm(item if isinstance(item, dict) else {})
+        if not isinstance(item, dict):
+            return [], _error(
+                400, "invalid_field", _("Each scan is a JSON object."), index=index, field=None
+            )
+        if not form.is_valid():
+            field, errors = next(iter(form.errors.as_data().items()))
+            code = "missing_field" if errors[0].code == "required" else "invalid_field"
+            message = (
+                _("Field %(field)s is missing.") % {"field": field}
+                if code == "missing_field"
+                else f"{field}: {errors[0].messages[0]}"
+            )
+            return [], _error(400, code, message, index=index, field=field)
+        cleaned.append(form.cleaned_data)
+    return cleaned, None
+
+
+def _record(*, token: BaseApiToken, scans: list[dict]) -> tuple[list[dict], JsonResponse | None]:
+    """Record every scan, session by session; (per-scan results, a 404 answer)."""
+    sessions = Session.objects.filter(
+        pk__in={s["session"] for s in scans}, post__base_id=token.base_id
+    ).in_bulk()
+    for index, scan in enumerate(scans):
+        if scan["session"] not in sessions:
+            return [], _error(
+                404,
+                "session_not_found",
+                _("Session %(id)s is not a session of this token's base.")
+                % {"id": scan["session"]},
+                index=index,
+            )
+    students = Student.objects.in_bulk(
+        {s["student_number"] for s in scans}, field_name="student_number"
+    )
+    results: list[dict] = [
+        {"index": index, "nonce": scan["nonce"]} for index, scan in enumerate(scans)
+    ]
+    by_session: dict[int, list[tuple[int, Scan]]] = defaultdict(list)
+    for index, scan in enumerate(scans):
+        student = students.get(scan["student_number"])
+        if student is None:
+            results[index].update(
+                status="error",
+                code="unknown_student",
+                message=_("No student has the student number %(number)s.")
+                % {"number": scan["student_number"]},
+            )
+            continue
+        by_session[scan["session"]].append(
+            (
+                index,
+                Scan(
+                    nonce=scan["nonce"],
+                    student=student,
+                    kind=scan["kind"],
+                    happened_at=scan["time"],
+                ),
+            )
+        )
+    # One transaction for the request; sessions locked in id order, so two requests never
+    # wait for each other in a circle.
+    with transaction.atomic():
+        for session_id in sorted(by_session):
+            items = by_session[session_id]
+            batch = attendance_scans_record(
+                session=sessions[session_id],
+                scans=[scan for _index, scan in items],
+                source=RecordedVia.API,
+                recorded_by=None,
+            )
+            errors = {position: (code, message) for position, code, message in batch.errors}
+            for position, (index, _scan) in enumerate(items):
+                results[index]["status"] = batch.outcomes[position]
+                if position in errors:
+                    code, message = errors[position]
+                    results[index].update(code=code, message=message)
+    return results, None
+
+
+@csrf_exempt  # token authentication only: a browser's cookies are never accepted here
+def api_scans(request: HttpRequest) -> JsonResponse:
+    """Record one scan or a batch of up to 500; idempotent by nonce."""
+    if request.method != "POST":
+        response = _error(405, "method_not_allowed", _("Use POST."))
+        response["Allow"] = "POST"
+        return response
+    token, denied = _authenticate(request)
+    if denied:
+        return denied
+    api_token_touch(token=token)
+    scans, error, single = _read_scans(request)
+    if error:
+        return error
+    cleaned, error = _validate(scans)
+    if error:
+        return error
+    results, error = _record(token=token, scans=cleaned)
+    if error:
+        return error
+    for result in results:
+        if result.get("code") == "nonce_reused":
+            # Refused, never merged; kept in the log for whoever looks into the base's system.
+            logger.warning(
+                "Scan refused: nonce %s reused with another payload (token %s…, base %s)",
+                result["nonce"],
+                token.prefix,
+                token.base_id,
+            )
+    if single:
+        result = results[0]
+        status = {"created": 201, "repeated": 200}.get(result["status"], 422)
+        return JsonResponse(result, status=status)
+    counts = {key: sum(r["status"] == key for r in results) for key in ("created", "repeated")}
+    counts["errors"] = len(results) - counts["created"] - counts["repeated"]
+    return JsonResponse({**counts, "results": results})
+
+
+urlpatterns = [
+    path("manage/bases/<int:base_id>/api-tokens/", api_tokens, name="api-tokens"),
+    path(
+        "manage/api-tokens/<int:token_id>/revoke/", api_token_revoke_view, name="api-token-revoke"
+    ),
+    path("api/v1/scans", api_scans, name="api-scans"),
+]

@@ -1,0 +1,345 @@
+"""Delivery of a done batch to the evaluation system, and the receiver's acknowledgement.
+
+Two channels, chosen by settings read at call time:
+
+- a drop folder (default, EVALUATION_EXPORT_DIR): the file is copied in under its own name
+  with a `<name>.sha256` beside it, both moved into place atomically; the receiver puts
+  `<name>.ack.json` back into the folder, which `export_acks_collect` applies;
+- HTTPS POST to EVALUATION_EXPORT_ENDPOINT with `Authorization: Bearer EVALUATION_EXPORT_TOKEN`:
+  the response body is the acknowledgement. Connection errors, timeouts, 408, 429 and 5xx are
+  retried with exponential back-off (EVALUATION_EXPORT_RETRY_ATTEMPTS, default 5, waits of
+  EVALUATION_EXPORT_RETRY_BACKOFF seconds doubling each time, default 2); other answers are final.
+
+The acknowledgement format is documented in docs/export-format.md.
+"""
+
+import json
+import logging
+import os
+import shutil
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.models import User
+from portal.services import audit_log_record
+
+from .exporters import FORMAT_VERSION
+from .models import AckStatus, BatchFormat, BatchStatus, ExportBatch, ExportedLine
+from .services import ExportError
+
+logger = logging.getLogger(__name__)
+
+ACK_FORMAT = "evaluation-export-ack/1"
+ACK_SUFFIX = ".ack.json"
+ACKS_PROCESSED = "acks-processed"
+MAX_ACK_BYTES = 50 * 1024 * 1024
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+CONTENT_TYPES = {
+    BatchFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    BatchFormat.CSV: "text/csv; charset=utf-8",
+}
+TRANSIENT_STATUSES = {408, 425, 429}
+
+
+class DeliveryError(Exception):
+    """A delivery that failed for good (refused, misconfigured, or an unreadable answer)."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """A delivery that may succeed if tried again (network, timeout, 5xx, 429)."""
+
+
+class AckError(ExportError):
+    """An acknowledgement that does not match its batch; nothing of it is applied."""
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def file_name(batch: ExportBatch) -> str:
+    return Path(batch.file.name).name
+
+
+# ------------------------------------------------------------------------------
+# Delivering
+# ------------------------------------------------------------------------------
+def export_batch_deliver(*, batch_id: int) -> ExportBatch:
+    """Deliver a done batch once; a batch not done, or delivered already, is left alone."""
+    batch = ExportBatch.objects.get(pk=batch_id)
+    if batch.status != BatchStatus.DONE or batch.delivered_at is not None:
+        return batch
+    endpoint = _setting("EVALUATION_EXPORT_ENDPOINT", "")
+    if endpoint:
+        _deliver_http(batch, endpoint)
+    else:
+        _deliver_folder(batch)
+    batch.refresh_from_db()
+    return batch
+
+
+@transaction.atomic
+def export_batch_deliver_again(*, batch: ExportBatch, requested_by: User) -> None:
+    """Forget a failed or finished delivery and queue a new one after commit."""
+    from . import tasks
+
+    if batch.status != BatchStatus.DONE:
+        raise ExportError(_("Only a done batch can be delivered."), code="not_done")
+    ExportBatch.objects.filter(pk=batch.pk).update(delivered_at=None, delivery_error="")
+    audit_log_record(actor=requested_by, action="export.deliver_again", target=batch)
+    batch_id = batch.pk
+    transaction.on_commit(lambda: tasks.export_batch_deliver.delay(batch_id=batch_id))
+
+
+def _mark_delivered(batch: ExportBatch, *, to: str, ack: dict | None = None) -> None:
+    with transaction.atomic():
+        ExportBatch.objects.filter(pk=batch.pk).update(
+            delivered_at=timezone.now(), delivered_to=to[:300], delivery_error=""
+        )
+        if ack is not None:
+            export_ack_apply(batch=batch, ack=ack)
+        audit_log_record(
+            actor=None,
+            action="export.deliver",
+            target=batch,
+            data={"to": to, "file": batch.file.name, "sha256": batch.sha256},
+        )
+
+
+def _mark_failed(batch: ExportBatch, error: str) -> None:
+    logger.warning("Delivery of export batch %s failed: %s", batch.pk, error)
+    ExportBatch.objects.filter(pk=batch.pk).update(delivery_error=error[:2000])
+
+
+def _count_attempt(batch: ExportBatch) -> None:
+    ExportBatch.objects.filter(pk=batch.pk).update(delivery_attempts=F("delivery_attempts") + 1)
+
+
+def _copy_atomically(source: Path, target: Path) -> None:
+    temp = target.with_name(f".{target.name}.part")
+    shutil.copyfile(source, temp)
+    os.replace(temp, target)
+
+
+def _deliver_folder(batch: ExportBatch) -> None:
+    folder = Path(_setting("EVALUATION_EXPORT_DIR", settings.MEDIA_ROOT))
+    _count_attempt(batch)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        name = file_name(batch)
+        _copy_atomically(Path(batch.file.path), folder / name)
+        # The checksum file comes last: a receiver takes a file once its .sha256 is there.
+        sidecar = folder / f".{name}.sha256.part"
+        sidecar.write_text(f"{batch.sha256}  {name}\n", encoding="ascii")
+        os.replace(sidecar, folder / f"{name}.sha256")
+    except OSError as exc:
+        _mark_failed(batch, f"{type(exc).__name__}: {exc}")
+        return
+    _mark_delivered(batch, to=str(folder))
+
+
+def _check_endpoint(endpoint: str) -> None:
+    parts = urlsplit(endpoint)
+    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS):
+        return
+    raise DeliveryError(_("The endpoint must use HTTPS: %(url)s") % {"url": endpoint})
+
+
+def _deliver_http(batch: ExportBatch, endpoint: str) -> None:
+    attempts = max(1, int(_setting("EVALUATION_EXPORT_RETRY_ATTEMPTS", 5)))
+    backoff = float(_setting("EVALUATION_EXPORT_RETRY_BACKOFF", 2.0))
+    for attempt in range(1, attempts + 1):
+        _count_attempt(batch)
+        try:
+            _check_endpoint(endpoint)
+            ack = _post(batch, endpoint)
+        except TransientDeliveryError as exc:
+            if attempt == attempts:
+                _mark_failed(
+                    batch,
+                    _("%(error)s (%(attempts)s attempts)") % {"error": exc, "attempts": attempts},
+                )
+                return
+            wait = min(backoff * 2 ** (attempt - 1), 300.0)
+            logger.info("Delivery of batch %s: %s; again in %.1f s.", batch.pk, exc, wait)
+            time.sleep(wait)
+            continue
+        except DeliveryError as exc:
+            _mark_failed(batch, str(exc))
+            return
+        try:
+            _mark_delivered(batch, to=endpoint, ack=ack)
+        except AckError as exc:
+            _mark_failed(
+                batch,
+                _("The receiver's acknowledgement was refused: %(error)s")
+                % {"error": "; ".join(exc.messages)},
+            )
+        return
+
+
+def _post(batch: ExportBatch, endpoint: str) -> dict:
+    """POST the file; returns the acknowledgement the receiver answered with."""
+    path = Path(batch.file.path)
+    name = file_name(batch)
+    headers = {
+        "Content-Type": CONTENT_TYPES[batch.format],
+        "Content-Length": str(path.stat().st_size),
+        "Accept": "application/json",
+        "X-Export-Format": f"v{FORMAT_VERSION}",
+        "X-Export-Batch": f"{batch.period}/{batch.kind}",
+        "X-Export-File": name,
+        "X-Export-SHA256": batch.sha256,
+        # The same batch always carries the same key, so a receiver drops a repeated POST.
+        "Idempotency-Key": f"{name}:{batch.sha256}",
+    }
+    token = _setting("EVALUATION_EXPORT_TOKEN", "")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    timeout = float(_setting("EVALUATION_EXPORT_TIMEOUT", 60))
+    with open(path, "rb") as body:
+        request = urllib.request.Request(endpoint, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                raw = response.read(MAX_ACK_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            detail = exc.read(500).decode("utf-8", "replace").strip()
+            message = f"HTTP {exc.code} {exc.reason}" + (f": {detail}" if detail else "")
+            if exc.code in TRANSIENT_STATUSES or exc.code >= 500:
+                raise TransientDeliveryError(message) from exc
+            raise DeliveryError(message) from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise TransientDeliveryError(f"{type(exc).__name__}: {exc}") from exc
+    if len(raw) > MAX_ACK_BYTES:
+        raise DeliveryError(_("The acknowledgement is too large."))
+    try:
+        ack = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DeliveryError(
+            _("The answer is not a JSON acknowledgement: %(error)s") % {"error": exc}
+        ) from exc
+    if not isinstance(ack, dict):
+        raise DeliveryError(_("The answer is not a JSON acknowledgement object."))
+    return ack
+
+
+# ------------------------------------------------------------------------------
+# Acknowledgements
+# ------------------------------------------------------------------------------
+def _ack_refused(message: str) -> AckError:
+    return AckError(message, code="ack_mismatch")
+
+
+def _parse_rejections(ack: dict) -> dict[tuple[int, int], str]:
+    rejected = ack.get("rejected", [])
+    if not isinstance(rejected, list):
+        raise _ack_refused(_("`rejected` must be a list."))
+    parsed = {}
+    for item in rejected:
+        try:
+            key = (int(str(item["record_id"])), int(item["version"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _ack_refused(
+                _("A rejection needs record_id and version: %(item)r") % {"item": item}
+            ) from exc
+        parsed[key] = str(item.get("reason", "")).strip()[:500]
+    return parsed
+
+
+@transaction.atomic
+def export_ack_apply(*, batch: ExportBatch, ack: dict) -> dict[str, int]:
+    """Apply an acknowledgement: listed lines rejected with the reason, all others accepted.
+
+    All or nothing: an acknowledgement for another file (SHA-256) or naming a line the batch
+    does not have is refused whole. Applying the same acknowledgement again changes nothing.
+    """
+    if ack.get("format", ACK_FORMAT) != ACK_FORMAT:
+        raise _ack_refused(
+            _("Unknown acknowledgement format: %(format)r") % {"format": ack.get("format")}
+        )
+    if ack.get("sha256") != batch.sha256:
+        raise _ack_refused(_("The acknowledgement is for another file (SHA-256 differs)."))
+    if ack.get("file") not in (None, file_name(batch)):
+        raise _ack_refused(
+            _("The acknowledgement is for another file: %(file)r") % {"file": ack.get("file")}
+        )
+    rejections = _parse_rejections(ack)
+    known = {}
+    record_ids = sorted({record_id for record_id, _version in rejections})
+    for start in range(0, len(record_ids), 500):
+        chunk = record_ids[start : start + 500]
+        for pk, record_id, version in ExportedLine.objects.filter(
+            batch=batch, record_id__in=chunk
+        ).values_list("pk", "record_id", "version"):
+            known[(record_id, version)] = pk
+    unknown = [key for key in rejections if key not in known]
+    if unknown:
+        raise _ack_refused(
+            _("No such line in this batch: record %(record)s version %(version)s")
+            % {"record": unknown[0][0], "version": unknown[0][1]}
+        )
+    now = timezone.now()
+    batch.lines.update(ack_status=AckStatus.ACCEPTED, ack_reason="", acked_at=now)
+    by_reason = defaultdict(list)
+    for key, reason in rejections.items():
+        by_reason[reason].append(known[key])
+    for reason, pks in by_reason.items():
+        for start in range(0, len(pks), 500):
+            ExportedLine.objects.filter(pk__in=pks[start : start + 500]).update(
+                ack_status=AckStatus.REJECTED, ack_reason=reason, acked_at=now
+            )
+    ExportBatch.objects.filter(pk=batch.pk).update(acked_at=now)
+    counts = {"accepted": batch.lines.count() - len(rejections), "rejected": len(rejections)}
+    audit_log_record(actor=None, action="export.ack", target=batch, data=counts)
+    return counts
+
+
+def export_acks_collect() -> int:
+    """Apply every `<file>.ack.json` in the drop folder; returns how many were applied.
+
+    An applied acknowledgement moves to `acks-processed/`; a refused one is renamed
+    `<file>.ack.json.invalid` and its error kept on the batch, so it is not read again.
+    """
+    folder = Path(_setting("EVALUATION_EXPORT_DIR", settings.MEDIA_ROOT))
+    if not folder.is_dir():
+        return 0
+    applied = 0
+    for path in sorted(folder.glob(f"*{ACK_SUFFIX}")):
+        name = path.name[: -len(ACK_SUFFIX)]
+        batch = (
+            ExportBatch.objects.filter(status=BatchStatus.DONE, file__endswith=f"/{name}")
+            .order_by("-pk")
+            .first()
+        )
+        try:
+            ack = json.loads(path.read_text(encoding="utf-8"))
+            if batch is None:
+                raise _ack_refused(_("No done batch has the file %(name)s.") % {"name": name})
+            if not isinstance(ack, dict):
+                raise _ack_refused(_("The acknowledgement is not a JSON object."))
+            export_ack_apply(batch=batch, ack={"file": name, **ack})
+        except (ValueError, UnicodeDecodeError, AckError) as exc:
+            error = "; ".join(exc.messages) if isinstance(exc, AckError) else str(exc)
+            logger.warning("Acknowledgement %s refused: %s", path.name, error)
+            if batch is not None:
+                _mark_failed(batch, _("Acknowledgement file refused: %(error)s") % {"error": error})
+            with suppress(OSError):
+                os.replace(path, path.with_name(path.name + ".invalid"))
+            continue
+        processed = folder / ACKS_PROCESSED
+        processed.mkdir(exist_ok=True)
+        os.replace(path, processed / path.name)
+        applied += 1
+    return applied

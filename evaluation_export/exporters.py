@@ -1,0 +1,263 @@
+"""Format v1 of the export to the evaluation system (综合素质评价): rows once, written twice.
+
+`export_rows` yields one tuple per record, streamed from the database in chunks
+(`iterator(chunk_size=...)` over a `values_list` that spans the joins: what `select_related` would
+fetch, without building model instances; no query per row); `export_write` hands them to the
+shared writer in `portal.spreadsheets`, which renders xlsx (sheet `records`) or UTF-8 CSV with a
+BOM, keeps identifiers as text and escapes formula-like text. Which records a batch carries is
+decided here too, by one queryset per batch kind (docs/export-format.md, "Delta rules").
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+
+from portal.spreadsheets import write_csv_to, write_xlsx_to
+from students.models import PracticeRecord, RecordStatus, RequirementPolicy, dates_spanned
+
+from .models import AckStatus, BatchFormat, BatchKind, ExportedLine, Operation
+
+FORMAT_VERSION = 1
+SHEET_TITLE = "records"
+COLUMNS = (
+    "record_id",
+    "version",
+    "operation",
+    "student_number",
+    "student_name",
+    "school_code",
+    "school_name",
+    "entry_year",
+    "class_name",
+    "category",
+    "activity_title",
+    "organiser_name",
+    "organiser_level",
+    "district_code",
+    "started_at",
+    "ended_at",
+    "credited_minutes",
+    "credit_hours",
+    "days",
+    "recorded_via",
+    "recorded_by",
+    "confirmed_at",
+    "notice_ended_on",
+)
+CHUNK_SIZE = 2000
+# Lines the receiver may hold: sent in a delta or a re-send and not rejected by it.
+SENT_KINDS = (BatchKind.DELTA, BatchKind.RESEND)
+ROW_FIELDS = (
+    "id",
+    "version",
+    "title",
+    "organiser_name",
+    "organiser_level",
+    "started_at",
+    "ended_at",
+    "credited_minutes",
+    "recorded_via",
+    "confirmed_at",
+    "notice_ends_on",
+    "student__student_number",
+    "student__name",
+    "student__school_class__entry_year",
+    "student__school_class__number",
+    "student__school_class__school__code",
+    "student__school_class__school__name",
+    "category__code",
+    "district__code",
+    "recorded_by__username",
+)
+
+
+def class_name(*, entry_year: int, number: int) -> str:
+    """A class as schools in Shanghai write it, whatever the page language: 2025级3班."""
+    return f"{entry_year}级{number}班"
+
+
+class CreditHours:
+    """学时 from minutes with the policy of each entry year, loaded once per export."""
+
+    def __init__(self) -> None:
+        self._policies = list(
+            RequirementPolicy.objects.order_by("effective_from_entry_year").values_list(
+                "effective_from_entry_year", "minutes_per_credit_hour"
+            )
+        )
+        self._by_year: dict[int, int] = {}
+
+    def minutes_per_hour(self, entry_year: int) -> int:
+        """The same rule as `students.selectors.policy_for_entry_year`, without a query."""
+        if entry_year not in self._by_year:
+            applicable = [m for year, m in self._policies if year <= entry_year]
+            if applicable:
+                self._by_year[entry_year] = applicable[-1]
+            elif self._policies:
+                self._by_year[entry_year] = self._policies[0][1]
+            else:
+                raise RequirementPolicy.DoesNotExist("No requirement policy is configured.")
+        return self._by_year[entry_year]
+
+    def of(self, *, minutes: int, entry_year: int) -> Decimal:
+        hours = Decimal(minutes) / Decimal(self.minutes_per_hour(entry_year))
+        return hours.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+# ------------------------------------------------------------------------------
+# Which records a batch carries
+# ------------------------------------------------------------------------------
+def _lines_of_record(kinds: Sequence[str]) -> QuerySet[ExportedLine]:
+    return ExportedLine.objects.filter(record=OuterRef("pk"), batch_kind__in=kinds)
+
+
+def records_for_delta() -> QuerySet[PracticeRecord]:
+    """Final records not yet sent at their current version, and revocations the receiver needs.
+
+    - final, never sent in a delta: `new` (or `correction` if the receiver already holds an
+      earlier version, see below);
+    - final, sent in a delta at an older version: `correction` with the current version, so a
+      record corrected twice between batches is sent once, at its latest version;
+    - revoked, with a line the receiver may hold (sent, not rejected) at an older version:
+      `revocation`; a record revoked before it was ever sent is never sent.
+    """
+    sent_version = Subquery(
+        _lines_of_record([BatchKind.DELTA]).order_by("-version").values("version")[:1]
+    )
+    held = Exists(_lines_of_record(SENT_KINDS).exclude(ack_status=AckStatus.REJECTED))
+    return (
+        PracticeRecord.objects.filter(status__in=[RecordStatus.FINAL, RecordStatus.REVOKED])
+        .annotate(sent_version=sent_version, held=held)
+        .filter(
+            Q(status=RecordStatus.FINAL)
+            & (Q(sent_version__isnull=True) | Q(sent_version__lt=F("version")))
+            | Q(status=RecordStatus.REVOKED, held=True, sent_version__lt=F("version"))
+        )
+        .annotate(
+            export_operation=Case(
+                When(status=RecordStatus.REVOKED, then=Value(Operation.REVOCATION)),
+                When(held=True, then=Value(Operation.CORRECTION)),
+                default=Value(Operation.NEW),
+            )
+        )
+    )
+
+
+def records_for_full() -> QuerySet[PracticeRecord]:
+    """The current state of every final record, each as `new`: the file replaces the table."""
+    return PracticeRecord.objects.filter(status=RecordStatus.FINAL).annotate(
+        export_operation=Value(Operation.NEW)
+    )
+
+
+def records_for_resend() -> QuerySet[PracticeRecord]:
+    """Records whose latest line was rejected and which have not changed since: sent again.
+
+    A record corrected after the rejection is not here: its new version goes in the next delta.
+    """
+    latest = _lines_of_record(SENT_KINDS).order_by("-id")
+    rejected = ExportedLine.objects.filter(
+        batch_kind__in=SENT_KINDS, ack_status=AckStatus.REJECTED
+    ).values("record")
+    return (
+        PracticeRecord.objects.filter(pk__in=rejected)
+        .annotate(
+            latest_ack=Subquery(latest.values("ack_status")[:1]),
+            latest_version=Subquery(latest.values("version")[:1]),
+            export_operation=Subquery(latest.values("operation")[:1]),
+        )
+        .filter(latest_ack=AckStatus.REJECTED, latest_version=F("version"))
+    )
+
+
+RECORDS_FOR_KIND = {
+    BatchKind.DELTA: records_for_delta,
+    BatchKind.FULL: records_for_full,
+    BatchKind.RESEND: records_for_resend,
+}
+
+
+def records_for_batch(kind: str) -> QuerySet[PracticeRecord]:
+    """The records a batch of `kind` would carry now, in a stable order."""
+    return RECORDS_FOR_KIND[kind]().order_by("pk")
+
+
+# ------------------------------------------------------------------------------
+# Rows
+# ------------------------------------------------------------------------------
+def export_rows(
+    records: QuerySet[PracticeRecord], *, chunk_size: int = CHUNK_SIZE
+) -> Iterator[tuple[Any, ...]]:
+    """One tuple per record in the order of COLUMNS; `records` needs `export_operation`."""
+    hours = CreditHours()
+    values = records.values_list(*ROW_FIELDS, "export_operation")
+    for (
+        record_id,
+        version,
+        title,
+        organiser_name,
+        organiser_level,
+        started_at,
+        ended_at,
+        credited_minutes,
+        recorded_via,
+        confirmed_at,
+        notice_ends_on,
+        student_number,
+        student_name,
+        entry_year,
+        class_number,
+        school_code,
+        school_name,
+        category_code,
+        district_code,
+        recorded_by,
+        operation,
+    ) in values.iterator(chunk_size=chunk_size):
+        yield (
+            str(record_id),
+            version,
+            operation,
+            student_number,
+            student_name,
+            school_code,
+            school_name,
+            entry_year,
+            class_name(entry_year=entry_year, number=class_number),
+            category_code,
+            title,
+            organiser_name,
+            organiser_level,
+            district_code or "",
+            _to_the_second(started_at),
+            _to_the_second(ended_at),
+            credited_minutes,
+            hours.of(minutes=credited_minutes, entry_year=entry_year),
+            len(dates_spanned(started_at, ended_at)),
+            recorded_via,
+            recorded_by or "",
+            _to_the_second(confirmed_at),
+            notice_ends_on,
+        )
+
+
+def _to_the_second(moment):
+    """Times go out to the second: `2026-10-07T09:00:00+08:00`, never with microseconds."""
+    return moment.replace(microsecond=0) if moment is not None else None
+
+
+def export_write(path: Path | str, rows: Iterable[Sequence[Any]], *, fmt: str) -> int:
+    """Render rows to `path` as xlsx or CSV with the shared writer; returns the row count."""
+    if fmt == BatchFormat.XLSX:
+        return write_xlsx_to(str(path), rows, COLUMNS, SHEET_TITLE)
+    if fmt == BatchFormat.CSV:
+        with open(path, "w", encoding="utf-8", newline="") as target:
+            return write_csv_to(target, rows, COLUMNS)
+    raise ValueError(f"Unknown export format: {fmt}")
+
+
+def file_extension(fmt: str) -> str:
+    return {BatchFormat.XLSX: "xlsx", BatchFormat.CSV: "csv"}[fmt]

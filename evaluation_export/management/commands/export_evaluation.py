@@ -1,0 +1,87 @@
+"""Run this week's export batch from the command line and say what it did."""
+
+import shutil
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from evaluation_export.delivery import export_batch_deliver
+from evaluation_export.models import BatchFormat, BatchKind, BatchStatus
+from evaluation_export.selectors import export_batch_operation_counts
+from evaluation_export.services import (
+    ExportBusy,
+    export_batch_create,
+    export_batch_run,
+    export_dry_run,
+)
+
+
+def _operations(counts: dict[str, int]) -> str:
+    return ", ".join(f"{operation} {count}" for operation, count in counts.items())
+
+
+class Command(BaseCommand):
+    help = (
+        "Export final records to the evaluation system: this week's delta batch (or --full), "
+        "run to the end and delivered; prints the rows by operation, the file and its SHA-256."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--full", action="store_true", help="the full state of every final record"
+        )
+        parser.add_argument(
+            "--format", choices=BatchFormat.values, default=BatchFormat.XLSX, dest="fmt"
+        )
+        parser.add_argument("--output", type=Path, help="also copy the file to this path")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="only show (and with --output write) what the batch would hold; record nothing",
+        )
+
+    def handle(self, *args, full, fmt, output, dry_run, **options):
+        kind = BatchKind.FULL if full else BatchKind.DELTA
+        if output is not None:
+            output = output.resolve()
+            output.parent.mkdir(parents=True, exist_ok=True)
+        if dry_run:
+            result = export_dry_run(kind=kind, fmt=fmt, output=output)
+            self.stdout.write(f"Dry run ({kind}, {fmt}): nothing was recorded as exported.")
+            self.stdout.write(f"Rows: {result.rows} ({_operations(result.operations)})")
+            if output is not None:
+                self.stdout.write(f"File: {output}")
+                self.stdout.write(f"SHA-256: {result.sha256}")
+            return
+
+        batch, created = export_batch_create(kind=kind, fmt=fmt)
+        if batch.format != fmt:
+            self.stderr.write(
+                f"Batch {batch.period} {kind} exists already as {batch.format}; kept that format."
+            )
+        if batch.status == BatchStatus.DONE:
+            self.stdout.write(
+                f"Batch {batch.period} {kind} was done already "
+                f"({batch.finished_at:%Y-%m-%d %H:%M}); one batch per period: nothing new sent."
+            )
+        else:
+            verb = "Running" if created else "Continuing"
+            self.stdout.write(f"{verb} batch {batch.period} {kind} ({batch.format}) ...")
+            try:
+                batch = export_batch_run(batch_id=batch.pk)
+            except ExportBusy as error:
+                raise CommandError("; ".join(error.messages)) from error
+            except Exception as error:
+                raise CommandError(f"The batch failed: {error}") from error
+        counts = export_batch_operation_counts(batch=batch)
+        self.stdout.write(f"Rows: {batch.row_count} ({_operations(counts)})")
+        self.stdout.write(f"File: {batch.file.path}")
+        self.stdout.write(f"SHA-256: {batch.sha256}")
+        if output is not None:
+            shutil.copyfile(batch.file.path, output)
+            self.stdout.write(f"Copied to: {output}")
+        batch = export_batch_deliver(batch_id=batch.pk)
+        if batch.delivered_at:
+            self.stdout.write(f"Delivered to: {batch.delivered_to}")
+        else:
+            self.stderr.write(f"Not delivered: {batch.delivery_error or 'see the batch page'}")

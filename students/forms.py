@@ -1,0 +1,133 @@
+"""Forms validate and normalise input; the rules live in the services."""
+
+from datetime import datetime
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .disputes import REASON_MAX_LENGTH
+from .models import Category, PracticeRecord, SchoolClass
+from .school_records import SchoolActivity
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+def _local_minute(moment: datetime) -> datetime:
+    return timezone.localtime(moment).replace(second=0, microsecond=0, tzinfo=None)
+
+
+class DisputeRaiseForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why do you object to this record?"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For example: I left at 11:00, not 12:00."),
+    )
+
+    def clean_reason(self) -> str:
+        return self.cleaned_data["reason"].strip()
+
+
+class Answer:
+    UPHOLD = "uphold"
+    CORRECT = "correct"
+    REVOKE = "revoke"
+
+
+class DisputeAnswerForm(forms.Form):
+    answer = forms.ChoiceField(
+        label=_("Answer"),
+        widget=forms.RadioSelect,
+        choices=[
+            (Answer.UPHOLD, _("Uphold: the record stands")),
+            (Answer.CORRECT, _("Correct the times or the minutes")),
+            (Answer.REVOKE, _("Revoke the record")),
+        ],
+    )
+    reason = forms.CharField(
+        label=_("Reason (shown to the student)"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    started_at = forms.DateTimeField(
+        label=_("Started"), required=False, widget=DATETIME, input_formats=DATETIME_FORMATS
+    )
+    ended_at = forms.DateTimeField(
+        label=_("Ended at"), required=False, widget=DATETIME, input_formats=DATETIME_FORMATS
+    )
+    credited_minutes = forms.IntegerField(label=_("Credited minutes"), required=False, min_value=0)
+
+    def __init__(self, *args, record: PracticeRecord, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "started_at": _local_minute(record.started_at),
+                "ended_at": _local_minute(record.ended_at),
+                "credited_minutes": record.credited_minutes,
+            },
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean_reason(self) -> str:
+        return self.cleaned_data["reason"].strip()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("answer") == Answer.CORRECT:
+            for name in ("started_at", "ended_at", "credited_minutes"):
+                if data.get(name) is None and name not in self.errors:
+                    self.add_error(name, _("A correction needs this value."))
+        return data
+
+
+class SchoolActivityForm(forms.Form):
+    school_class = forms.ModelChoiceField(label=_("Class"), queryset=SchoolClass.objects.none())
+    category = forms.ModelChoiceField(label=_("Category"), queryset=Category.objects.all())
+    title = forms.CharField(
+        label=_("Activity"), max_length=200, help_text=_("For example: 高二学农社会实践")
+    )
+    organiser_name = forms.CharField(
+        label=_("Organiser"),
+        max_length=200,
+        required=False,
+        help_text=_("Leave empty when the school itself organised it."),
+    )
+    first_day = forms.DateField(label=_("First day"), widget=DATE)
+    last_day = forms.DateField(label=_("Last day"), widget=DATE)
+    daily_start = forms.TimeField(label=_("Each day from"), widget=TIME)
+    daily_end = forms.TimeField(label=_("Each day until"), widget=TIME)
+    minutes_per_day = forms.IntegerField(
+        label=_("Credited minutes per day"),
+        min_value=1,
+        max_value=24 * 60,
+        help_text=_("Time actually spent on the activity each day, breaks excluded."),
+    )
+
+    def __init__(self, *args, classes: QuerySet[SchoolClass], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school_class"].queryset = classes
+        self.fields["school_class"].label_from_instance = lambda c: c.name
+
+    def clean_title(self) -> str:
+        return " ".join(self.cleaned_data["title"].split())
+
+    def clean_organiser_name(self) -> str:
+        return " ".join(self.cleaned_data["organiser_name"].split())
+
+    def activity(self) -> SchoolActivity:
+        data = self.cleaned_data
+        return SchoolActivity(
+            category=data["category"],
+            title=data["title"],
+            organiser_name=data["organiser_name"],
+            first_day=data["first_day"],
+            last_day=data["last_day"],
+            daily_start=data["daily_start"],
+            daily_end=data["daily_end"],
+            minutes_per_day=data["minutes_per_day"],
+        )

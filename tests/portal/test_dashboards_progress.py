@@ -1,0 +1,241 @@
+"""The role dashboards' progress, reports and figures, checked against the ledger they read."""
+
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone, translation
+from openpyxl import load_workbook
+
+from bases.models import ApplicationStatus, Attendance
+from evaluation_export.models import BatchStatus, ExportBatch, ExportedLine
+from portal.models import AuditLog, Role
+from students.models import RecordStatus
+from tests.factories import (
+    PASSWORD,
+    ApplicationFactory,
+    BaseFactory,
+    DistrictAdminFactory,
+    HeadTeacherFactory,
+    SchoolAdminFactory,
+    SchoolClassFactory,
+    SessionFactory,
+    StudentFactory,
+    UserFactory,
+    district,
+)
+from tests.students.progress_helpers import add_record, entry_year_with_every_state, give_state
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _chinese():
+    translation.activate("zh-hans")
+    yield
+    translation.deactivate()
+
+
+def sign_in(client, user):
+    assert client.login(username=user.username, password=PASSWORD)
+
+
+def queries_for(client, url) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+def by_testid(html: str, name: str) -> str:
+    match = re.search(rf'data-testid="{name}"[^>]*>([^<]*)<', html)
+    assert match, f"no {name} in the page"
+    return match.group(1).strip()
+
+
+@pytest.fixture
+def student():
+    school_class = SchoolClassFactory(school__name="徐汇中学", entry_year=2025, number=3)
+    return StudentFactory(name="李明", school_class=school_class)
+
+
+class TestStudentDashboard:
+    def test_it_shows_both_bars_with_the_ledgers_numbers(self, client, student):
+        # 3 h + 2 h of volunteer work (= 7.5 学时), a 3-day 学农, one disputed and one revoked.
+        add_record(student, day=date(2025, 10, 10), minutes=180)
+        add_record(student, day=date(2025, 10, 11), minutes=120, status=RecordStatus.IN_NOTICE)
+        add_record(
+            student, day=date(2026, 4, 13), minutes=0, category_code="rural_practice", days=3
+        )
+        add_record(student, day=date(2026, 5, 1), minutes=240, status=RecordStatus.DISPUTED)
+        add_record(student, day=date(2026, 5, 2), minutes=240, status=RecordStatus.REVOKED)
+        sign_in(client, student.user)
+        html = client.get("/dashboard/student/").content.decode()
+        assert by_testid(html, "hours-done") == "7.5"
+        assert by_testid(html, "hours-required") == "60"
+        assert by_testid(html, "days-done") == "5"
+        assert by_testid(html, "days-required") == "90"
+        assert 'data-testid="held-apart"' in html
+        assert 'data-testid="days-chart"' in html and "<svg" in html
+        assert 'data-testid="dashboard-title"' in html and 'data-testid="scope"' in html
+
+    def test_each_record_shows_its_state_including_exported(self, client, student):
+        final = add_record(student, day=date(2025, 10, 10))
+        in_notice = add_record(student, day=date(2026, 11, 20), status=RecordStatus.IN_NOTICE)
+        add_record(student, day=date(2026, 11, 21), status=RecordStatus.DISPUTED)
+        batch = ExportBatch.objects.create(
+            period="2026-W47",
+            kind="delta",
+            status=BatchStatus.DONE,
+            finished_at=timezone.now(),
+            sha256="0" * 64,
+        )
+        ExportedLine.objects.create(
+            batch=batch, batch_kind="delta", record=final, version=1, operation="new"
+        )
+        sign_in(client, student.user)
+        html = client.get("/dashboard/student/").content.decode()
+        rows = dict(re.findall(r'data-record="(\d+)">(.*?)</tr>', html, re.S))
+        assert 'data-testid="exported"' in rows[str(final.pk)]
+        until = in_notice.notice_ends_on.strftime("%Y-%m-%d")
+        assert until in rows[str(in_notice.pk)]
+        assert 'data-testid="exported"' not in rows[str(in_notice.pk)]
+        assert len(rows) == 3
+
+    def test_it_lists_the_sessions_to_come(self, client, student):
+        ApplicationFactory(student=student, session__post__title="医院分诊引导")
+        ApplicationFactory(
+            student=student, session__post__title="已取消的岗位", status=ApplicationStatus.CANCELLED
+        )
+        sign_in(client, student.user)
+        html = client.get("/dashboard/student/").content.decode()
+        upcoming = html.split('data-testid="upcoming"')[1].split("</section>")[0]
+        assert "医院分诊引导" in upcoming and "已取消的岗位" not in upcoming
+
+    def test_its_queries_do_not_grow_with_the_records(self, client, student):
+        sign_in(client, student.user)
+        add_record(student, day=date(2025, 10, 1))
+        few, _ = queries_for(client, "/dashboard/student/")
+        for n in range(30):
+            add_record(student, day=date(2025, 11, 1) + timedelta(days=n))
+        ApplicationFactory(student=student)
+        many, _ = queries_for(client, "/dashboard/student/")
+        assert few == many == 8
+
+
+@pytest.fixture
+def klass():
+    today = timezone.localdate()
+    school_class = SchoolClassFactory(
+        school__name="徐汇中学", number=3, entry_year=entry_year_with_every_state(today)
+    )
+    for state in ("done", "on_track", "at_risk", "behind"):
+        student = StudentFactory(school_class=school_class, name=f"{state}同学")
+        give_state(student, state, today=today)
+    return school_class
+
+
+def test_the_head_teacher_dashboard_counts_the_class_by_state(client, klass):
+    sign_in(client, HeadTeacherFactory(school_class=klass).user)
+    count, html = queries_for(client, "/dashboard/teacher/")
+    assert f'href="/reports/classes/{klass.pk}/"' in html
+    assert 'data-counts="1 1 1 1"' in html and 'data-testid="class-chart"' in html
+    assert f'href="/reports/classes/{klass.pk}/?state=attention"' in html
+    for _ in range(10):
+        StudentFactory(school_class=klass)
+    assert queries_for(client, "/dashboard/teacher/")[0] == count == 7
+    assert 'data-testid="todo"' in html
+
+
+def test_the_school_admin_dashboard_shows_completion_by_grade(client, klass):
+    sign_in(client, SchoolAdminFactory(school=klass.school).user)
+    count, html = queries_for(client, "/dashboard/school/")
+    table = html.split('data-testid="grade-table"')[1].split("</table>")[0]
+    assert re.search(r'data-group="total">.*?<b>4</b>', table, re.S)
+    assert f'href="/reports/schools/{klass.school.pk}/"' in html
+    SchoolClassFactory(school=klass.school, number=9)
+    assert queries_for(client, "/dashboard/school/")[0] == count == 8
+
+
+@pytest.fixture
+def district_world(klass):
+    """A base of Xuhui with two past sessions: 30 seats, 2 taken, 1 attended; one not closed."""
+    now = timezone.now()
+    base = BaseFactory(name="徐汇区图书馆", district=klass.school.district)
+    starts = now - timedelta(days=3)
+    for index in range(2):
+        session = SessionFactory(
+            post__base=base,
+            starts_at=starts + timedelta(hours=index * 5),
+            ends_at=starts + timedelta(hours=index * 5 + 3),
+            applications_open_at=starts - timedelta(days=5),
+            applications_close_at=starts - timedelta(days=1),
+            capacity=15,
+            taken=1,
+        )
+        application = ApplicationFactory(session=session, student__school_class=klass)
+        if index == 0:
+            Attendance.objects.create(
+                session=session,
+                student=application.student,
+                application=application,
+                checked_in_at=session.starts_at,
+                checked_out_at=session.ends_at,
+            )
+    return base
+
+
+def test_the_district_dashboard_shows_the_rosters_not_closed_and_links_the_reports(
+    client, district_world
+):
+    sign_in(client, DistrictAdminFactory(district=district_world.district).user)
+    count, html = queries_for(client, "/dashboard/district/")
+    assert 'data-testid="overdue-table"' in html and 'data-testid="overdue-chart"' in html
+    assert html.count("徐汇区图书馆") >= 2
+    assert f'href="/reports/districts/{district_world.district.pk}/"' in html
+    assert 'href="?view=bases"' in html and 'data-testid="todo"' in html
+    BaseFactory(district=district_world.district)
+    assert queries_for(client, "/dashboard/district/")[0] == count == 8
+    overdue = load_workbook(io.BytesIO(client.get("/dashboard/district/?export=overdue").content))
+    rows = list(overdue.active.iter_rows(values_only=True))
+    assert len(rows) == 3 and rows[1][0] == "徐汇区图书馆"
+    assert client.get("/dashboard/district/?export=nothing").status_code == 404
+
+
+def test_the_district_bases_page_counts_seats_offered_taken_and_attended(client, district_world):
+    sign_in(client, DistrictAdminFactory(district=district_world.district).user)
+    count, html = queries_for(client, "/dashboard/district/?view=bases")
+    row = re.search(r'data-group="徐汇区图书馆">(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r'data-label="[^"]+">(\d+)', row) == ["2", "30", "2", "1"]
+    assert 'data-testid="base-use-chart"' in html
+    BaseFactory(district=district_world.district)
+    SessionFactory(post__base=BaseFactory(district=district("310101")))
+    assert queries_for(client, "/dashboard/district/?view=bases")[0] == count == 7
+    sheet = load_workbook(io.BytesIO(client.get("/dashboard/district/?export=bases").content))
+    rows = list(sheet.active.iter_rows(values_only=True))
+    assert rows[1][:5] == ("徐汇区图书馆", 2, 30, 2, 1) and len(rows) == 2
+    assert AuditLog.objects.filter(action="report.district.bases.xlsx").count() == 1
+
+
+def test_the_city_bases_page_counts_each_district_with_its_late_rosters(client, district_world):
+    sign_in(client, UserFactory(role=Role.CITY_ADMIN))
+    count, html = queries_for(client, "/dashboard/city/?view=bases")
+    assert 'data-testid="base-use-chart"' in html
+    for code in ("310101", "310115"):
+        SessionFactory(post__base=BaseFactory(district=district(code)))
+    assert queries_for(client, "/dashboard/city/?view=bases")[0] == count == 7
+    sheet = load_workbook(io.BytesIO(client.get("/dashboard/city/?export=bases").content))
+    rows = {row[0]: row for row in sheet.active.iter_rows(values_only=True)}
+    assert rows["徐汇区"][1:] == (2, 30, 2, 1, 7, 50, 2)
+    assert rows["黄浦区"][1:3] == (1, 30)
+
+
+def test_the_city_dashboard_links_every_district_to_its_report(client):
+    sign_in(client, UserFactory(role=Role.CITY_ADMIN))
+    count, html = queries_for(client, "/dashboard/city/")
+    assert f'href="/reports/districts/{district("310104").pk}/"' in html
+    assert 'href="/reports/city/"' in html and 'data-testid="scope"' in html
+    assert count == 4
