@@ -138,7 +138,7 @@ def base_use_header(first: str) -> list[str]:
         _("Seats taken"),
         _("Attended"),
         _("Taken %"),
-        _("Attended % of taken"),
+        _("Attended / taken (%)"),
     ]
 
 
