@@ -63,3 +63,13 @@ def pytest_runtest_setup(item):
         contents = db.__dict__.get("_test_serialized_contents")
         if contents is not None:
             type(db)._test_serialized_contents = contents
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A test that switches language (a request with ?language=en) must not leak into the next."""
+    from django.conf import settings
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

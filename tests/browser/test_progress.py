@@ -5,7 +5,7 @@ import re
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 from pypdf import PdfReader
@@ -187,8 +187,10 @@ def test_each_overseer_sees_their_report_with_a_chart(page, live_server, screens
     SchoolAdminFactory(user__username="school_admin", school=klass.school)
     DistrictAdminFactory(user__username="district_admin", district=klass.school.district)
     UserFactory(username="city_admin", role=Role.CITY_ADMIN)
+    with translation.override("zh-hans"):
+        class_name = str(klass.name)
     pages = {
-        "school_admin": ("school-report-link", "class-chart", "class-table", klass.name),
+        "school_admin": ("school-report-link", "class-chart", "class-table", class_name),
         "district_admin": ("district-report-link", "school-chart", "school-table", "徐汇中学"),
         "city_admin": ("city-report-link", "district-chart", "district-table", "徐汇区"),
     }
