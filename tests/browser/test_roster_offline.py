@@ -198,7 +198,7 @@ def test_the_student_shows_their_code_on_a_phone(page, live_server, screenshot):
     student = StudentFactory(user__username="student", name="李明")
     page.set_viewport_size(PHONE)
     login(page, live_server, "student", PASSWORD)
-    page.get_by_test_id("my-code-card").locator("a[href=\"/me/code/\"]").click()
+    page.get_by_test_id("my-code-card").locator('a[href="/me/code/"]').click()
     expect(page.get_by_test_id("code-text")).to_have_text(student.personal_code)
     box = page.get_by_test_id("qr").locator("svg").bounding_box()
     assert box["width"] >= 200 and abs(box["width"] - box["height"]) < 2
