@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import Workbook
 from openpyxl.worksheet._reader import WorkSheetParser
 
@@ -294,7 +294,9 @@ class TestDryRunAndConfirm:
                 local(future + timedelta(hours=1)),
             ],  # 15: in the future
         ]
-        item = _preview(session, coordinator, xlsx_file(rows))
+        # Messages are stored in the language of the upload; read them in English here.
+        with translation.override("en"):
+            item = _preview(session, coordinator, xlsx_file(rows))
 
         assert item.status == ImportStatus.REFUSED
         assert _error_cells(item) == {
