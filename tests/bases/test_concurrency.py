@@ -25,6 +25,8 @@ from bases.services.applications import (
     application_apply_or_waitlist,
     application_cancel,
 )
+from portal.models import Role
+from tests.factories import UserFactory
 
 pytestmark = [
     pytest.mark.postgres,
@@ -214,7 +216,11 @@ def test_cancellations_during_a_rush_go_to_the_waiting_list_in_order(
     for student in students[:40]:
         application_apply_or_waitlist(student=student, session=first_come_session)
     placed = Application.objects.filter(session=first_come_session).order_by("created_at", "id")
-    leaving = list(placed.filter(status="confirmed")[:10])
+    leaving = list(placed.filter(status="confirmed").select_related("student")[:10])
+    for application in leaving:
+        # Only the student may cancel: give the leavers accounts.
+        application.student.user = UserFactory(role=Role.STUDENT)
+        application.student.save(update_fields=["user"])
     next_in_line = list(placed.filter(status="waitlisted").values_list("student_id", flat=True))
 
     calls = [
