@@ -1,6 +1,8 @@
 """Completion by class, grade, school and district: how many students are done, on track,
-at risk or behind. Every function reads `students.progress` and makes four queries (the groups,
-policies, students, ledger) whatever the number of students, streaming them in bounded memory.
+at risk or behind. Every function reads `students.progress` (`progress_totals_stream`: the
+per-student totals are computed in the database, about one row per student reaches Python) and
+makes three queries (the groups, the policies, the students with their totals) whatever the
+number of students, streaming them in bounded memory.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -16,7 +18,7 @@ from districts.models import District
 from portal.spreadsheets import write_xlsx
 
 from .models import School, SchoolClass, Student
-from .progress import Forecast, StudentProgress, credit_hours, progress_stream
+from .progress import Forecast, StudentProgress, StudentTotals, credit_hours, progress_totals_stream
 
 
 @dataclass
@@ -34,7 +36,7 @@ class Completion:
     practice_days: int = 0
     minutes_per_credit_hour: int = 40
 
-    def add(self, progress: StudentProgress) -> None:
+    def add(self, progress: StudentProgress | StudentTotals) -> None:
         self.students += 1
         self.counts[progress.forecast] += 1
         self.hours_met += progress.hours_done
@@ -99,9 +101,7 @@ def completion_by(
 ) -> list[Completion]:
     """One Completion per group (in the given order), students grouped by `key_field`."""
     result = {group.key: group for group in groups}
-    for values, progress in progress_stream(
-        students, fields=(key_field,), today=today, detail=False
-    ):
+    for values, progress in progress_totals_stream(students, fields=(key_field,), today=today):
         group = result.get(values[key_field])
         if group is not None:
             group.add(progress)
@@ -139,7 +139,7 @@ class SchoolReport:
 def school_reports(
     *, schools: list[School], class_url: Callable[[object], str] = no_url, today=None
 ) -> list[SchoolReport]:
-    """Completion by class and by grade (entry year) of each school: four queries in all."""
+    """Completion by class and by grade (entry year) of each school: three queries in all."""
     today = today or timezone.localdate()
     classes = list(
         SchoolClass.objects.filter(school__in=schools).order_by("school", "-entry_year", "number")
@@ -174,14 +174,14 @@ def school_reports(
 def school_report(
     *, school: School, class_url: Callable[[object], str] = no_url, today=None
 ) -> SchoolReport:
-    """Completion by class and by grade of one school: four queries."""
+    """Completion by class and by grade of one school: three queries."""
     return school_reports(schools=[school], class_url=class_url, today=today)[0]
 
 
 def district_report(
     *, district: District, school_url: Callable[[object], str] = no_url, today=None
 ) -> list[Completion]:
-    """Completion by school of one district: four queries."""
+    """Completion by school of one district: three queries."""
     schools = School.objects.filter(district=district).order_by("code")
     return completion_by(
         Student.objects.filter(school_class__school__district=district),
@@ -192,7 +192,7 @@ def district_report(
 
 
 def city_report(*, district_url: Callable[[object], str] = no_url, today=None) -> list[Completion]:
-    """Completion by district across the city: four queries."""
+    """Completion by district across the city: three queries."""
     districts = District.objects.order_by("sort_order", "code")
     return completion_by(
         Student.objects.all(),

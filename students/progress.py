@@ -18,20 +18,34 @@ date a record starts on (summing minutes and keeping the latest end): records th
 same date span, together, that date up to the latest of their last dates.
 """
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
-from django.db import models
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db import connection, models
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Max,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from .models import PracticeRecord, RecordStatus, RequirementPolicy, Student
+from .models import Category, PracticeRecord, RecordStatus, RequirementPolicy, Student
 
 COUNTED = (RecordStatus.IN_NOTICE, RecordStatus.FINAL)
 SCHOOL_YEAR_START_MONTH = 9
@@ -85,18 +99,37 @@ def measure_forecast(*, done: int, required: int, entry_year: int, today: date) 
     - at_risk: below that, but what remains can still be done at no more than PLAUSIBLE_PACE
       times the steady pace over the time left (`1 - done/required <= 2 * (1 - elapsed)`).
     - behind: further below than that.
+
+    The two fractions are turned once per (required, entry year, day) into the least whole
+    amount done that reaches them (`_thresholds`), so a report over 200,000 students compares
+    integers; `done` is a whole number of minutes or days.
     """
     if done >= required:
         return Forecast.DONE
-    if today >= requirement_window(entry_year)[1]:
+    deadline_passed, on_track_from, at_risk_from = _thresholds(required, entry_year, today)
+    if deadline_passed:
         return Forecast.BEHIND
-    share = Fraction(done, required)
-    elapsed = elapsed_share(entry_year, today)
-    if share >= elapsed - SLACK:
+    if done >= on_track_from:
         return Forecast.ON_TRACK
-    if 1 - share <= PLAUSIBLE_PACE * (1 - elapsed):
+    if done >= at_risk_from:
         return Forecast.AT_RISK
     return Forecast.BEHIND
+
+
+@lru_cache(maxsize=4096)
+def _thresholds(required: int, entry_year: int, today: date) -> tuple[bool, int, int]:
+    """(deadline passed, least whole `done` on track, least whole `done` at risk).
+
+    `done / required >= elapsed - SLACK` holds for a whole `done` exactly when
+    `done >= ceil(required * (elapsed - SLACK))`; `1 - done / required <= PLAUSIBLE_PACE *
+    (1 - elapsed)` exactly when `done >= ceil(required * (1 - PLAUSIBLE_PACE * (1 - elapsed)))`.
+    """
+    elapsed = elapsed_share(entry_year, today)
+    return (
+        today >= requirement_window(entry_year)[1],
+        math.ceil(required * (elapsed - SLACK)),
+        math.ceil(required * (1 - PLAUSIBLE_PACE * (1 - elapsed))),
+    )
 
 
 def combined_forecast(*forecasts: str) -> str:
@@ -131,24 +164,14 @@ class _Counter:
         return Tally(self.records, self.minutes, self.volunteer_minutes, len(self.dates))
 
 
-@dataclass(frozen=True)
-class StudentProgress:
-    """One student's progress against the policy in force for their entry year."""
+class _Measures:
+    """What a student's two measures say, shared by StudentProgress and StudentTotals."""
 
-    student_id: int
-    entry_year: int
-    today: date
+    volunteer_minutes: int
+    practice_days: int
     hours_required: int
     days_required: int
     minutes_per_credit_hour: int
-    volunteer_minutes: int
-    practice_days: int
-    records: int
-    by_category: dict[int, Tally]
-    by_school_year: dict[int, Tally]
-    by_month: dict[tuple[int, int], Tally]
-    disputed: Tally
-    revoked: Tally
     hours_forecast: str
     days_forecast: str
 
@@ -176,6 +199,28 @@ class StudentProgress:
     @property
     def days_done(self) -> bool:
         return self.practice_days >= self.days_required
+
+
+@dataclass(frozen=True)
+class StudentProgress(_Measures):
+    """One student's progress against the policy in force for their entry year."""
+
+    student_id: int
+    entry_year: int
+    today: date
+    hours_required: int
+    days_required: int
+    minutes_per_credit_hour: int
+    volunteer_minutes: int
+    practice_days: int
+    records: int
+    by_category: dict[int, Tally]
+    by_school_year: dict[int, Tally]
+    by_month: dict[tuple[int, int], Tally]
+    disputed: Tally
+    revoked: Tally
+    hours_forecast: str
+    days_forecast: str
 
     @property
     def hours_percent(self) -> int:
@@ -282,7 +327,13 @@ def _build(
         for day in dates:
             years.setdefault(school_year_of(day), _Counter()).dates.add(day)
             months.setdefault((day.year, day.month), _Counter()).dates.add(day)
-    minutes_required = policy.volunteer_hours_required * policy.minutes_per_credit_hour
+    hours_forecast, days_forecast = _forecasts(
+        policy=policy,
+        entry_year=entry_year,
+        today=today,
+        volunteer_minutes=total.volunteer_minutes,
+        practice_days=len(total.dates),
+    )
     return StudentProgress(
         student_id=student_id,
         entry_year=entry_year,
@@ -298,14 +349,27 @@ def _build(
         by_month={key: months[key].tally() for key in sorted(months)},
         disputed=disputed.tally(),
         revoked=revoked.tally(),
-        hours_forecast=measure_forecast(
-            done=total.volunteer_minutes,
-            required=minutes_required,
-            entry_year=entry_year,
-            today=today,
+        hours_forecast=hours_forecast,
+        days_forecast=days_forecast,
+    )
+
+
+def _forecasts(
+    *,
+    policy: RequirementPolicy,
+    entry_year: int,
+    today: date,
+    volunteer_minutes: int,
+    practice_days: int,
+) -> tuple[str, str]:
+    """(hours forecast, days forecast) of a student's two measures under `policy`."""
+    minutes_required = policy.volunteer_hours_required * policy.minutes_per_credit_hour
+    return (
+        measure_forecast(
+            done=volunteer_minutes, required=minutes_required, entry_year=entry_year, today=today
         ),
-        days_forecast=measure_forecast(
-            done=len(total.dates),
+        measure_forecast(
+            done=practice_days,
             required=policy.practice_days_required,
             entry_year=entry_year,
             today=today,
@@ -441,3 +505,167 @@ def progress_stream(
                 detail=detail,
             ),
         )
+
+
+# ------------------------------------------------------------------------------
+# Totals only: the completion reports (class, grade, school, district, city)
+# ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StudentTotals(_Measures):
+    """A student's two measures and forecast, without breakdowns or held-apart tallies.
+
+    The same figures as StudentProgress's `volunteer_minutes`, `practice_days`, `records` and
+    forecast (the same rules: `_forecasts`, `_dates_from`), computed mostly in the database.
+    """
+
+    student_id: int
+    entry_year: int
+    today: date
+    hours_required: int
+    days_required: int
+    minutes_per_credit_hour: int
+    volunteer_minutes: int
+    practice_days: int
+    records: int
+    hours_forecast: str
+    days_forecast: str
+
+
+TOTALS_CHUNK = 2000
+
+
+def _totals_sql(students: QuerySet[Student], fields: tuple[str, ...]) -> tuple[str, tuple]:
+    """One statement: per student, volunteer minutes, records and distinct start dates; and
+    the counted records of the few students who have a record spanning several dates.
+
+    Rows `(student id, 0, entry year, *fields, minutes, records, start dates, spans, None,
+    None)` for every student of `students`, each followed, when `spans` is 1, by rows
+    `(student id, 1, ..., started_at, ended_at)`, one per counted record of that student.
+
+    The database groups the counted records by student and local start date (as
+    `_ledger_rows` does, without category and status) and then by student: about one row per
+    student reaches Python. A student's practice days are the distinct local dates their
+    records touch; when every record stays within the date it starts on, that is the number
+    of distinct start dates. Otherwise (学农, 军训, a record past midnight) Python unions the
+    dates of each record (`_dates_from`), so the figure stays exact.
+    """
+    tz = timezone.get_default_timezone()
+    counted = PracticeRecord.objects.filter(status__in=COUNTED)
+    if students.query.has_filters():
+        counted = counted.filter(student__in=students.order_by().values("pk"))
+    volunteer = Category.objects.filter(counts_as_volunteer_service=True).values("pk")
+    last_end = ExpressionWrapper(Max("ended_at") - ONE_MICROSECOND, output_field=DateTimeField())
+    by_date = (
+        counted.order_by()
+        .annotate(totals_first=TruncDate("started_at", tzinfo=tz))
+        .values("student_id", "totals_first")
+        .annotate(
+            totals_minutes=Sum(
+                Case(When(category_id__in=volunteer, then="credited_minutes"), default=Value(0))
+            ),
+            totals_records=Count("id"),
+            totals_last=TruncDate(last_end, tzinfo=tz),
+        )
+    )
+    names = {f"totals_key_{index}": F(name) for index, name in enumerate(fields)}
+    people = (
+        students.order_by()
+        .annotate(totals_sid=F("pk"), totals_year=F("school_class__entry_year"), **names)
+        .values_list("totals_sid", "totals_year", *names)
+    )
+    spans = counted.order_by().values_list("student_id", "started_at", "ended_at")
+    by_date_sql, by_date_params = by_date.query.sql_with_params()
+    people_sql, people_params = people.query.sql_with_params()
+    spans_sql, spans_params = spans.query.sql_with_params()
+    keys = "".join(f", s.{name}" for name in names)
+    blanks = ", NULL" * len(names)
+    sql = f"""
+WITH totals AS MATERIALIZED (
+  SELECT d.student_id, SUM(d.totals_minutes) AS minutes, SUM(d.totals_records) AS records,
+         COUNT(*) AS days, MAX(CASE WHEN d.totals_last > d.totals_first THEN 1 ELSE 0 END) AS spans
+  FROM ({by_date_sql}) d
+  GROUP BY d.student_id
+)
+SELECT s.totals_sid, 0, s.totals_year{keys}, t.minutes, t.records, t.days, t.spans, NULL, NULL
+FROM ({people_sql}) s LEFT JOIN totals t ON t.student_id = s.totals_sid
+UNION ALL
+SELECT r.student_id, 1, NULL{blanks}, NULL, NULL, NULL, NULL, r.started_at, r.ended_at
+FROM ({spans_sql}) r
+WHERE r.student_id IN (SELECT student_id FROM totals WHERE spans = 1)
+ORDER BY 1, 2"""
+    return sql, (*by_date_params, *people_params, *spans_params)
+
+
+def _as_datetime(value: Any) -> datetime:
+    """A date-time from a raw cursor: SQLite gives text (UTC), PostgreSQL an aware value."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, connection.timezone or UTC)
+    return value
+
+
+def progress_totals_stream(
+    students: QuerySet[Student], *, fields: Iterable[str] = (), today: date | None = None
+) -> Iterator[tuple[dict, StudentTotals]]:
+    """(student values, totals) for every student of a queryset, in student id order.
+
+    What the completion reports need, in two queries whatever the number of students (the
+    policies, and `_totals_sql`), about one row per student: the ledger stays in the
+    database. The figures and forecasts are those of `progress_stream` (tests hold them
+    equal on random ledgers); the breakdowns and the disputed and revoked tallies are not
+    computed. `fields` names extra Student values, as for `progress_stream`.
+    """
+    today = today or timezone.localdate()
+    fields = tuple(fields)
+    policies = _PolicyBook()
+    tz = timezone.get_default_timezone()
+    sql, params = _totals_sql(students, fields)
+    held: list | None = None  # a student with a multi-date record, waiting for its records
+    dates: set[date] = set()
+
+    def totals(row: list | tuple, practice_days: int) -> tuple[dict, StudentTotals]:
+        student_id, _part, entry_year, *rest = row
+        keys, (minutes, records) = rest[: len(fields)], rest[len(fields) : len(fields) + 2]
+        policy = policies.for_entry_year(entry_year)
+        volunteer_minutes = int(minutes or 0)
+        hours_forecast, days_forecast = _forecasts(
+            policy=policy,
+            entry_year=entry_year,
+            today=today,
+            volunteer_minutes=volunteer_minutes,
+            practice_days=practice_days,
+        )
+        values = {"pk": student_id, "school_class__entry_year": entry_year}
+        values.update(zip(fields, keys, strict=True))
+        return values, StudentTotals(
+            student_id=student_id,
+            entry_year=entry_year,
+            today=today,
+            hours_required=policy.volunteer_hours_required,
+            days_required=policy.practice_days_required,
+            minutes_per_credit_hour=policy.minutes_per_credit_hour,
+            volunteer_minutes=volunteer_minutes,
+            practice_days=practice_days,
+            records=int(records or 0),
+            hours_forecast=hours_forecast,
+            days_forecast=days_forecast,
+        )
+
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(TOTALS_CHUNK):
+            for row in rows:
+                if row[1] == 1:  # a record of the held student
+                    started_at, ended_at = _as_datetime(row[-2]), _as_datetime(row[-1])
+                    dates.update(_dates_from(started_at.astimezone(tz).date(), ended_at, tz))
+                    continue
+                if held is not None:
+                    yield totals(held, len(dates))
+                    held = None
+                if row[-3] == 1:
+                    held, dates = row, set()
+                else:
+                    yield totals(row, int(row[-4] or 0))
+    if held is not None:
+        yield totals(held, len(dates))

@@ -158,7 +158,10 @@ class SessionFactory(factory.django.DjangoModelFactory):
     capacity = 30
     taken = 0
     allocation = Allocation.FIRST_COME
-    applications_open_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    # Open since yesterday at the latest, and always before the window closes (whatever the hour).
+    applications_open_at = factory.LazyAttribute(
+        lambda s: min(timezone.now() - timedelta(days=1), s.starts_at - timedelta(days=14))
+    )
     applications_close_at = factory.LazyAttribute(lambda s: s.starts_at - timedelta(hours=12))
 
 
