@@ -1,10 +1,11 @@
 """Spreadsheet output shared by every list a user downloads: one writer, one set of safety rules.
 
 Rows come in once (any iterable, e.g. a generator) and go out through openpyxl's write-only mode,
-so memory stays bounded whatever the number of rows. Every text cell is written as text (number
-format `@`), which keeps identifiers such as 学籍号 from turning into numbers or dates, and text
-beginning with `= + - @`, a tab or a carriage return gets a leading `'` so that a spreadsheet never
-runs it as a formula (CSV/formula injection).
+so memory stays bounded whatever the number of rows; past Excel's 1,048,576 rows a sheet, the
+rows go on in a next sheet (`records_2`, …) under the header again. Every text cell is written as
+text (number format `@`), which keeps identifiers such as 学籍号 from turning into numbers or
+dates, and text beginning with `= + - @`, a tab or a carriage return gets a leading `'` so that a
+spreadsheet never runs it as a formula (CSV/formula injection).
 """
 
 import csv
@@ -21,6 +22,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Rows an xlsx sheet can hold (Excel's limit: 2**20), the header row included.
+SHEET_MAX_ROWS = 1_048_576
 TEXT_FORMAT = "@"
 SHEET_TITLE_MAX = 31
 # Characters Excel refuses in a sheet title.
@@ -42,31 +45,85 @@ def sheet_title(title: str) -> str:
     return cleaned[:SHEET_TITLE_MAX] or "Sheet1"
 
 
-def _cell(sheet, value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, bool | int | float | Decimal):
-        return value
-    if isinstance(value, datetime):
-        # Excel has no time zones: write the wall-clock time of the active zone.
-        return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
-    if isinstance(value, date | time):
-        return value
-    cell = WriteOnlyCell(sheet, value=escape_text(str(value)))
-    cell.number_format = TEXT_FORMAT
-    return cell
+class _RowCells:
+    """Turns a row of values into what a write-only sheet appends, fast.
+
+    Numbers, dates and empty values go in as they are; aware times as the wall-clock time of the
+    active zone (Excel has no time zones); anything else as escaped text in a cell formatted as
+    text. openpyxl writes an appended row out before `append` returns, so each column's text
+    cell is styled once and reused row after row instead of building a styled cell per value.
+    """
+
+    def __init__(self, sheet) -> None:
+        self.sheet = sheet
+        self.zone = timezone.get_current_timezone()
+        self.text_cells: list[WriteOnlyCell] = []
+
+    def _text_cell(self, column: int) -> WriteOnlyCell:
+        while len(self.text_cells) <= column:
+            cell = WriteOnlyCell(self.sheet)
+            cell.number_format = TEXT_FORMAT
+            self.text_cells.append(cell)
+        return self.text_cells[column]
+
+    def __call__(self, row: Sequence[Any]) -> list[Any]:
+        cells = []
+        for column, value in enumerate(row):
+            if value is None or isinstance(value, bool | int | float | Decimal):
+                cells.append(value)
+            elif isinstance(value, datetime):
+                if value.tzinfo is not None:
+                    value = value.astimezone(self.zone).replace(tzinfo=None)
+                cells.append(value)
+            elif isinstance(value, date | time):
+                cells.append(value)
+            else:
+                cell = self._text_cell(column)
+                cell.value = escape_text(str(value))
+                cells.append(cell)
+        return cells
+
+
+def numbered_sheet_title(title: str, number: int) -> str:
+    """The title of the `number`-th sheet of one table: `records`, `records_2`, `records_3`…"""
+    if number == 1:
+        return sheet_title(title)
+    suffix = f"_{number}"
+    return sheet_title(title)[: SHEET_TITLE_MAX - len(suffix)] + suffix
 
 
 def write_xlsx_to(
-    target: IO[bytes] | str, rows: Iterable[Sequence[Any]], header: Sequence[Any], title: str
+    target: IO[bytes] | str,
+    rows: Iterable[Sequence[Any]],
+    header: Sequence[Any],
+    title: str,
+    *,
+    max_rows: int | None = None,
 ) -> int:
-    """Write one sheet to a file or path; returns the number of data rows written."""
+    """Write the rows to a file or path; returns the number of data rows written.
+
+    One sheet named `title` holds the header and up to `max_rows` - 1 rows (default: Excel's
+    limit, SHEET_MAX_ROWS rows a sheet); the rows that do not fit continue on `title_2`,
+    `title_3`, …, each starting with the header again, so the file stays valid however long.
+    """
+    per_sheet = (max_rows or SHEET_MAX_ROWS) - 1
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title(title))
-    sheet.append([_cell(sheet, name) for name in header])
+    sheets = 0
+
+    def new_sheet():
+        nonlocal sheets
+        sheets += 1
+        sheet = workbook.create_sheet(title=numbered_sheet_title(title, sheets))
+        cells = _RowCells(sheet)
+        sheet.append(cells(header))
+        return sheet, cells
+
+    sheet, cells = new_sheet()
     count = 0
     for row in rows:
-        sheet.append([_cell(sheet, value) for value in row])
+        if count and count % per_sheet == 0:
+            sheet, cells = new_sheet()
+        sheet.append(cells(row))
         count += 1
     workbook.save(target)
     return count

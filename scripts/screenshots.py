@@ -22,22 +22,25 @@ ARGS = [
     "--disable-sync",
 ]
 PAGES = {
-    "": [("home", "/")],
+    "": [("home", "/"), ("district-posts", "/districts/310104/")],
     "student": [
         ("dashboard-student-zh", "/dashboard/student/"),
         ("my-applications", "/applications/"),
+        ("my-code", "/me/code/"),
+        ("my-records", "/records/"),
     ],
     "coordinator": [
         ("dashboard-coordinator-zh", "/dashboard/coordinator/"),
         ("my-posts", "/manage/posts/"),
+        ("disputes", "/disputes/"),
     ],
-    "teacher": [("dashboard-teacher-zh", "/dashboard/teacher/")],
+    "teacher": [("dashboard-teacher-zh", "/dashboard/teacher/"), ("notice", "/notice/")],
     "school_admin": [("dashboard-school-zh", "/dashboard/school/")],
     "district_admin": [
         ("dashboard-district-zh", "/dashboard/district/"),
         ("review-queue", "/review/posts/"),
     ],
-    "city_admin": [("dashboard-city-zh", "/dashboard/city/")],
+    "city_admin": [("dashboard-city-zh", "/dashboard/city/"), ("export", "/export/")],
 }
 
 

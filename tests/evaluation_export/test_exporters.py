@@ -182,3 +182,22 @@ def test_the_period_of_a_row_does_not_change_with_the_time_zone_of_the_reader(le
         row["started_at"]
     ) == timedelta(hours=1)
     assert date.fromisoformat(row["notice_ended_on"])
+
+
+def test_rows_past_the_sheet_limit_continue_in_records_2_with_the_header(
+    ledger, tmp_path, monkeypatch
+):
+    """Excel holds 1,048,576 rows a sheet; a full export of the city is longer (docs §1)."""
+    monkeypatch.setattr("portal.spreadsheets.SHEET_MAX_ROWS", 3)  # 2 data rows a sheet
+    student = _student()
+    records = [ledger.record(student, minutes=60 + n) for n in range(5)]
+    path = tmp_path / "out.xlsx"
+    assert export_write(path, export_rows(records_for_batch(BatchKind.FULL)), fmt="xlsx") == 5
+    workbook = load_workbook(path, read_only=True)
+    assert workbook.sheetnames == ["records", "records_2", "records_3"]
+    ids = []
+    for name in workbook.sheetnames:
+        header, *rows = list(workbook[name].iter_rows(values_only=True))
+        assert tuple(header) == COLUMNS
+        ids += [row[0] for row in rows]
+    assert ids == [str(record.pk) for record in records]

@@ -7,7 +7,14 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from portal.spreadsheets import escape_text, sheet_title, write_xlsx
+from portal.spreadsheets import (
+    SHEET_MAX_ROWS,
+    escape_text,
+    numbered_sheet_title,
+    sheet_title,
+    write_xlsx,
+    write_xlsx_to,
+)
 
 
 def _open(content: bytes):
@@ -88,3 +95,29 @@ def test_an_aware_time_is_written_as_shanghai_wall_clock_time(settings):
     settings.TIME_ZONE = "Asia/Shanghai"
     moment = datetime.fromisoformat("2025-03-01T01:30:00+00:00")
     assert _open(write_xlsx([[moment]], ["at"], "T"))["A2"].value == datetime(2025, 3, 1, 9, 30)
+
+
+def test_rows_past_the_sheet_limit_go_on_in_numbered_sheets_each_with_the_header():
+    rows = ([n, f"S{n}"] for n in range(1, 8))
+    workbook = load_workbook(io.BytesIO(write_xlsx_limited(rows, max_rows=4)))
+    assert workbook.sheetnames == ["records", "records_2", "records_3"]
+    assert [_values(workbook[name]) for name in workbook.sheetnames] == [
+        [["n", "code"], [1, "S1"], [2, "S2"], [3, "S3"]],
+        [["n", "code"], [4, "S4"], [5, "S5"], [6, "S6"]],
+        [["n", "code"], [7, "S7"]],
+    ]
+
+
+def test_a_numbered_sheet_title_stays_within_excels_31_characters():
+    assert numbered_sheet_title("x" * 40, 1) == "x" * 31
+    assert numbered_sheet_title("x" * 40, 12) == "x" * 28 + "_12"
+
+
+def test_the_default_limit_is_excels():
+    assert SHEET_MAX_ROWS == 2**20
+
+
+def write_xlsx_limited(rows, *, max_rows: int) -> bytes:
+    buffer = io.BytesIO()
+    write_xlsx_to(buffer, rows, ["n", "code"], "records", max_rows=max_rows)
+    return buffer.getvalue()
