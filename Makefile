@@ -46,5 +46,6 @@ pytest: install system-packages-test messages
 
 test: lint check pytest
 
+# make bench BENCH_ARGS="--scale M" (with DATABASE_URL set): see README, "Performance".
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
