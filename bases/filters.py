@@ -8,6 +8,7 @@ from students.models import Category
 from .models import BaseLevel, Post
 
 WEEKEND_DAYS = (6, 7)  # ISO weekday: Saturday, Sunday
+WEEKDAYS = (1, 2, 3, 4, 5)
 
 
 class PostListingFilter(django_filters.FilterSet):
@@ -75,5 +76,5 @@ class PostListingFilter(django_filters.FilterSet):
         if data.get("days") == "weekend":
             q &= Q(starts_at__iso_week_day__in=WEEKEND_DAYS)
         elif data.get("days") == "weekday":
-            q &= ~Q(starts_at__iso_week_day__in=WEEKEND_DAYS)
+            q &= Q(starts_at__iso_week_day__in=WEEKDAYS)  # positive: see post_listing
         return q

@@ -162,18 +162,23 @@ def open_post_list(*, school_id: int | None, now: datetime) -> QuerySet[Post]:
 def post_listing(
     *, district: District, school_id: int | None, now: datetime, session_q: Q | None = None
 ) -> QuerySet[Post]:
-    """One district's open posts, with the next date and seats left over matching sessions."""
-    matching = upcoming_session_q(now=now) & (session_q or Q())
-    sessions = Session.objects.filter(matching, post=OuterRef("pk"))
-    prefixed = _prefix_q(matching, "sessions__")
+    """One district's open posts, with the next date and seats left over matching sessions.
+
+    The session conditions filter the one join that the figures are then computed over (a
+    filter before an annotation constrains it), so the database reads each post's matching
+    sessions through the (post, starts_at) index and never its past ones. Conditions in
+    `session_q` must be positive: a negated condition on a multi-valued relation would become
+    "has no such session" instead.
+    """
+    matching = _prefix_q(upcoming_session_q(now=now) & (session_q or Q()), "sessions__")
     return (
         open_post_list(school_id=school_id, now=now)
         .filter(base__district=district)
-        .filter(Exists(sessions))
+        .filter(matching)
         .annotate(
-            next_starts_at=Min("sessions__starts_at", filter=prefixed),
-            seats_left=Sum(F("sessions__capacity") - F("sessions__taken"), filter=prefixed),
-            session_count=Count("sessions", filter=prefixed),
+            next_starts_at=Min("sessions__starts_at"),
+            seats_left=Sum(F("sessions__capacity") - F("sessions__taken")),
+            session_count=Count("sessions"),
         )
         .select_related("base__district", "category")
         .order_by("next_starts_at", "pk")

@@ -110,6 +110,16 @@ class TestFilters:
         assert _titles(_listing({"days": "weekend"})) == ["周六"]
         assert _titles(_listing({"days": "weekday"})) == ["周三"]
 
+    def test_a_post_with_weekday_and_weekend_sessions_counts_only_the_chosen_ones(self):
+        both = _post("两种都有", day=_next(SATURDAY), capacity=10, taken=2)
+        _session(both, _at(_next(WEDNESDAY)), capacity=5, taken=1)
+        (weekday,) = _listing({"days": "weekday"})
+        assert (weekday.title, weekday.seats_left, weekday.session_count) == ("两种都有", 4, 1)
+        (weekend,) = _listing({"days": "weekend"})
+        assert (weekend.seats_left, weekend.session_count) == (8, 1)
+        (every,) = _listing()
+        assert (every.seats_left, every.session_count) == (12, 2)
+
     def test_a_midnight_session_counts_on_its_shanghai_date(self):
         # Monday 00:00 in Shanghai is Sunday 16:00 UTC: a weekday on Monday, not a Sunday.
         saturday = _next(SATURDAY)
