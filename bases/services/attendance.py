@@ -136,10 +136,8 @@ class _Known:
             self.scans_of[scan.student_id].append(scan)
 
 
-def _recompute(attendance: Attendance, scans: list[AttendanceScan]) -> None:
+def _paired(scans: list[AttendanceScan]) -> tuple[datetime | None, datetime | None]:
     """Pair the scans: the earliest check-in, and the latest check-out after it."""
-    if attendance.corrected:
-        return
     ins = sorted(s.happened_at for s in scans if s.kind == ScanKind.CHECK_IN)
     checked_in = ins[0] if ins else None
     outs = sorted(
@@ -147,11 +145,23 @@ def _recompute(attendance: Attendance, scans: list[AttendanceScan]) -> None:
         for s in scans
         if s.kind == ScanKind.CHECK_OUT and checked_in is not None and s.happened_at > checked_in
     )
-    checked_out = outs[-1] if outs else None
-    if (attendance.checked_in_at, attendance.checked_out_at) == (checked_in, checked_out):
-        return
-    attendance.checked_in_at, attendance.checked_out_at = checked_in, checked_out
-    attendance.save(update_fields=["checked_in_at", "checked_out_at", "updated_at"])
+    return checked_in, outs[-1] if outs else None
+
+
+def _repair(attendance: Attendance, scans: list[AttendanceScan]) -> bool:
+    """Set the attendance's times from its scans (unless corrected by hand); True if changed."""
+    if attendance.corrected:
+        return False
+    times = _paired(scans)
+    if (attendance.checked_in_at, attendance.checked_out_at) == times:
+        return False
+    attendance.checked_in_at, attendance.checked_out_at = times
+    return True
+
+
+def _recompute(attendance: Attendance, scans: list[AttendanceScan]) -> None:
+    if _repair(attendance, scans):
+        attendance.save(update_fields=["checked_in_at", "checked_out_at", "updated_at"])
 
 
 def _check_on_roster(*, known: _Known, student: Student) -> None:
@@ -210,9 +220,13 @@ def _reused(nonce: str) -> BaseError:
     )
 
 
-def _record_scan(
+def _prepare_scan(
     *, known: _Known, scan: Scan, source: str, user: User | None
 ) -> tuple[AttendanceScan, bool]:
+    """(the recorded scan, False) for a repeat; (the scan to record, unsaved, True) for a new one.
+
+    Raises BaseError for a scan that must be refused. Writes nothing.
+    """
     session = known.session
     existing = known.by_nonce.get(scan.nonce)
     if scan.kind == AUTO_KIND:
@@ -234,30 +248,40 @@ def _record_scan(
         raise BaseError(_("A scan is a check-in or a check-out."), code="bad_kind")
     _check_time(session=session, happened_at=scan.happened_at)
     _check_on_roster(known=known, student=scan.student)
+    new = AttendanceScan(
+        nonce=scan.nonce,
+        session=session,
+        student=scan.student,
+        kind=scan.kind,
+        happened_at=scan.happened_at,
+        source=source,
+        payload_digest=digest,
+        recorded_by=user,
+    )
+    return new, True
+
+
+def _record_scan(
+    *, known: _Known, scan: Scan, source: str, user: User | None
+) -> tuple[AttendanceScan, bool]:
+    prepared, new = _prepare_scan(known=known, scan=scan, source=source, user=user)
+    if not new:
+        return prepared, False
     # Nothing is written before this point, so a refused scan leaves nothing to undo.
     try:
         with transaction.atomic():
-            recorded = AttendanceScan.objects.create(
-                nonce=scan.nonce,
-                session=session,
-                student=scan.student,
-                kind=scan.kind,
-                happened_at=scan.happened_at,
-                source=source,
-                payload_digest=digest,
-                recorded_by=user,
-            )
+            prepared.save(force_insert=True)
     except IntegrityError:
         # The same nonce arrived at once in another session's transaction, which committed it.
         existing = AttendanceScan.objects.get(nonce=scan.nonce)
-        if existing.payload_digest != digest:
+        if existing.payload_digest != prepared.payload_digest:
             raise _reused(scan.nonce) from None
         return existing, False
-    known.by_nonce[scan.nonce] = recorded
-    known.scans_of[scan.student.pk].append(recorded)
+    known.by_nonce[scan.nonce] = prepared
+    known.scans_of[scan.student.pk].append(prepared)
     attendance = _attendance_for(known=known, student=scan.student, source=source, user=user)
     _recompute(attendance, known.scans_of[scan.student.pk])
-    return recorded, True
+    return prepared, True
 
 
 @transaction.atomic
@@ -290,14 +314,71 @@ def attendance_scans_record(
 
     Once the session is closed, scans recorded before still answer as repeated (a retry after
     a lost response), and new ones are refused one by one with the code `closed`.
+
+    The batch is checked scan by scan in memory, then written in a few statements (the new
+    scans in one insert, new attendances in one, changed ones in one update). If another
+    transaction committed one of the same nonces meanwhile, the insert fails as a whole and
+    the batch is recorded again scan by scan, each new scan in its own savepoint.
     """
     session = _lock_session(session)
+    try:
+        with transaction.atomic():
+            return _record_batch(session=session, scans=scans, source=source, user=recorded_by)
+    except IntegrityError:
+        return _record_one_by_one(session=session, scans=scans, source=source, user=recorded_by)
+
+
+def _record_batch(*, session: Session, scans: list[Scan], source: str, user: User | None):
+    known = _Known(session=session, scans=scans)
+    result = BatchResult(errors=[])
+    new_scans: list[AttendanceScan] = []
+    changed: dict[int, Attendance] = {}  # by student id, saved or not
+    for index, scan in enumerate(scans):
+        try:
+            prepared, new = _prepare_scan(known=known, scan=scan, source=source, user=user)
+        except BaseError as error:
+            result.errors.append((index, error.code, error.messages[0]))
+            result.outcomes.append("error")
+            continue
+        if not new:
+            result.repeated += 1
+            result.outcomes.append("repeated")
+            continue
+        student_id = scan.student.pk
+        new_scans.append(prepared)
+        known.by_nonce[prepared.nonce] = prepared
+        known.scans_of[student_id].append(prepared)
+        attendance = known.attendances.get(student_id)
+        if attendance is None:
+            attendance = Attendance(
+                session=session,
+                student=scan.student,
+                application=known.applications[student_id],
+                recorded_via=source,
+                recorded_by=user,
+            )
+            known.attendances[student_id] = attendance
+        if _repair(attendance, known.scans_of[student_id]) or attendance.pk is None:
+            changed[student_id] = attendance
+        result.created += 1
+        result.outcomes.append("created")
+    added = [a for a in changed.values() if a.pk is None]
+    updated = [a for a in changed.values() if a.pk is not None]
+    AttendanceScan.objects.bulk_create(new_scans)
+    Attendance.objects.bulk_create(added)
+    now = timezone.now()
+    for attendance in updated:
+        attendance.updated_at = now  # bulk_update does not set auto_now fields
+    Attendance.objects.bulk_update(updated, ["checked_in_at", "checked_out_at", "updated_at"])
+    return result
+
+
+def _record_one_by_one(*, session: Session, scans: list[Scan], source: str, user: User | None):
     known = _Known(session=session, scans=scans)
     result = BatchResult(errors=[])
     for index, scan in enumerate(scans):
         try:
-            # No savepoint per scan: a refused scan has written nothing (see _record_scan).
-            _scan, created = _record_scan(known=known, scan=scan, source=source, user=recorded_by)
+            _scan, created = _record_scan(known=known, scan=scan, source=source, user=user)
         except BaseError as error:
             result.errors.append((index, error.code, error.messages[0]))
             result.outcomes.append("error")
@@ -310,7 +391,6 @@ def attendance_scans_record(
     return result
 
 
-@transaction.atomic
 def attendance_all_present(*, session: Session, recorded_by: User) -> int:
     """Check everyone confirmed and not yet recorded in at the start and out at the end."""
     check_coordinator(user=recorded_by, session=session)

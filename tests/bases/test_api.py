@@ -510,3 +510,87 @@ def test_phones_sending_the_same_scans_at_once_record_each_once():
     assert times == {
         (session.starts_at + timedelta(minutes=3), session.starts_at + timedelta(minutes=170))
     }
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_nonce_committed_elsewhere_during_a_batch_is_refused_and_the_rest_recorded():
+    """Another session's transaction holds a nonce of this batch uncommitted; the batch's bulk
+    insert waits for it, fails when it commits, and the batch is recorded again scan by scan:
+    that scan is refused as reused, the others recorded once, the times right."""
+    import psycopg
+
+    post = PostFactory()
+    coordinator = CoordinatorFactory(base=post.base).user
+    _row, raw = api_token_create(base=post.base, name="race", created_by=coordinator)
+    session = _session_this_morning(post=post, capacity=5, taken=5)
+    other = _session_this_morning(post=post, capacity=5, taken=5)
+    students = bulk_students(count=5, school_class=SchoolClassFactory(), prefix="RCE")
+    Application.objects.bulk_create(
+        Application(student=s, session=session, status=ApplicationStatus.CONFIRMED)
+        for s in students
+    )
+    scans = [
+        _scan(session, student, kind, minutes, f"race-{student.pk}-{kind}")
+        for student in students
+        for kind, minutes in (("in", 3), ("out", 170))
+    ]
+    contested = scans[4]["nonce"]
+    database = connection.settings_dict
+    params = {
+        "host": database["HOST"] or "127.0.0.1",
+        "port": database["PORT"] or 5432,
+        "user": database["USER"],
+        "password": database["PASSWORD"] or None,
+        "dbname": database["NAME"],
+    }
+    holder = psycopg.connect(**params)
+    # Another connection watches: a transaction sees one snapshot of pg_stat_activity.
+    watcher = psycopg.connect(**params, autocommit=True)
+    holder.execute(
+        "INSERT INTO bases_attendancescan (nonce, session_id, student_id, kind, happened_at,"
+        " source, payload_digest, received_at) VALUES (%s, %s, %s, 'in', now(), 'api', 'x', now())",
+        [contested, other.pk, students[0].pk],
+    )
+    answers = []
+
+    def phone():
+        try:
+            answers.append(_post(Client(), {"scans": scans}, raw))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=phone)
+    thread.start()
+    try:
+        waiting = 0
+        for _ in range(200):  # until the batch's insert waits for the holder's nonce
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE 'INSERT INTO \"bases_attendancescan\"%%'"
+            ).fetchone()[0]
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting == 1
+    finally:
+        holder.commit()
+        holder.close()
+        watcher.close()
+        thread.join(timeout=60)
+    (response,) = answers
+    body = response.json()
+    assert response.status_code == 200, body
+    assert (body["created"], body["errors"]) == (9, 1)
+    refused = [r for r in body["results"] if r["status"] == "error"]
+    assert [r["code"] for r in refused] == ["nonce_reused"]
+    assert AttendanceScan.objects.filter(session=session).count() == 9
+    times = {
+        student_id: (checked_in, checked_out)
+        for student_id, checked_in, checked_out in Attendance.objects.filter(
+            session=session
+        ).values_list("student_id", "checked_in_at", "checked_out_at")
+    }
+    full = (session.starts_at + timedelta(minutes=3), session.starts_at + timedelta(minutes=170))
+    # The student whose check-in was refused has a check-out only: no times until fixed.
+    assert times == {s.pk: (None, None) if s == students[2] else full for s in students}
