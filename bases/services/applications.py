@@ -178,10 +178,9 @@ def _take_seat(session: Session) -> bool:
 def _apply(*, student: Student, session: Session, waitlist_if_full: bool) -> Application:
     now = timezone.now()
     student = _lock_student(student)
-    if session.allocation == Allocation.LOTTERY:
+    session = Session.objects.select_related("post__base").get(pk=session.pk)
+    if session.allocation == Allocation.LOTTERY:  # as stored, whatever the caller passed
         session = _lock_session(session)
-    else:
-        session = Session.objects.select_related("post__base").get(pk=session.pk)
     check_open_for(session=session, student=student, now=now)
     _check_not_applied(session=session, student=student)
     _check_no_clash(session=session, student=student)

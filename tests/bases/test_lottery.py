@@ -55,6 +55,15 @@ class TestCollecting:
         application = application_apply_or_waitlist(student=make_student(), session=lottery_session)
         assert application.status == ApplicationStatus.PENDING
 
+    def test_the_stored_allocation_decides_not_the_callers_copy(
+        self, lottery_session, make_student
+    ):
+        stub = Session(pk=lottery_session.pk)  # first come by default, as an API caller may pass
+        application = application_apply_or_waitlist(student=make_student(), session=stub)
+        assert application.status == ApplicationStatus.PENDING
+        lottery_session.refresh_from_db()
+        assert lottery_session.taken == 0
+
     def test_a_pending_application_blocks_a_session_at_the_same_time(
         self, lottery_session, make_session, student
     ):
