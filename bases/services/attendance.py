@@ -391,6 +391,7 @@ def _record_one_by_one(*, session: Session, scans: list[Scan], source: str, user
     return result
 
 
+@transaction.atomic
 def attendance_all_present(*, session: Session, recorded_by: User) -> int:
     """Check everyone confirmed and not yet recorded in at the start and out at the end."""
     check_coordinator(user=recorded_by, session=session)

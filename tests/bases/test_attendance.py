@@ -170,3 +170,16 @@ class TestCorrections:
         attendance.refresh_from_db()
         assert attendance.checked_in_at == session.starts_at + timedelta(minutes=30)
         assert attendance.credited_minutes == 150
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_services_run_in_their_own_transaction_outside_any(roster):
+    """Called in autocommit mode, as a view or a task does: each service opens the transaction
+    its row locks need (on PostgreSQL, select_for_update outside one is an error)."""
+    session, user, first, second = roster
+    _scan(session, first, "in", 5, "own-tx-0001", user)
+    _scan(session, first, "out", 150, "own-tx-0002", user)
+    assert attendance_all_present(session=session, recorded_by=user) == 1  # the second student
+    session_attendance_close(session=session, closed_by=user)
+    minutes = dict(PracticeRecord.objects.values_list("student_id", "credited_minutes"))
+    assert minutes == {first.pk: 145, second.pk: 180}
