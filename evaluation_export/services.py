@@ -17,13 +17,14 @@ How a run stays exactly-once (docs/export-format.md, "Running a batch"):
 import hashlib
 import logging
 import os
+import tempfile
 import time
 import uuid
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ logger = logging.getLogger(__name__)
 EXPORT_DIR = "exports"
 PROGRESS_EVERY = 1000
 LINE_INSERT_BATCH = 2000
+# Lines a run keeps in memory before spooling them to a temporary file (_Lines).
+LINES_SPOOL_ROWS = 100_000
 # Key of the advisory lock: (class, object) as two int4; the class reads "EVAL" in ASCII.
 LOCK_CLASS = 0x4556414C
 LOCK_OBJECT = 1
@@ -253,37 +256,85 @@ def _progress(*, batch_id: int, token: str, rows_done: int, row_count: int | Non
         raise ExportTakenOver(_("Another run took over this batch."), code="taken_over")
 
 
-@dataclass
 class _Lines:
-    """What a run remembers of each row written: (record, version, operation), compactly."""
+    """What a run remembers of each row written: (record, version, operation), compactly.
 
-    record_ids: array = field(default_factory=lambda: array("q"))
-    versions: array = field(default_factory=lambda: array("q"))
-    operations: bytearray = field(default_factory=bytearray)
+    17 bytes a row in memory up to `spool_rows` rows; past that the rows go to a temporary file
+    in blocks, so a run's memory stays bounded however many rows it writes (10 million rows
+    would otherwise hold 170 MB until the end of the run).
+    """
+
+    def __init__(self, *, spool_rows: int | None = None) -> None:
+        self.spool_rows = spool_rows or LINES_SPOOL_ROWS
+        self._new_block()
+        self._spool = None  # a temporary file, once the first block is full
+        self._spooled = 0
+        self._counts: Counter = Counter()
+
+    def _new_block(self) -> None:
+        self.record_ids, self.versions, self.operations = array("q"), array("q"), bytearray()
 
     def __len__(self) -> int:
-        return len(self.record_ids)
+        return self._spooled + len(self.record_ids)
 
     def add(self, row: Sequence[Any]) -> None:
+        code = OPERATION_CODES[row[2]]
         self.record_ids.append(int(row[0]))
         self.versions.append(row[1])
-        self.operations.append(OPERATION_CODES[row[2]])
+        self.operations.append(code)
+        self._counts[code] += 1
+        if len(self.record_ids) >= self.spool_rows:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self._spool is None:
+            # Closed by close(), which every run calls in a finally block.
+            self._spool = tempfile.TemporaryFile(prefix="export-lines-")  # noqa: SIM115
+        size = len(self.record_ids)
+        self._spool.write(size.to_bytes(8, "little"))
+        self.record_ids.tofile(self._spool)
+        self.versions.tofile(self._spool)
+        self._spool.write(self.operations)
+        self._spooled += size
+        self._new_block()
+
+    def blocks(self) -> Iterator[tuple[array, array, bytes]]:
+        """(record ids, versions, operation codes) block by block, in the order added."""
+        if self._spool is not None:
+            self._spool.seek(0)
+            while header := self._spool.read(8):
+                size = int.from_bytes(header, "little")
+                record_ids, versions = array("q"), array("q")
+                record_ids.fromfile(self._spool, size)
+                versions.fromfile(self._spool, size)
+                yield record_ids, versions, self._spool.read(size)
+            self._spool.seek(0, os.SEEK_END)
+        if self.record_ids:
+            yield self.record_ids, self.versions, bytes(self.operations)
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
 
     def counts(self) -> dict[str, int]:
-        counted = Counter(self.operations)
-        return {operation: counted[code] for operation, code in OPERATION_CODES.items()}
+        return {operation: self._counts[code] for operation, code in OPERATION_CODES.items()}
 
-    def models(self, *, batch: ExportBatch, start: int, stop: int) -> list[ExportedLine]:
-        return [
-            ExportedLine(
-                batch=batch,
-                batch_kind=batch.kind,
-                record_id=self.record_ids[index],
-                version=self.versions[index],
-                operation=OPERATIONS_BY_CODE[self.operations[index]],
-            )
-            for index in range(start, min(stop, len(self)))
-        ]
+    def models(self, *, batch: ExportBatch) -> Iterator[list[ExportedLine]]:
+        """The lines as unsaved models, LINE_INSERT_BATCH at a time."""
+        for record_ids, versions, operations in self.blocks():
+            for start in range(0, len(record_ids), LINE_INSERT_BATCH):
+                stop = min(start + LINE_INSERT_BATCH, len(record_ids))
+                yield [
+                    ExportedLine(
+                        batch=batch,
+                        batch_kind=batch.kind,
+                        record_id=record_ids[index],
+                        version=versions[index],
+                        operation=OPERATIONS_BY_CODE[operations[index]],
+                    )
+                    for index in range(start, stop)
+                ]
 
 
 def _tracked(
@@ -385,11 +436,16 @@ def _write_and_finish(*, batch: ExportBatch, token: str, name: str, temp_path: P
     total = records.count()
     _progress(batch_id=batch.pk, token=token, rows_done=0, row_count=total)
     lines = _Lines()
-    rows = _tracked(export_rows(records), lines=lines, batch=batch, token=token, total=total)
-    export_write(temp_path, rows, fmt=batch.format)
-    sha256 = _sha256_of(temp_path)
-    _progress(batch_id=batch.pk, token=token, rows_done=min(len(lines), total or len(lines)))
-    _finish(batch_id=batch.pk, token=token, name=name, temp_path=temp_path, lines=lines, sha=sha256)
+    try:
+        rows = _tracked(export_rows(records), lines=lines, batch=batch, token=token, total=total)
+        export_write(temp_path, rows, fmt=batch.format)
+        sha256 = _sha256_of(temp_path)
+        _progress(batch_id=batch.pk, token=token, rows_done=min(len(lines), total or len(lines)))
+        _finish(
+            batch_id=batch.pk, token=token, name=name, temp_path=temp_path, lines=lines, sha=sha256
+        )
+    finally:
+        lines.close()
 
 
 @transaction.atomic
@@ -400,10 +456,8 @@ def _finish(
     batch = ExportBatch.objects.select_for_update().get(pk=batch_id)
     if batch.run_token != token or batch.status != BatchStatus.RUNNING:
         raise ExportTakenOver(_("Another run took over this batch."), code="taken_over")
-    for start in range(0, len(lines), LINE_INSERT_BATCH):
-        ExportedLine.objects.bulk_create(
-            lines.models(batch=batch, start=start, stop=start + LINE_INSERT_BATCH)
-        )
+    for models in lines.models(batch=batch):
+        ExportedLine.objects.bulk_create(models)
     # The move happens before the commit: a done batch always has its file; a crash between
     # the two leaves a file no done batch points to, which the next run replaces.
     os.replace(temp_path, default_storage.path(name))
@@ -459,12 +513,14 @@ def export_dry_run(*, kind: str, fmt: str, output: Path | None = None) -> DryRun
     if output is None:
         for _row in rows:
             pass
+        lines.close()
         return DryRun(rows=len(lines), operations=lines.counts())
     temp_path = output.with_name(f".{output.name}.{uuid.uuid4().hex}.part")
     try:
         export_write(temp_path, rows, fmt=fmt)
         os.replace(temp_path, output)
     finally:
+        lines.close()
         with suppress(FileNotFoundError):
             temp_path.unlink()
     return DryRun(rows=len(lines), operations=lines.counts(), sha256=_sha256_of(output))

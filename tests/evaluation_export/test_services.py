@@ -201,6 +201,27 @@ class TestOneBatchPerPeriod:
         assert entry.data["sha256"] == batch.sha256
 
 
+    def test_lines_past_the_memory_block_are_spooled_and_all_recorded(self, ledger, monkeypatch):
+        """A run keeps LINES_SPOOL_ROWS lines in memory and spools the rest to a file."""
+        monkeypatch.setattr(services, "LINES_SPOOL_ROWS", 3)
+        kept, corrected = [ledger.record() for _ in range(4)], [ledger.record() for _ in range(4)]
+        run_batch()
+        corrected = [ledger.correct(record, minutes=100 + n) for n, record in enumerate(corrected)]
+        revoked = [ledger.revoke(record) for record in kept[:3]]
+        fresh = [ledger.record() for _ in range(3)]
+        batch = run_batch()
+        expected = (
+            {(r.pk, r.version, "correction") for r in corrected}
+            | {(r.pk, r.version, "revocation") for r in revoked}
+            | {(r.pk, 1, "new") for r in fresh}
+        )
+        assert batch.lines.count() == len(expected) == 10
+        assert _lines(batch) == _file_lines(batch) == expected
+        entry = AuditLog.objects.get(action="export.run", object_id=str(batch.pk))
+        assert entry.data["operations"] == {"new": 3, "correction": 4, "revocation": 3}
+        assert batch.row_count == 10
+
+
 class TestCrashes:
     def test_a_run_that_fails_half_way_marks_nothing_exported_and_the_next_completes(
         self, ledger, monkeypatch, settings
