@@ -200,7 +200,6 @@ class TestOneBatchPerPeriod:
         assert entry.data["operations"] == {"new": 1, "correction": 0, "revocation": 0}
         assert entry.data["sha256"] == batch.sha256
 
-
     def test_lines_past_the_memory_block_are_spooled_and_all_recorded(self, ledger, monkeypatch):
         """A run keeps LINES_SPOOL_ROWS lines in memory and spools the rest to a file."""
         monkeypatch.setattr(services, "LINES_SPOOL_ROWS", 3)
