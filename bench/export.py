@@ -14,7 +14,7 @@ memory (VmHWM, reset just before the work):
 
 At scale M (10 million final records: over an hour a side) both export the same fixed subset,
 the 1,100,000 final records of lowest id (two sheets); smaller data sets export everything.
-BENCH_EXPORT_ROWS=<n> sets another subset.
+BENCH_EXPORT_ROWS=<n> sets another subset; BENCH_EXPORT_ROWS=all exports every final record.
 Correct: the two files hold the same sheets with the same cell values, row for row (the sheet
 XML compared with the style attributes left out), and the portal's batch counted every row.
 """
@@ -266,6 +266,13 @@ def run_child(kind: str, last_id: int | None, out: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def export_subset(asked: str | None, scale: str) -> int | None:
+    """How many final records the scenario exports: None for all of them."""
+    if asked and asked.strip().lower() == "all":
+        return None
+    return int(asked or 0) or SUBSET_AT_SCALE.get(scale)
+
+
 def _scenario():
     from django.db import connection
 
@@ -284,7 +291,7 @@ def _scenario():
         import tempfile
 
         final = PracticeRecord.objects.filter(status="final").order_by("pk")
-        subset = int(os.environ.get("BENCH_EXPORT_ROWS") or 0) or SUBSET_AT_SCALE.get(ctx.scale)
+        subset = export_subset(os.environ.get("BENCH_EXPORT_ROWS"), ctx.scale)
         last_id = None
         if subset is not None and final.count() > subset:
             last_id = final.values_list("pk", flat=True)[subset - 1]
