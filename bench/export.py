@@ -36,24 +36,23 @@ SUBSET_AT_SCALE = {"M": 1_100_000, "L": 1_100_000}
 PERIOD_PREFIX = "bench-"
 
 
-def _peak_mb() -> float | None:
+def _status_mb(field: str) -> float | None:
+    """A memory figure of this process from /proc/self/status (VmHWM, VmRSS), in MB."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         return None
     return None
+
+
+def _peak_mb() -> float | None:
+    return _status_mb("VmHWM")
 
 
 def _rss_mb() -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
+    return _status_mb("VmRSS")
 
 
 def _reset_peak() -> None:

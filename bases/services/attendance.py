@@ -305,6 +305,17 @@ class BatchResult:
     # "created", "repeated" or "error" for each scan, in the order given.
     outcomes: list[str] = field(default_factory=list)
 
+    def refused(self, index: int, error: BaseError) -> None:
+        self.errors.append((index, error.code, error.messages[0]))
+        self.outcomes.append("error")
+
+    def recorded(self, *, created: bool) -> None:
+        if created:
+            self.created += 1
+        else:
+            self.repeated += 1
+        self.outcomes.append("created" if created else "repeated")
+
 
 @transaction.atomic
 def attendance_scans_record(
@@ -337,12 +348,10 @@ def _record_batch(*, session: Session, scans: list[Scan], source: str, user: Use
         try:
             prepared, new = _prepare_scan(known=known, scan=scan, source=source, user=user)
         except BaseError as error:
-            result.errors.append((index, error.code, error.messages[0]))
-            result.outcomes.append("error")
+            result.refused(index, error)
             continue
+        result.recorded(created=new)
         if not new:
-            result.repeated += 1
-            result.outcomes.append("repeated")
             continue
         student_id = scan.student.pk
         new_scans.append(prepared)
@@ -360,8 +369,6 @@ def _record_batch(*, session: Session, scans: list[Scan], source: str, user: Use
             known.attendances[student_id] = attendance
         if _repair(attendance, known.scans_of[student_id]) or attendance.pk is None:
             changed[student_id] = attendance
-        result.created += 1
-        result.outcomes.append("created")
     added = [a for a in changed.values() if a.pk is None]
     updated = [a for a in changed.values() if a.pk is not None]
     AttendanceScan.objects.bulk_create(new_scans)
@@ -380,14 +387,9 @@ def _record_one_by_one(*, session: Session, scans: list[Scan], source: str, user
         try:
             _scan, created = _record_scan(known=known, scan=scan, source=source, user=user)
         except BaseError as error:
-            result.errors.append((index, error.code, error.messages[0]))
-            result.outcomes.append("error")
+            result.refused(index, error)
             continue
-        if created:
-            result.created += 1
-        else:
-            result.repeated += 1
-        result.outcomes.append("created" if created else "repeated")
+        result.recorded(created=created)
     return result
 
 
