@@ -164,14 +164,19 @@ class _Counter:
         return Tally(self.records, self.minutes, self.volunteer_minutes, len(self.dates))
 
 
+@dataclass(frozen=True)
 class _Measures:
-    """What a student's two measures say, shared by StudentProgress and StudentTotals."""
+    """A student's two measures and forecasts, shared by StudentProgress and StudentTotals."""
 
-    volunteer_minutes: int
-    practice_days: int
+    student_id: int
+    entry_year: int
+    today: date
     hours_required: int
     days_required: int
     minutes_per_credit_hour: int
+    volunteer_minutes: int
+    practice_days: int
+    records: int
     hours_forecast: str
     days_forecast: str
 
@@ -205,22 +210,11 @@ class _Measures:
 class StudentProgress(_Measures):
     """One student's progress against the policy in force for their entry year."""
 
-    student_id: int
-    entry_year: int
-    today: date
-    hours_required: int
-    days_required: int
-    minutes_per_credit_hour: int
-    volunteer_minutes: int
-    practice_days: int
-    records: int
     by_category: dict[int, Tally]
     by_school_year: dict[int, Tally]
     by_month: dict[tuple[int, int], Tally]
     disputed: Tally
     revoked: Tally
-    hours_forecast: str
-    days_forecast: str
 
     @property
     def hours_percent(self) -> int:
@@ -517,18 +511,6 @@ class StudentTotals(_Measures):
     The same figures as StudentProgress's `volunteer_minutes`, `practice_days`, `records` and
     forecast (the same rules: `_forecasts`, `_dates_from`), computed mostly in the database.
     """
-
-    student_id: int
-    entry_year: int
-    today: date
-    hours_required: int
-    days_required: int
-    minutes_per_credit_hour: int
-    volunteer_minutes: int
-    practice_days: int
-    records: int
-    hours_forecast: str
-    days_forecast: str
 
 
 TOTALS_CHUNK = 2000
