@@ -67,9 +67,11 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture(autouse=True)
 def _default_language():
-    """A test that switches language (a request with ?language=en) must not leak into the next."""
+    """Every test starts in the default language (zh-hans), and a test that switches language
+    (a request with ?language=en) does not leak into the next."""
     from django.conf import settings
     from django.utils import translation
 
+    translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone, translation
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from bases.models import ApplicationStatus, Attendance
@@ -30,13 +30,6 @@ from tests.factories import (
 from tests.students.progress_helpers import add_record, entry_year_with_every_state, give_state
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _chinese():
-    translation.activate("zh-hans")
-    yield
-    translation.deactivate()
 
 
 def sign_in(client, user):

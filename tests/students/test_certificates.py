@@ -6,7 +6,7 @@ import time
 from datetime import date, datetime, timedelta
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import timezone
 from pypdf import PdfReader
 
 from portal.models import AuditLog
@@ -29,13 +29,6 @@ from tests.students.progress_helpers import add_record
 
 pytestmark = pytest.mark.django_db
 SITE = "https://portal.example.org"
-
-
-@pytest.fixture(autouse=True)
-def _chinese():
-    translation.activate("zh-hans")
-    yield
-    translation.deactivate()
 
 
 @pytest.fixture
