@@ -20,7 +20,6 @@ XML compared with the style attributes left out), and the portal's batch counted
 """
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
@@ -31,33 +30,19 @@ import time
 import zipfile
 from pathlib import Path
 
+from .export_bench import _memory_mb, _reset_peak
+
 ROOT = Path(__file__).resolve().parent.parent
 SUBSET_AT_SCALE = {"M": 1_100_000, "L": 1_100_000}
 PERIOD_PREFIX = "bench-"
 
 
-def _status_mb(field: str) -> float | None:
-    """A memory figure of this process from /proc/self/status (VmHWM, VmRSS), in MB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
-
-
 def _peak_mb() -> float | None:
-    return _status_mb("VmHWM")
+    return _memory_mb("VmHWM")
 
 
 def _rss_mb() -> float | None:
-    return _status_mb("VmRSS")
-
-
-def _reset_peak() -> None:
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
+    return _memory_mb("VmRSS")
 
 
 # ------------------------------------------------------------------------------

@@ -6,6 +6,18 @@ from django.utils.translation import gettext_lazy as _
 FORECAST_BADGE = {"done": "ok", "on_track": "info", "at_risk": "warn", "behind": "bad"}
 
 
+def _figure_with_bar(value, required, done: bool, percent: int):
+    """`30.4 / 60` with a small progress bar under it, green once the requirement is met."""
+    return format_html(
+        '{} <span class="muted small">/ {}</span>'
+        '<span class="progress mini{}"><span style="width:{}%"></span></span>',
+        value,
+        required,
+        " ok" if done else "",
+        percent,
+    )
+
+
 class ClassReportTable(tables.Table):
     """The class report: one row per student, sortable; category columns added per category."""
 
@@ -76,25 +88,11 @@ class ClassReportTable(tables.Table):
 
     def render_credit_hours(self, record):
         p = record.progress
-        return format_html(
-            '{} <span class="muted small">/ {}</span>'
-            '<span class="progress mini{}"><span style="width:{}%"></span></span>',
-            p.credit_hours,
-            p.hours_required,
-            " ok" if p.hours_done else "",
-            p.hours_percent,
-        )
+        return _figure_with_bar(p.credit_hours, p.hours_required, p.hours_done, p.hours_percent)
 
     def render_practice_days(self, record):
         p = record.progress
-        return format_html(
-            '{} <span class="muted small">/ {}</span>'
-            '<span class="progress mini{}"><span style="width:{}%"></span></span>',
-            p.practice_days,
-            p.days_required,
-            " ok" if p.days_done else "",
-            p.days_percent,
-        )
+        return _figure_with_bar(p.practice_days, p.days_required, p.days_done, p.days_percent)
 
     def render_forecast(self, record):
         return format_html(
