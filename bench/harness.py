@@ -190,7 +190,20 @@ def write_results(
     (directory / "results.json").write_text(
         json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n"
     )
-    (directory / "results.md").write_text(markdown(payload))
+    target = directory / "results.md"
+    target.write_text(markdown(payload) + analysis_kept(target))
+
+
+ANALYSIS_HEADING = "## Where the time goes"
+
+
+def analysis_kept(target: Path) -> str:
+    """The hand-written analysis below ANALYSIS_HEADING in an earlier results.md, kept as it was."""
+    if not target.exists():
+        return ""
+    text = target.read_text()
+    start = text.find(ANALYSIS_HEADING)
+    return "" if start < 0 else "\n" + text[start:]
 
 
 def markdown(payload: dict) -> str:
