@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 
+from .accounts import user_sign_in_unlock
 from .models import AuditLog, Notification, User
 
 
@@ -119,6 +120,17 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "is_staff", "is_superuser", "is_active")
     search_fields = ("username", "full_name", "email")
     ordering = ("username",)
+    actions = ["unlock_sign_in"]
+
+    @admin.action(description=_("Lift the sign-in lock-out of the selected users"))
+    def unlock_sign_in(self, request, queryset):
+        for user in queryset:
+            user_sign_in_unlock(user=user, unlocked_by=request.user)
+        self.message_user(
+            request,
+            _("Signing in works again for %(count)d user(s).") % {"count": len(queryset)},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(AuditLog)
