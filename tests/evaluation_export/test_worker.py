@@ -130,13 +130,14 @@ class Worker:
             "EVALUATION_EXPORT_DIR": str(settings.EVALUATION_EXPORT_DIR),
             "PYTHONUNBUFFERED": "1",
         }
-        env.pop("EXPORT_TEST_PAUSE_AFTER_ROWS", None)
-        if pause_after is not None:
-            env["EXPORT_TEST_PAUSE_AFTER_ROWS"] = str(pause_after)
-            env["EXPORT_TEST_PAUSE_SECONDS"] = "120"
         command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo"]
         command += ["-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", f"export-{uuid.uuid4().hex}@%h"]
         command += ["--without-mingle", "--without-gossip", "--without-heartbeat", "-l", "info"]
+        if pause_after is not None:
+            # The pause lives in a test module the worker imports (-I) after its task modules.
+            env["EXPORT_TEST_PAUSE_AFTER_ROWS"] = str(pause_after)
+            env["EXPORT_TEST_PAUSE_SECONDS"] = "120"
+            command += ["-I", "tests.evaluation_export.worker_pause"]
         self.log = log
         with open(log, "wb") as output:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
