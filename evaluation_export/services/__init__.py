@@ -1,5 +1,7 @@
-"""The export's services: batches (batches), who runs one (claims), what a run remembers
-(spool) and the refusals (errors). The names other code imports are re-exported here.
+"""The export's services: creating, running and reading batches (batches), which run holds a
+batch (claims), what a run remembers of its rows (spool) and the refusals (errors).
+
+The names other code imports are re-exported here; patch a name in the module that looks it up.
 """
 
 from .batches import (
