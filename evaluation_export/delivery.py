@@ -7,8 +7,8 @@ Two channels, chosen by settings read at call time:
   `<name>.ack.json` back into the folder, which `export_acks_collect` applies;
 - HTTPS POST to EVALUATION_EXPORT_ENDPOINT with `Authorization: Bearer EVALUATION_EXPORT_TOKEN`:
   the response body is the acknowledgement. Connection errors, timeouts, 408, 429 and 5xx are
-  retried with exponential back-off (EVALUATION_EXPORT_RETRY_ATTEMPTS, default 5, waits of
-  EVALUATION_EXPORT_RETRY_BACKOFF seconds doubling each time, default 2); other answers are final.
+  transient: before the last attempt they raise TransientDeliveryError, which the delivery task
+  retries with exponential back-off (tasks.export_batch_deliver); other answers are final.
 
 The acknowledgement format is documented in docs/export-format.md.
 """
@@ -17,13 +17,11 @@ import json
 import logging
 import os
 import shutil
-import time
 import urllib.error
 import urllib.request
 from collections import defaultdict
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -37,7 +35,7 @@ from portal.services import audit_log_record
 
 from .exporters import FORMAT_VERSION
 from .models import AckStatus, BatchFormat, BatchStatus, ExportBatch, ExportedLine
-from .services import ExportError
+from .services.errors import ExportError
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +63,6 @@ class AckError(ExportError):
     """An acknowledgement that does not match its batch; nothing of it is applied."""
 
 
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
 def file_name(batch: ExportBatch) -> str:
     return Path(batch.file.name).name
 
@@ -76,14 +70,18 @@ def file_name(batch: ExportBatch) -> str:
 # ------------------------------------------------------------------------------
 # Delivering
 # ------------------------------------------------------------------------------
-def export_batch_deliver(*, batch_id: int) -> ExportBatch:
-    """Deliver a done batch once; a batch not done, or delivered already, is left alone."""
+def export_batch_deliver(*, batch_id: int, attempt: int = 1, attempts: int = 1) -> ExportBatch:
+    """Make attempt `attempt` of `attempts` to deliver a done batch; others are left alone.
+
+    A transient failure before the last attempt raises TransientDeliveryError, for the caller to
+    try again; every other outcome, the last attempt's failure too, is kept on the batch.
+    """
     batch = ExportBatch.objects.get(pk=batch_id)
     if batch.status != BatchStatus.DONE or batch.delivered_at is not None:
         return batch
-    endpoint = _setting("EVALUATION_EXPORT_ENDPOINT", "")
+    endpoint = settings.EVALUATION_EXPORT_ENDPOINT
     if endpoint:
-        _deliver_http(batch, endpoint)
+        _deliver_http(batch, endpoint, attempt=attempt, attempts=attempts)
     else:
         _deliver_folder(batch)
     batch.refresh_from_db()
@@ -93,6 +91,7 @@ def export_batch_deliver(*, batch_id: int) -> ExportBatch:
 @transaction.atomic
 def export_batch_deliver_again(*, batch: ExportBatch, requested_by: User) -> None:
     """Forget a failed or finished delivery and queue a new one after commit."""
+    # Imported here: the tasks module calls this one, so a top-level import would be circular.
     from . import tasks
 
     if batch.status != BatchStatus.DONE:
@@ -134,7 +133,7 @@ def _copy_atomically(source: Path, target: Path) -> None:
 
 
 def _deliver_folder(batch: ExportBatch) -> None:
-    folder = Path(_setting("EVALUATION_EXPORT_DIR", settings.MEDIA_ROOT))
+    folder = Path(settings.EVALUATION_EXPORT_DIR)
     _count_attempt(batch)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -157,37 +156,32 @@ def _check_endpoint(endpoint: str) -> None:
     raise DeliveryError(_("The endpoint must use HTTPS: %(url)s") % {"url": endpoint})
 
 
-def _deliver_http(batch: ExportBatch, endpoint: str) -> None:
-    attempts = max(1, int(_setting("EVALUATION_EXPORT_RETRY_ATTEMPTS", 5)))
-    backoff = float(_setting("EVALUATION_EXPORT_RETRY_BACKOFF", 2.0))
-    for attempt in range(1, attempts + 1):
-        _count_attempt(batch)
-        try:
-            _check_endpoint(endpoint)
-            ack = _post(batch, endpoint)
-        except TransientDeliveryError as exc:
-            if attempt == attempts:
-                _mark_failed(
-                    batch,
-                    _("%(error)s (%(attempts)s attempts)") % {"error": exc, "attempts": attempts},
-                )
-                return
-            wait = min(backoff * 2 ** (attempt - 1), 300.0)
-            logger.info("Delivery of batch %s: %s; again in %.1f s.", batch.pk, exc, wait)
-            time.sleep(wait)
-            continue
-        except DeliveryError as exc:
-            _mark_failed(batch, str(exc))
-            return
-        try:
-            _mark_delivered(batch, to=endpoint, ack=ack)
-        except AckError as exc:
-            _mark_failed(
-                batch,
-                _("The receiver's acknowledgement was refused: %(error)s")
-                % {"error": "; ".join(exc.messages)},
+def _deliver_http(batch: ExportBatch, endpoint: str, *, attempt: int, attempts: int) -> None:
+    _count_attempt(batch)
+    try:
+        _check_endpoint(endpoint)
+        ack = _post(batch, endpoint)
+    except TransientDeliveryError as exc:
+        if attempt < attempts:
+            logger.info(
+                "Delivery of batch %s, attempt %s of %s: %s", batch.pk, attempt, attempts, exc
             )
+            raise
+        _mark_failed(
+            batch, _("%(error)s (%(attempts)s attempts)") % {"error": exc, "attempts": attempts}
+        )
         return
+    except DeliveryError as exc:
+        _mark_failed(batch, str(exc))
+        return
+    try:
+        _mark_delivered(batch, to=endpoint, ack=ack)
+    except AckError as exc:
+        _mark_failed(
+            batch,
+            _("The receiver's acknowledgement was refused: %(error)s")
+            % {"error": "; ".join(exc.messages)},
+        )
 
 
 def _post(batch: ExportBatch, endpoint: str) -> dict:
@@ -205,10 +199,10 @@ def _post(batch: ExportBatch, endpoint: str) -> dict:
         # The same batch always carries the same key, so a receiver drops a repeated POST.
         "Idempotency-Key": f"{name}:{batch.sha256}",
     }
-    token = _setting("EVALUATION_EXPORT_TOKEN", "")
+    token = settings.EVALUATION_EXPORT_TOKEN
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    timeout = float(_setting("EVALUATION_EXPORT_TIMEOUT", 60))
+    timeout = settings.EVALUATION_EXPORT_TIMEOUT
     with open(path, "rb") as body:
         request = urllib.request.Request(endpoint, data=body, headers=headers, method="POST")
         try:
@@ -312,7 +306,7 @@ def export_acks_collect() -> int:
     An applied acknowledgement moves to `acks-processed/`; a refused one is renamed
     `<file>.ack.json.invalid` and its error kept on the batch, so it is not read again.
     """
-    folder = Path(_setting("EVALUATION_EXPORT_DIR", settings.MEDIA_ROOT))
+    folder = Path(settings.EVALUATION_EXPORT_DIR)
     if not folder.is_dir():
         return 0
     applied = 0

@@ -1,6 +1,7 @@
 """Celery tasks of the export: ids in, one service call, id out."""
 
 from celery import shared_task
+from django.conf import settings
 
 from . import delivery, services
 
@@ -20,9 +21,22 @@ def export_batch_run(self, *, batch_id: int) -> int:
     return batch_id
 
 
-@shared_task
-def export_batch_deliver(*, batch_id: int) -> int:
-    delivery.export_batch_deliver(batch_id=batch_id)
+@shared_task(
+    bind=True,
+    autoretry_for=(delivery.TransientDeliveryError,),
+    max_retries=max(0, settings.EVALUATION_EXPORT_RETRY_ATTEMPTS - 1),
+    # Waits of BACKOFF, 2 x BACKOFF, 4 x BACKOFF ... seconds, at most BACKOFF_MAX each.
+    retry_backoff=settings.EVALUATION_EXPORT_RETRY_BACKOFF,
+    retry_backoff_max=settings.EVALUATION_EXPORT_RETRY_BACKOFF_MAX,
+    # One delivery a batch: no crowd of clients whose retries need spreading, so the waits
+    # stay the documented ones.
+    retry_jitter=False,
+)
+def export_batch_deliver(self, *, batch_id: int) -> int:
+    """Deliver one done batch; a transient failure is retried until the last attempt."""
+    delivery.export_batch_deliver(
+        batch_id=batch_id, attempt=self.request.retries + 1, attempts=self.max_retries + 1
+    )
     return batch_id
 
 

@@ -190,6 +190,11 @@ STORAGES = {
 # E-mail
 # ------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "portal@localhost")
 
 # ------------------------------------------------------------------------------
@@ -247,17 +252,37 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 PORTAL_NAME = _("Shanghai Student Social Practice Portal")
 # The portal's public address, for links made outside a web request (certificate QR codes).
 PORTAL_SITE_URL = os.environ.get("PORTAL_SITE_URL", "http://localhost:8000")
+
+# ------------------------------------------------------------------------------
+# Evaluation export (docs/export-format.md, "Settings")
+# ------------------------------------------------------------------------------
+# The drop folder, used while no endpoint is set.
 EVALUATION_EXPORT_DIR = Path(os.environ.get("EVALUATION_EXPORT_DIR", VAR_DIR / "evaluation-export"))
+# HTTPS endpoint to POST each batch to instead, and the bearer token sent with it.
+EVALUATION_EXPORT_ENDPOINT = os.environ.get("EVALUATION_EXPORT_ENDPOINT", "")
+EVALUATION_EXPORT_TOKEN = os.environ.get("EVALUATION_EXPORT_TOKEN", "")
+# Seconds one POST may take.
+EVALUATION_EXPORT_TIMEOUT = float(os.environ.get("EVALUATION_EXPORT_TIMEOUT", "60"))
+# Attempts per delivery; the waits between them start at BACKOFF whole seconds (at least 1)
+# and double each time, at most BACKOFF_MAX. Read when the worker starts.
+EVALUATION_EXPORT_RETRY_ATTEMPTS = int(os.environ.get("EVALUATION_EXPORT_RETRY_ATTEMPTS", "5"))
+EVALUATION_EXPORT_RETRY_BACKOFF = int(os.environ.get("EVALUATION_EXPORT_RETRY_BACKOFF", "2"))
+EVALUATION_EXPORT_RETRY_BACKOFF_MAX = int(
+    os.environ.get("EVALUATION_EXPORT_RETRY_BACKOFF_MAX", "300")
+)
+# Without PostgreSQL's advisory lock: a running batch silent this long has a dead runner.
+EVALUATION_EXPORT_STALE_SECONDS = float(os.environ.get("EVALUATION_EXPORT_STALE_SECONDS", "600"))
 
 # ------------------------------------------------------------------------------
 # Logging
 # ------------------------------------------------------------------------------
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "fontTools": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},

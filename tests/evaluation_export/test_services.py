@@ -17,10 +17,12 @@ from evaluation_export.models import (
 )
 from evaluation_export.services import (
     ExportBusy,
+    batches,
     export_batch_create,
     export_batch_run,
     export_batches_run_due,
     period_of,
+    spool,
 )
 from portal.models import AuditLog
 from tests.constraint_helpers import ON_SQLITE
@@ -187,7 +189,7 @@ class TestOneBatchPerPeriod:
         def disk_full(path, rows, *, fmt):
             raise OSError("No space left on device")
 
-        monkeypatch.setattr(services, "export_write", disk_full)
+        monkeypatch.setattr(batches, "export_write", disk_full)
         with pytest.raises(OSError):
             export_batch_run(batch_id=later.pk)
         statuses = dict(ExportBatch.objects.values_list("period", "status"))
@@ -202,7 +204,7 @@ class TestOneBatchPerPeriod:
 
     def test_lines_past_the_memory_block_are_spooled_and_all_recorded(self, ledger, monkeypatch):
         """A run keeps LINES_SPOOL_ROWS lines in memory and spools the rest to a file."""
-        monkeypatch.setattr(services, "LINES_SPOOL_ROWS", 3)
+        monkeypatch.setattr(spool, "LINES_SPOOL_ROWS", 3)
         kept, corrected = [ledger.record() for _ in range(4)], [ledger.record() for _ in range(4)]
         run_batch()
         corrected = [ledger.correct(record, minutes=100 + n) for n, record in enumerate(corrected)]
@@ -227,7 +229,7 @@ class TestCrashes:
     ):
         records = [ledger.record() for _ in range(5)]
         batch, _ = export_batch_create(kind=BatchKind.DELTA, fmt="csv", period="2026-W48")
-        real_rows = services.export_rows
+        real_rows = batches.export_rows
 
         def rows_then_crash(queryset):
             for index, row in enumerate(real_rows(queryset)):
@@ -235,7 +237,7 @@ class TestCrashes:
                     raise OSError("No space left on device")
                 yield row
 
-        monkeypatch.setattr(services, "export_rows", rows_then_crash)
+        monkeypatch.setattr(batches, "export_rows", rows_then_crash)
         with pytest.raises(OSError):
             export_batch_run(batch_id=batch.pk)
         batch.refresh_from_db()
@@ -244,7 +246,7 @@ class TestCrashes:
         assert not ExportedLine.objects.exists()
         assert not list((Path(settings.MEDIA_ROOT) / "exports").glob(".*.part"))
 
-        monkeypatch.setattr(services, "export_rows", real_rows)
+        monkeypatch.setattr(batches, "export_rows", real_rows)
         batch = export_batch_run(batch_id=batch.pk)
         assert batch.status == BatchStatus.DONE
         assert _lines(batch) == {(r.pk, 1, "new") for r in records}
@@ -298,14 +300,14 @@ class TestCrashes:
     def test_a_run_that_lost_its_batch_to_another_run_writes_nothing(self, ledger, monkeypatch):
         ledger.record()
         batch, _ = export_batch_create(kind=BatchKind.DELTA, period="2026-W48")
-        real_write = services.export_write
+        real_write = batches.export_write
 
         def write_then_lose(path, rows, *, fmt):
             count = real_write(path, rows, fmt=fmt)
             ExportBatch.objects.filter(pk=batch.pk).update(run_token="someone-else")
             return count
 
-        monkeypatch.setattr(services, "export_write", write_then_lose)
+        monkeypatch.setattr(batches, "export_write", write_then_lose)
         with pytest.raises(services.ExportTakenOver):
             export_batch_run(batch_id=batch.pk)
         assert not ExportedLine.objects.exists()

@@ -35,7 +35,7 @@ def test_starting_a_batch_creates_this_weeks_batch_and_queues_its_run(
 ):
     queued = []
     monkeypatch.setattr(
-        "evaluation_export.services._queue_run_and_delivery",
+        "evaluation_export.services.batches._queue_run_and_delivery",
         lambda batch_id: queued.append(batch_id),
     )
     response = city_client.post(

@@ -26,7 +26,8 @@ from portal.celery import app
 from students.models import OrganiserLevel, PracticeRecord, RecordedVia, RecordStatus
 from tests.factories import StudentFactory, UserFactory, category, district
 
-from .conftest import FIRST_START, read_rows
+from .conftest import FIRST_START, read_rows, run_batch
+from .test_delivery import Receiver, _accept_all
 
 ON_REDIS = settings.CELERY_BROKER_URL.startswith("redis://")
 ROWS = 300
@@ -92,6 +93,36 @@ def test_a_batch_started_by_hand_is_run_and_delivered_by_a_real_worker():
     assert delivered.read_bytes() == Path(batch.file.path).read_bytes()
 
 
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_transient_delivery_failure_is_retried_by_a_real_worker_after_its_wait(
+    monkeypatch, settings
+):
+    """The worker, not a sleeping loop, waits out the back-off between delivery attempts."""
+    _final_records(2)
+    batch = run_batch()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setattr(tasks.export_batch_deliver, "max_retries", 2)
+    with (
+        Receiver([(503, "busy"), (200, _accept_all)]) as receiver,
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20),
+    ):
+        settings.EVALUATION_EXPORT_ENDPOINT = receiver.url
+        started = time.monotonic()
+        tasks.export_batch_deliver.delay(batch_id=batch.pk)
+        assert _wait_for(
+            lambda: ExportBatch.objects.filter(pk=batch.pk, delivered_at__isnull=False).exists(),
+            timeout=60,
+        ), f"the worker did not deliver the batch on {app.conf.broker_url}"
+        waited = time.monotonic() - started
+    batch.refresh_from_db()
+    assert len(receiver.requests) == 2
+    assert batch.delivery_attempts == 2
+    assert batch.delivery_error == ""
+    assert waited >= settings.EVALUATION_EXPORT_RETRY_BACKOFF, "the retry waited its back-off"
+
+
 def _forget_unacked_messages(queue: str) -> None:
     """Drop the killed worker's unacknowledged message from Redis (kombu's `unacked` hash).
 
@@ -130,13 +161,14 @@ class Worker:
             "EVALUATION_EXPORT_DIR": str(settings.EVALUATION_EXPORT_DIR),
             "PYTHONUNBUFFERED": "1",
         }
-        env.pop("EXPORT_TEST_PAUSE_AFTER_ROWS", None)
-        if pause_after is not None:
-            env["EXPORT_TEST_PAUSE_AFTER_ROWS"] = str(pause_after)
-            env["EXPORT_TEST_PAUSE_SECONDS"] = "120"
         command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo"]
         command += ["-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", f"export-{uuid.uuid4().hex}@%h"]
         command += ["--without-mingle", "--without-gossip", "--without-heartbeat", "-l", "info"]
+        if pause_after is not None:
+            # The pause lives in a test module the worker imports (-I) after its task modules.
+            env["EXPORT_TEST_PAUSE_AFTER_ROWS"] = str(pause_after)
+            env["EXPORT_TEST_PAUSE_SECONDS"] = "120"
+            command += ["-I", "tests.evaluation_export.worker_pause"]
         self.log = log
         with open(log, "wb") as output:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evaluation_export.delivery import export_batch_deliver
+from evaluation_export import tasks
 from evaluation_export.models import BatchFormat, BatchKind, BatchStatus
 from evaluation_export.selectors import export_batch_operation_counts
 from evaluation_export.services import (
@@ -80,7 +80,9 @@ class Command(BaseCommand):
         if output is not None:
             shutil.copyfile(batch.file.path, output)
             self.stdout.write(f"Copied to: {output}")
-        batch = export_batch_deliver(batch_id=batch.pk)
+        # The delivery task run in this process, retries included (Celery runs them at once).
+        tasks.export_batch_deliver.apply(kwargs={"batch_id": batch.pk}).get()
+        batch.refresh_from_db()
         if batch.delivered_at:
             self.stdout.write(f"Delivered to: {batch.delivered_to}")
         else:

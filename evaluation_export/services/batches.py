@@ -17,55 +17,33 @@ How a run stays exactly-once (docs/export-format.md, "Running a batch"):
 import hashlib
 import logging
 import os
-import tempfile
-import time
 import uuid
-from array import array
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
+from celery import chain
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import User
 from portal.services import audit_log_record
 
-from .exporters import export_rows, export_write, file_extension, records_for_batch
-from .models import BatchFormat, BatchKind, BatchStatus, ExportBatch, ExportedLine, Operation
+from ..exporters import export_rows, export_write, file_extension, records_for_batch
+from ..models import BatchFormat, BatchKind, BatchStatus, ExportBatch, ExportedLine
+from .claims import export_lock, export_run_claim, export_run_progress
+from .errors import ExportBusy, ExportError, ExportTakenOver
+from .spool import LineSpool
 
 logger = logging.getLogger(__name__)
 
 EXPORT_DIR = "exports"
 PROGRESS_EVERY = 1000
-LINE_INSERT_BATCH = 2000
-# Lines a run keeps in memory before spooling them to a temporary file (_Lines).
-LINES_SPOOL_ROWS = 100_000
-# Key of the advisory lock: (class, object) as two int4; the class reads "EVAL" in ASCII.
-LOCK_CLASS = 0x4556414C
-LOCK_OBJECT = 1
-OPERATION_CODES = {Operation.NEW: 0, Operation.CORRECTION: 1, Operation.REVOCATION: 2}
-OPERATIONS_BY_CODE = {code: operation for operation, code in OPERATION_CODES.items()}
-
-
-class ExportError(ValidationError):
-    """A refused export action; `code` says which rule refused it."""
-
-
-class ExportBusy(ExportError):
-    """Another live run holds the export lock; try again later."""
-
-
-class ExportTakenOver(ExportError):
-    """This run lost its batch to another run (its lease had expired)."""
 
 
 # ------------------------------------------------------------------------------
@@ -142,9 +120,9 @@ def export_batch_start(
 
 
 def _queue_run_and_delivery(batch_id: int) -> None:
-    from celery import chain
-
-    from . import tasks
+    # Imported here: the tasks module calls these services, so importing it at the top of this
+    # module would be circular.
+    from .. import tasks
 
     transaction.on_commit(
         lambda: chain(
@@ -181,190 +159,18 @@ def export_batches_run_due(*, today: date | None = None) -> list[int]:
 # ------------------------------------------------------------------------------
 # Running a batch
 # ------------------------------------------------------------------------------
-def _stale_seconds() -> float:
-    return float(getattr(settings, "EVALUATION_EXPORT_STALE_SECONDS", 600))
-
-
-@contextmanager
-def _export_lock() -> Iterator[bool]:
-    """Hold the export lock; yields True when the database itself holds it (PostgreSQL)."""
-    if connection.vendor != "postgresql":
-        yield False
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_CLASS, LOCK_OBJECT])
-        acquired = cursor.fetchone()[0]
-    if not acquired:
-        raise ExportBusy(_("Another export is running."), code="busy")
-    try:
-        yield True
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, LOCK_OBJECT])
-
-
-def _claim(*, batch_id: int, lock_held: bool) -> tuple[ExportBatch, str] | None:
-    """Mark the batch RUNNING under a new token; None if it is done already."""
-    now = timezone.now()
-    with transaction.atomic():
-        batch = ExportBatch.objects.select_for_update().get(pk=batch_id)
-        if batch.status == BatchStatus.DONE:
-            return None
-        if not lock_held:
-            # Without an advisory lock, a RUNNING batch with a recent heartbeat has a live runner.
-            fresh = now - timedelta(seconds=_stale_seconds())
-            if ExportBatch.objects.filter(
-                status=BatchStatus.RUNNING, heartbeat_at__gte=fresh
-            ).exists():
-                raise ExportBusy(_("Another export is running."), code="busy")
-        taken_over = batch.status == BatchStatus.RUNNING
-        token = uuid.uuid4().hex
-        batch.status = BatchStatus.RUNNING
-        batch.run_token = token
-        batch.started_at = batch.heartbeat_at = now
-        batch.finished_at = None
-        batch.rows_done = batch.row_count = 0
-        batch.error = ""
-        batch.save(
-            update_fields=[
-                "status",
-                "run_token",
-                "started_at",
-                "heartbeat_at",
-                "finished_at",
-                "rows_done",
-                "row_count",
-                "error",
-            ]
-        )
-    if taken_over:
-        logger.warning("Export batch %s: its last run died; this run takes it over.", batch_id)
-    return batch, token
-
-
-def _progress(*, batch_id: int, token: str, rows_done: int, row_count: int | None = None) -> None:
-    """Commit progress and renew the lease; stops the run if another run took the batch."""
-    changes: dict[str, Any] = {"heartbeat_at": timezone.now()}
-    if row_count is not None:
-        changes["row_count"] = row_count
-    else:
-        changes["rows_done"] = rows_done
-    updated = ExportBatch.objects.filter(
-        pk=batch_id, run_token=token, status=BatchStatus.RUNNING
-    ).update(**changes)
-    if not updated:
-        raise ExportTakenOver(_("Another run took over this batch."), code="taken_over")
-
-
-class _Lines:
-    """What a run remembers of each row written: (record, version, operation), compactly.
-
-    17 bytes a row in memory up to `spool_rows` rows; past that the rows go to a temporary file
-    in blocks, so a run's memory stays bounded however many rows it writes (10 million rows
-    would otherwise hold 170 MB until the end of the run).
-    """
-
-    def __init__(self, *, spool_rows: int | None = None) -> None:
-        self.spool_rows = spool_rows or LINES_SPOOL_ROWS
-        self._new_block()
-        self._spool = None  # a temporary file, once the first block is full
-        self._spooled = 0
-        self._counts: Counter = Counter()
-
-    def _new_block(self) -> None:
-        self.record_ids, self.versions, self.operations = array("q"), array("q"), bytearray()
-
-    def __len__(self) -> int:
-        return self._spooled + len(self.record_ids)
-
-    def add(self, row: Sequence[Any]) -> None:
-        code = OPERATION_CODES[row[2]]
-        self.record_ids.append(int(row[0]))
-        self.versions.append(row[1])
-        self.operations.append(code)
-        self._counts[code] += 1
-        if len(self.record_ids) >= self.spool_rows:
-            self._spill()
-
-    def _spill(self) -> None:
-        if self._spool is None:
-            # Closed by close(), which every run calls in a finally block.
-            self._spool = tempfile.TemporaryFile(prefix="export-lines-")  # noqa: SIM115
-        size = len(self.record_ids)
-        self._spool.write(size.to_bytes(8, "little"))
-        self.record_ids.tofile(self._spool)
-        self.versions.tofile(self._spool)
-        self._spool.write(self.operations)
-        self._spooled += size
-        self._new_block()
-
-    def blocks(self) -> Iterator[tuple[array, array, bytes]]:
-        """(record ids, versions, operation codes) block by block, in the order added."""
-        if self._spool is not None:
-            self._spool.seek(0)
-            while header := self._spool.read(8):
-                size = int.from_bytes(header, "little")
-                record_ids, versions = array("q"), array("q")
-                record_ids.fromfile(self._spool, size)
-                versions.fromfile(self._spool, size)
-                yield record_ids, versions, self._spool.read(size)
-            self._spool.seek(0, os.SEEK_END)
-        if self.record_ids:
-            yield self.record_ids, self.versions, bytes(self.operations)
-
-    def close(self) -> None:
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None
-
-    def counts(self) -> dict[str, int]:
-        return {operation: self._counts[code] for operation, code in OPERATION_CODES.items()}
-
-    def models(self, *, batch: ExportBatch) -> Iterator[list[ExportedLine]]:
-        """The lines as unsaved models, LINE_INSERT_BATCH at a time."""
-        for record_ids, versions, operations in self.blocks():
-            for start in range(0, len(record_ids), LINE_INSERT_BATCH):
-                stop = min(start + LINE_INSERT_BATCH, len(record_ids))
-                yield [
-                    ExportedLine(
-                        batch=batch,
-                        batch_kind=batch.kind,
-                        record_id=record_ids[index],
-                        version=versions[index],
-                        operation=OPERATIONS_BY_CODE[operations[index]],
-                    )
-                    for index in range(start, stop)
-                ]
-
-
 def _tracked(
-    rows: Iterable[Sequence[Any]], *, lines: _Lines, batch: ExportBatch, token: str, total: int
+    rows: Iterable[Sequence[Any]], *, lines: LineSpool, batch: ExportBatch, token: str, total: int
 ) -> Iterator[Sequence[Any]]:
     """Pass rows to the writer, remembering each line and committing progress as it goes."""
-    pause_after = _test_pause_after()
     for row in rows:
         lines.add(row)
         yield row
         done = len(lines)
-        if done % PROGRESS_EVERY == 0 or done == pause_after:
-            _progress(batch_id=batch.pk, token=token, rows_done=min(done, total) if total else done)
-        if done == pause_after:
-            _test_pause()
-
-
-def _test_pause_after() -> int | None:
-    """EXPORT_TEST_PAUSE_AFTER_ROWS (environment or setting), read at call time: test only."""
-    value = os.environ.get("EXPORT_TEST_PAUSE_AFTER_ROWS") or getattr(
-        settings, "EXPORT_TEST_PAUSE_AFTER_ROWS", None
-    )
-    return int(value) if value else None
-
-
-def _test_pause() -> None:
-    """Sit inside the batch so a test can kill the worker here, mid-batch."""
-    seconds = float(os.environ.get("EXPORT_TEST_PAUSE_SECONDS", "120"))
-    logger.warning("EXPORT_TEST_PAUSE_AFTER_ROWS: pausing %s s inside the batch.", seconds)
-    time.sleep(seconds)
+        if done % PROGRESS_EVERY == 0:
+            export_run_progress(
+                batch_id=batch.pk, token=token, rows_done=min(done, total) if total else done
+            )
 
 
 def _sha256_of(path: Path) -> str:
@@ -391,7 +197,7 @@ def export_batch_run(*, batch_id: int) -> ExportBatch:
     Raises ExportBusy when another live run holds the export lock. Any other failure marks the
     batch FAILED (no line written) and is raised again; the next run starts it afresh.
     """
-    with _export_lock() as lock_held:
+    with export_lock() as lock_held:
         batch = ExportBatch.objects.get(pk=batch_id)
         if batch.kind == BatchKind.DELTA and batch.status != BatchStatus.DONE:
             earlier = (
@@ -407,7 +213,7 @@ def export_batch_run(*, batch_id: int) -> ExportBatch:
 
 
 def _run_one(*, batch_id: int, lock_held: bool) -> None:
-    claimed = _claim(batch_id=batch_id, lock_held=lock_held)
+    claimed = export_run_claim(batch_id=batch_id, lock_held=lock_held)
     if claimed is None:
         return
     batch, token = claimed
@@ -434,13 +240,15 @@ def _run_one(*, batch_id: int, lock_held: bool) -> None:
 def _write_and_finish(*, batch: ExportBatch, token: str, name: str, temp_path: Path) -> None:
     records = records_for_batch(batch.kind)
     total = records.count()
-    _progress(batch_id=batch.pk, token=token, rows_done=0, row_count=total)
-    lines = _Lines()
+    export_run_progress(batch_id=batch.pk, token=token, rows_done=0, row_count=total)
+    lines = LineSpool()
     try:
         rows = _tracked(export_rows(records), lines=lines, batch=batch, token=token, total=total)
         export_write(temp_path, rows, fmt=batch.format)
         sha256 = _sha256_of(temp_path)
-        _progress(batch_id=batch.pk, token=token, rows_done=min(len(lines), total or len(lines)))
+        export_run_progress(
+            batch_id=batch.pk, token=token, rows_done=min(len(lines), total or len(lines))
+        )
         _finish(
             batch_id=batch.pk, token=token, name=name, temp_path=temp_path, lines=lines, sha=sha256
         )
@@ -450,7 +258,7 @@ def _write_and_finish(*, batch: ExportBatch, token: str, name: str, temp_path: P
 
 @transaction.atomic
 def _finish(
-    *, batch_id: int, token: str, name: str, temp_path: Path, lines: _Lines, sha: str
+    *, batch_id: int, token: str, name: str, temp_path: Path, lines: LineSpool, sha: str
 ) -> None:
     """Lines, file and done status: all in one transaction, or none of them."""
     batch = ExportBatch.objects.select_for_update().get(pk=batch_id)
@@ -502,7 +310,7 @@ class DryRun:
 
 def export_dry_run(*, kind: str, fmt: str, output: Path | None = None) -> DryRun:
     """The rows the next batch of `kind` would carry, written to `output` if given; no batch."""
-    lines = _Lines()
+    lines = LineSpool()
 
     def remembered(rows):
         for row in rows:
