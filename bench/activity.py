@@ -258,9 +258,9 @@ class Activity:
             status, confirmed = "revoked", None
         yield "practicerecord", (
             record_id, student, f"attendance:{attendance_id}", post["category"], post["title"],
-            base["name"], base["level"], f"base:{base['id']}", base["district"], cell.start_text,
-            cell.end_text, credited, via, coordinator, status, notice_ends_on, confirmed,
-            2 if revoked else 1, closed, closed,
+            base["name"], base["level"], base["district"], cell.start_text, cell.end_text,
+            credited, via, coordinator, status, notice_ends_on, confirmed, 2 if revoked else 1,
+            closed, closed, f"base:{base['id']}",
         )  # fmt: skip
         yield "practicerecordversion", (
             self.new_id("practicerecordversion"), record_id, 1, post["category"], post["title"],
