@@ -19,7 +19,9 @@ class Tally:
 
 
 @dataclass
-class _Counter:
+class TallyBuilder:
+    """A Tally being added up; dates kept as a set so a date touched twice counts once."""
+
     records: int = 0
     minutes: int = 0
     volunteer_minutes: int = 0

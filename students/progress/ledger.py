@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from ..models import PracticeRecord, RecordStatus, RequirementPolicy, Student, dates_spanned
 from ..policies import PolicyBook
-from .figures import StudentProgress, _Counter
+from .figures import StudentProgress, TallyBuilder
 from .rules import forecasts, school_year_of
 
 #: What identifies a ledger row: the records of one student, category, status and start date.
@@ -96,10 +96,10 @@ def _build(
 ) -> StudentProgress:
     """One student's progress from their ledger rows; `detail=False` skips the breakdowns
     (by category, school year and month) for reports that only count students."""
-    total, disputed, revoked = _Counter(), _Counter(), _Counter()
-    categories: dict[int, _Counter] = {}
-    years: dict[int, _Counter] = {}
-    months: dict[tuple[int, int], _Counter] = {}
+    total, disputed, revoked = TallyBuilder(), TallyBuilder(), TallyBuilder()
+    categories: dict[int, TallyBuilder] = {}
+    years: dict[int, TallyBuilder] = {}
+    months: dict[tuple[int, int], TallyBuilder] = {}
     for row in rows:
         dates = dates_spanned(row.first, row.last_end)
         figures = {"records": row.records, "minutes": row.minutes, "volunteer": row.volunteer}
@@ -112,13 +112,13 @@ def _build(
         total.add(**figures, dates=dates)
         if not detail:
             continue
-        categories.setdefault(row.category_id, _Counter()).add(**figures, dates=dates)
+        categories.setdefault(row.category_id, TallyBuilder()).add(**figures, dates=dates)
         first = row.first
-        years.setdefault(school_year_of(first), _Counter()).add(**figures, dates=())
-        months.setdefault((first.year, first.month), _Counter()).add(**figures, dates=())
+        years.setdefault(school_year_of(first), TallyBuilder()).add(**figures, dates=())
+        months.setdefault((first.year, first.month), TallyBuilder()).add(**figures, dates=())
         for day in dates:
-            years.setdefault(school_year_of(day), _Counter()).dates.add(day)
-            months.setdefault((day.year, day.month), _Counter()).dates.add(day)
+            years.setdefault(school_year_of(day), TallyBuilder()).dates.add(day)
+            months.setdefault((day.year, day.month), TallyBuilder()).dates.add(day)
     hours_forecast, days_forecast = forecasts(
         policy=policy,
         entry_year=entry_year,
