@@ -1,39 +1,34 @@
 """The bases app as organiser of ledger records: who answers disputes about a record it wrote.
 
-`students.disputes` discovers this module (`<app>.organisers`) so that the ledger never imports
-the bases app: records written by `session_attendance_close` carry `source_ref` "attendance:<id>",
-and the coordinators of that attendance's base answer for them.
+Records written from a base's attendance carry `organiser_ref` "base:<base id>"
+(`_facts_for` in the attendance services); `BasesConfig.ready()` registers these functions
+with `students.organisers`, so the ledger never imports this app: the coordinators of that
+base answer for the record.
 """
 
-from django.db.models import CharField, Q, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import QuerySet
 
 from portal.models import Role, User
-from students.models import PracticeRecord
+from students.organisers import register_organiser
 
-from .models import Attendance, Coordinator
+from .models import Base, Coordinator
 
-SOURCE_PREFIX = "attendance:"
+BASE = "base"
 
 
-def records_organised_q(*, user: User) -> Q | None:
-    """Records written from the attendance of the bases a coordinator works for."""
+def organised_bases(*, user: User) -> QuerySet[Base] | None:
+    """The bases a coordinator works for: they answer for the records those bases wrote."""
     if user.role != Role.COORDINATOR:
         return None
-    refs = (
-        Attendance.objects.filter(session__post__base__coordinators__user=user)
-        .annotate(ref=Concat(Value(SOURCE_PREFIX), Cast("pk", output_field=CharField())))
-        .values("ref")
-    )
-    return Q(source_ref__in=refs)
+    return Base.objects.filter(coordinators__user=user)
 
 
-def answerers_of_record(*, record: PracticeRecord) -> list[User]:
-    """The coordinators of the base whose attendance wrote the record."""
-    prefix, _, attendance_id = record.source_ref.partition(":")
-    if f"{prefix}:" != SOURCE_PREFIX or not attendance_id.isdigit():
-        return []
-    coordinators = Coordinator.objects.filter(
-        base__posts__sessions__attendances__pk=int(attendance_id)
-    ).select_related("user")
+def base_coordinators(*, organiser_id: int) -> list[User]:
+    """The active coordinators of one base."""
+    coordinators = Coordinator.objects.filter(base_id=organiser_id).select_related("user")
     return [c.user for c in coordinators if c.user.is_active]
+
+
+def base_organiser_register() -> None:
+    """Make the coordinators of a base answer for the records its attendance wrote."""
+    register_organiser(BASE, scope=organised_bases, answerers=base_coordinators)

@@ -260,7 +260,7 @@ class Activity:
             record_id, student, f"attendance:{attendance_id}", post["category"], post["title"],
             base["name"], base["level"], base["district"], cell.start_text, cell.end_text,
             credited, via, coordinator, status, notice_ends_on, confirmed, 2 if revoked else 1,
-            closed, closed,
+            closed, closed, f"base:{base['id']}",
         )  # fmt: skip
         yield "practicerecordversion", (
             self.new_id("practicerecordversion"), record_id, 1, post["category"], post["title"],

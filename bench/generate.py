@@ -52,7 +52,7 @@ TABLES = {
     "practicerecord": ("students.PracticeRecord", "id student_id source_ref category_id title "
                        "organiser_name organiser_level district_id started_at ended_at "
                        "credited_minutes recorded_via recorded_by_id status notice_ends_on "
-                       "confirmed_at version created_at updated_at"),
+                       "confirmed_at version created_at updated_at organiser_ref"),
     "practicerecordversion": ("students.PracticeRecordVersion", "id record_id version category_id "
                               "title started_at ended_at credited_minutes status changed_by_id "
                               "changed_at reason"),

@@ -16,7 +16,8 @@ from typing import Any
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from portal.spreadsheets import write_csv_to, write_xlsx_to
-from students.models import PracticeRecord, RecordStatus, RequirementPolicy, dates_spanned
+from students.models import PracticeRecord, RecordStatus, dates_spanned
+from students.policies import PolicyBook
 
 from .models import AckStatus, BatchFormat, BatchKind, ExportedLine, Operation
 
@@ -83,24 +84,10 @@ class CreditHours:
     """学时 from minutes with the policy of each entry year, loaded once per export."""
 
     def __init__(self) -> None:
-        self._policies = list(
-            RequirementPolicy.objects.order_by("effective_from_entry_year").values_list(
-                "effective_from_entry_year", "minutes_per_credit_hour"
-            )
-        )
-        self._by_year: dict[int, int] = {}
+        self._policies = PolicyBook()
 
     def minutes_per_hour(self, entry_year: int) -> int:
-        """The same rule as `students.selectors.policy_for_entry_year`, without a query."""
-        if entry_year not in self._by_year:
-            applicable = [m for year, m in self._policies if year <= entry_year]
-            if applicable:
-                self._by_year[entry_year] = applicable[-1]
-            elif self._policies:
-                self._by_year[entry_year] = self._policies[0][1]
-            else:
-                raise RequirementPolicy.DoesNotExist("No requirement policy is configured.")
-        return self._by_year[entry_year]
+        return self._policies.for_entry_year(entry_year).minutes_per_credit_hour
 
     def of(self, *, minutes: int, entry_year: int) -> Decimal:
         hours = Decimal(minutes) / Decimal(self.minutes_per_hour(entry_year))

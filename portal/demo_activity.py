@@ -318,6 +318,7 @@ class DemoActivities:
                 ended_at=session.ends_at,
                 credited_minutes=attendance.credited_minutes,
                 recorded_via=attendance.recorded_via,
+                organiser_ref=f"base:{base.pk}",
             )
             record, was_created = practice_record_upsert(
                 source_ref=f"attendance:{attendance.pk}",
@@ -364,6 +365,7 @@ class DemoActivities:
                     ended_at=ended_at,
                     credited_minutes=5 * minutes_per_day,
                     recorded_via=RecordedVia.SCHOOL,
+                    organiser_ref=f"school:{school.pk}",
                 )
                 is_demo_school = school.code == data.DEMO_SCHOOL_CODE
                 record, was_created = practice_record_upsert(

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class StudentsConfig(AppConfig):
     name = "students"
     verbose_name = _("Schools and students")
+
+    def ready(self):
+        # Models are importable only once the app registry is ready.
+        from .organisers import school_organiser_register
+
+        school_organiser_register()

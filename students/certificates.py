@@ -151,7 +151,7 @@ def certificates_issue_for_class(
 # ------------------------------------------------------------------------------
 def verification_url(certificate: Certificate, *, site_url: str | None = None) -> str:
     """The absolute URL of the public page verifying a certificate."""
-    base = site_url or getattr(settings, "PORTAL_SITE_URL", "") or "http://localhost:8000"
+    base = site_url or settings.PORTAL_SITE_URL or "http://localhost:8000"
     path = reverse("students:certificate-verify", args=[certificate.code])
     return base.rstrip("/") + path
 

@@ -12,6 +12,8 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
+from .progress import Forecast, Tally, credit_hours
+
 WIDTH = 100  # per cent
 ROW_HEIGHT = 40
 BAR_HEIGHT = 14
@@ -110,8 +112,6 @@ FORECAST_CSS = {
 
 def completion_chart(groups) -> dict:
     """Each group's students as shares done, on track, at risk and behind (stacked to 100 %)."""
-    from .progress import Forecast
-
     bars = []
     for group in groups:
         total = group.students or 1
@@ -129,8 +129,6 @@ def completion_chart(groups) -> dict:
 
 
 def forecast_legend() -> list[tuple[str, str]]:
-    from .progress import Forecast
-
     return [(FORECAST_CSS[state], label) for state, label in Forecast.choices]
 
 
@@ -142,8 +140,6 @@ def last_months(until: date, count: int = 12) -> list[tuple[int, int]]:
 
 def month_charts(progress, until: date) -> tuple[dict, dict]:
     """Two column charts of the twelve months up to `until`: practice days and 学时."""
-    from .progress import Tally, credit_hours
-
     days, hours = [], []
     for year, month0 in last_months(until):
         tally = progress.by_month.get((year, month0 + 1), Tally())

@@ -9,6 +9,7 @@ from django.conf import settings
 
 def html_to_pdf(html: str) -> bytes:
     """Render one HTML document; it may only load `data:` URLs (no file or network access)."""
+    # WeasyPrint loads Pango and HarfBuzz: only processes that render a PDF pay for that.
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from portal.spreadsheets import write_xlsx
 
 from .models import Category, SchoolClass, Student
+from .pdf import html_to_pdf
 from .progress import (
     FORECAST_RANK,
     Forecast,
@@ -196,8 +197,6 @@ def class_report_xlsx(report: ClassReport) -> bytes:
 
 def render_class_report_pdf(report: ClassReport) -> bytes:
     """The class report as an A4 landscape PDF, Chinese set in Noto Sans CJK SC."""
-    from .pdf import html_to_pdf
-
     html = render_to_string(
         "students/class_report_pdf.html", {"report": report, "counts": report.counts()}
     )

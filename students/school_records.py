@@ -27,6 +27,7 @@ from .models import (
     TeacherAssignment,
     TeacherRole,
 )
+from .organisers import SCHOOL, organiser_ref
 from .services import LedgerError, RecordFacts, practice_record_upsert
 
 SCHOOL_SOURCE_PREFIX = "school:"
@@ -163,6 +164,7 @@ def school_activity_record(
                 ended_at=timezone.make_aware(datetime.combine(day, activity.daily_end)),
                 credited_minutes=activity.minutes_per_day,
                 recorded_via=RecordedVia.SCHOOL,
+                organiser_ref=organiser_ref(SCHOOL, school.pk),
             )
             try:
                 # A savepoint per record, so every conflict is found before rolling back all.

@@ -2,6 +2,7 @@
 
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from portal.models import Role, User
 
@@ -14,8 +15,11 @@ from .models import (
     TeacherAssignment,
     TeacherRole,
 )
+from .policies import policy_for_entry_year
+from .progress import progress_for_students, school_year_of
 
 NOTHING = Q(pk__in=[])
+DEFAULT_ATTENDANCE_DEADLINE_HOURS = 24
 
 
 def school_scope_q(*, user: User, prefix: str = "") -> Q:
@@ -122,27 +126,8 @@ def teacher_assignments_of_user(*, user: User) -> QuerySet[TeacherAssignment]:
     )
 
 
-def policy_for_entry_year(*, entry_year: int) -> RequirementPolicy:
-    """The policy in force for an entry year: the latest one effective on or before it."""
-    policy = (
-        RequirementPolicy.objects.filter(effective_from_entry_year__lte=entry_year)
-        .order_by("-effective_from_entry_year")
-        .first()
-    )
-    if policy is None:
-        policy = RequirementPolicy.objects.order_by("effective_from_entry_year").first()
-    if policy is None:
-        raise RequirementPolicy.DoesNotExist("No requirement policy is configured.")
-    return policy
-
-
-COUNTED_STATUSES = ("in_notice", "final")
-
-
 def volunteer_minutes_by_student(*, student_ids: list[int]) -> dict[int, int]:
     """Credited volunteer-service minutes per student (in-notice and final records)."""
-    from .progress import progress_for_students
-
     progress = progress_for_students(student_ids)
     return {
         student_id: progress[student_id].volunteer_minutes if student_id in progress else 0
@@ -151,6 +136,15 @@ def volunteer_minutes_by_student(*, student_ids: list[int]) -> dict[int, int]:
 
 
 def attendance_deadline_hours() -> int:
-    """Hours after a session's end within which attendance should be recorded (policy)."""
-    policy = RequirementPolicy.objects.order_by("-effective_from_entry_year").first()
-    return policy.attendance_deadline_hours if policy else 24
+    """Hours after a session's end within which attendance should be recorded; 24 without policy.
+
+    A session is one deadline for all its students, whatever their entry years, so the
+    deadline is that of the policy in force for the newest entry year at school today (the
+    students who entered this school year): the current policy, under the one rule of
+    `students.policies`.
+    """
+    try:
+        policy = policy_for_entry_year(entry_year=school_year_of(timezone.localdate()))
+    except RequirementPolicy.DoesNotExist:
+        return DEFAULT_ATTENDANCE_DEADLINE_HOURS
+    return policy.attendance_deadline_hours

@@ -20,7 +20,7 @@ from .models import (
     RecordStatus,
     Student,
 )
-from .selectors import policy_for_entry_year
+from .policies import policy_for_entry_year
 
 
 class LedgerError(ValidationError):
@@ -41,10 +41,12 @@ class RecordFacts:
     ended_at: datetime
     credited_minutes: int
     recorded_via: str
+    # Who answers for the record: "<kind>:<id>" (`students.organisers.organiser_ref`).
+    organiser_ref: str = ""
 
 
-VERSIONED_FIELDS = ("category_id", "title", "started_at", "ended_at", "credited_minutes", "status")
-FACT_FIELDS = (
+#: The facts that say what happened: the same source with other values here is a conflict.
+COMPARED_FACTS = (
     "category",
     "title",
     "organiser_name",
@@ -53,8 +55,11 @@ FACT_FIELDS = (
     "started_at",
     "ended_at",
     "credited_minutes",
-    "recorded_via",
 )
+#: Every fact stored on a new record; how and by whom it arrived is not compared.
+FACT_FIELDS = (*COMPARED_FACTS, "recorded_via", "organiser_ref")
+#: The fields each version keeps.
+VERSIONED_FIELDS = ("category_id", "title", "started_at", "ended_at", "credited_minutes", "status")
 
 
 def _check_facts(facts: RecordFacts) -> None:
@@ -104,12 +109,7 @@ def _version_snapshot(*, record: PracticeRecord, changed_by: User | None, reason
     PracticeRecordVersion.objects.create(
         record=record,
         version=record.version,
-        category_id=record.category_id,
-        title=record.title,
-        started_at=record.started_at,
-        ended_at=record.ended_at,
-        credited_minutes=record.credited_minutes,
-        status=record.status,
+        **{name: getattr(record, name) for name in VERSIONED_FIELDS},
         changed_by=changed_by,
         reason=reason,
     )
@@ -132,7 +132,7 @@ def practice_record_upsert(
     _check_facts(facts)
     record = PracticeRecord.objects.select_for_update().filter(source_ref=source_ref).first()
     if record is not None:
-        if any(getattr(record, name) != getattr(facts, name) for name in FACT_FIELDS[:-1]):
+        if any(getattr(record, name) != getattr(facts, name) for name in COMPARED_FACTS):
             raise LedgerError(
                 _("Record %(ref)s already exists with other values; correct it with a reason."),
                 code="source_ref_conflict",
@@ -191,6 +191,7 @@ def practice_record_correct(
         ended_at=ended_at,
         credited_minutes=credited_minutes,
         recorded_via=record.recorded_via,
+        organiser_ref=record.organiser_ref,
     )
     _check_facts(facts)
     _check_no_overlap(

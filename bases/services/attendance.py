@@ -484,6 +484,7 @@ def _facts_for(*, attendance: Attendance, session: Session, minutes: int) -> Rec
         ended_at=end,
         credited_minutes=min(minutes, int((end - start).total_seconds() // 60)),
         recorded_via=attendance.recorded_via,
+        organiser_ref=f"base:{post.base_id}",
     )
 
 

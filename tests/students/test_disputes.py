@@ -86,6 +86,7 @@ def base_record(student, base, *, days_ago=2, hour=9, title="图书管理员") -
             ended_at=start + timedelta(hours=3),
             credited_minutes=180,
             recorded_via=RecordedVia.ROSTER,
+            organiser_ref=f"base:{base.pk}",
         ),
         recorded_by=None,
     )
@@ -333,6 +334,7 @@ class TestSchoolEnteredRecords:
                 ended_at=start + timedelta(hours=8),
                 credited_minutes=360,
                 recorded_via=RecordedVia.SCHOOL,
+                organiser_ref=f"school:{world.school.pk}",
             ),
             recorded_by=world.school_admin,
         )

@@ -1,65 +1,29 @@
-"""Public notice (公示) and disputes (异议) on ledger records.
+"""Writes of disputes (异议) on records in public notice: raise, and the organiser's answers.
 
 A record is in notice from the day it is written until `notice_ends_on` (inclusive); the beat job
 `practice_records_finalise` makes it final the day after, unless a dispute holds it. During
 notice, the student, their head teacher or their school admin may raise one dispute at a time;
 the record is then `disputed` until its organiser answers: uphold (back to notice), correct
 (a new version, back to notice) or revoke. Each step is audited and the people concerned are told.
-
-Who organised a record, and so answers for it, is known to the app that wrote it. Each app may
-have an `organisers` module with two functions, discovered here so that the ledger never imports
-those apps:
-
-- `records_organised_q(*, user) -> Q | None`: the records (a filter on PracticeRecord) the user
-  answers disputes for, or None;
-- `answerers_of_record(*, record) -> list[User]`: who is told when a dispute is raised.
-
-School-entered records (source "school:...") are answered by the school's admins.
 """
 
-from collections.abc import Callable
 from datetime import date, datetime
-from functools import cache
-from importlib import import_module
-from types import ModuleType
 
-from django.apps import apps
 from django.db import transaction
-from django.db.models import Q, QuerySet
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.module_loading import module_has_submodule
 from django.utils.translation import gettext as _
 
-from portal.models import Role, User
+from portal.models import User
 from portal.services import audit_log_record, notification_send
 
-from .models import (
-    Dispute,
-    DisputeStatus,
-    PracticeRecord,
-    RecordStatus,
-    School,
-    TeacherAssignment,
-    TeacherRole,
-)
-from .school_records import SCHOOL_SOURCE_PREFIX
-from .selectors import NOTHING, record_list_for_user, school_list_for_user
-from .services import (
-    LedgerError,
-    notice_end_for,
-    practice_record_correct,
-    practice_record_revoke,
-)
+from ..models import Dispute, DisputeStatus, PracticeRecord, RecordStatus
+from ..organisers import record_answerers
+from ..selectors import record_list_for_user
+from ..services import LedgerError, notice_end_for, practice_record_correct, practice_record_revoke
+from .selectors import RAISER_ROLES, in_notice, user_answers_record
 
-#: Who may raise a dispute (on records of students in their scope).
-RAISER_ROLES = (Role.STUDENT, Role.HEAD_TEACHER, Role.SCHOOL_ADMIN)
-#: Who sees a school's notice page as a member of the school.
-SCHOOL_ROLES = RAISER_ROLES
-#: Records shown on a notice page: in notice, or held by a dispute.
-NOTICE_STATUSES = (RecordStatus.IN_NOTICE, RecordStatus.DISPUTED)
 REASON_MAX_LENGTH = 1000
 
 
@@ -67,169 +31,6 @@ class DisputeError(LedgerError):
     """A refused step of a dispute; `code` says which rule refused it."""
 
 
-# ------------------------------------------------------------------------------
-# Organisers: who answers for a record
-# ------------------------------------------------------------------------------
-@cache
-def _organiser_modules() -> tuple[ModuleType, ...]:
-    """The `organisers` module of every installed app that has one (imported once)."""
-    found = []
-    for config in apps.get_app_configs():
-        if config.name != "students" and module_has_submodule(config.module, "organisers"):
-            found.append(import_module(f"{config.name}.organisers"))
-    return tuple(found)
-
-
-def _school_admin_schools(user: User):
-    return TeacherAssignment.objects.filter(user=user, role=TeacherRole.SCHOOL_ADMIN).values(
-        "school"
-    )
-
-
-def _school_records_q(*, user: User) -> Q | None:
-    if user.role != Role.SCHOOL_ADMIN:
-        return None
-    return Q(
-        source_ref__startswith=SCHOOL_SOURCE_PREFIX,
-        student__school_class__school__in=_school_admin_schools(user),
-    )
-
-
-def _school_record_answerers(*, record: PracticeRecord) -> list[User]:
-    if not record.source_ref.startswith(SCHOOL_SOURCE_PREFIX):
-        return []
-    admins = TeacherAssignment.objects.filter(
-        school_id=record.student.school_class.school_id, role=TeacherRole.SCHOOL_ADMIN
-    ).select_related("user")
-    return [a.user for a in admins if a.user.is_active]
-
-
-def _scope_functions() -> list[Callable]:
-    return [_school_records_q, *(m.records_organised_q for m in _organiser_modules())]
-
-
-def organiser_scope_q(*, user: User) -> Q:
-    """Records whose disputes the user answers, as a filter on PracticeRecord."""
-    if not user.is_authenticated or not user.is_active:
-        return NOTHING
-    scopes = [q for function in _scope_functions() if (q := function(user=user)) is not None]
-    if not scopes:
-        return NOTHING
-    combined = scopes[0]
-    for scope in scopes[1:]:
-        combined |= scope
-    return combined
-
-
-def record_answerers(*, record: PracticeRecord) -> list[User]:
-    """Everyone who may answer a dispute about the record (to tell them one was raised)."""
-    users = _school_record_answerers(record=record)
-    for module in _organiser_modules():
-        users += module.answerers_of_record(record=record)
-    return list({user.pk: user for user in users}.values())
-
-
-def user_answers_record(*, user: User, record: PracticeRecord) -> bool:
-    return PracticeRecord.objects.filter(organiser_scope_q(user=user), pk=record.pk).exists()
-
-
-# ------------------------------------------------------------------------------
-# Reads
-# ------------------------------------------------------------------------------
-def in_notice(record: PracticeRecord, *, today: date | None = None) -> bool:
-    """True while the notice runs: status in notice and its last day not passed."""
-    today = today or timezone.localdate()
-    return (
-        record.status == RecordStatus.IN_NOTICE
-        and record.notice_ends_on is not None
-        and record.notice_ends_on >= today
-    )
-
-
-def notice_schools_for_user(*, user: User) -> QuerySet[School]:
-    """Schools whose notice page the user may open: their own school, or for a coordinator the
-    schools with records of their base in notice."""
-    if user.role in SCHOOL_ROLES:
-        return school_list_for_user(user=user)
-    organised = organiser_scope_q(user=user)
-    if organised == NOTHING:
-        return School.objects.none()
-    schools = PracticeRecord.objects.filter(organised, status__in=NOTICE_STATUSES).values(
-        "student__school_class__school"
-    )
-    return (
-        School.objects.filter(pk__in=schools)
-        .select_related("district")
-        .order_by("district__sort_order", "code")
-    )
-
-
-def notice_school_get_for_user(*, user: User, school_id: int) -> School:
-    return get_object_or_404(notice_schools_for_user(user=user), pk=school_id)
-
-
-def notice_records_for_school(*, user: User, school: School) -> QuerySet[PracticeRecord]:
-    """The school's records in notice that the user may see there: all of them for the school's
-    own users, only their own base's records for a coordinator."""
-    records = PracticeRecord.objects.filter(
-        student__school_class__school=school, status__in=NOTICE_STATUSES
-    )
-    if user.role not in SCHOOL_ROLES:
-        records = records.filter(organiser_scope_q(user=user))
-    return records.select_related("student__school_class", "category").order_by(
-        "notice_ends_on", "student__school_class__entry_year", "student__school_class__number",
-        "started_at", "pk",
-    )  # fmt: skip
-
-
-def record_get_for_viewer(*, user: User, record_id: int) -> PracticeRecord:
-    """A record the user may open in full: one of their students', or one they organised."""
-    scope = Q(pk__in=record_list_for_user(user=user).values("pk")) | organiser_scope_q(user=user)
-    return get_object_or_404(
-        PracticeRecord.objects.filter(scope).select_related(
-            "student__school_class__school", "category", "district"
-        ),
-        pk=record_id,
-    )
-
-
-def may_raise_dispute(*, user: User, record: PracticeRecord, today: date | None = None) -> bool:
-    return (
-        user.role in RAISER_ROLES
-        and in_notice(record, today=today)
-        and record_list_for_user(user=user).filter(pk=record.pk).exists()
-    )
-
-
-def raisable_record_ids(*, user: User, record_ids: list[int]) -> set[int]:
-    """Of these records, those the user may raise a dispute about (if they are in notice)."""
-    if user.role not in RAISER_ROLES or not record_ids:
-        return set()
-    records = record_list_for_user(user=user).filter(pk__in=record_ids)
-    return set(records.values_list("pk", flat=True))
-
-
-def dispute_list_open_for_answerer(*, user: User) -> QuerySet[Dispute]:
-    return (
-        Dispute.objects.filter(status=DisputeStatus.OPEN)
-        .filter(record__in=PracticeRecord.objects.filter(organiser_scope_q(user=user)))
-        .select_related("record__student__school_class__school", "record__category", "raised_by")
-        .order_by("raised_at", "pk")
-    )
-
-
-def dispute_get_for_answerer(*, user: User, dispute_id: int) -> Dispute:
-    return get_object_or_404(
-        Dispute.objects.filter(
-            record__in=PracticeRecord.objects.filter(organiser_scope_q(user=user))
-        ).select_related("record__student__school_class", "raised_by"),
-        pk=dispute_id,
-    )
-
-
-# ------------------------------------------------------------------------------
-# Writes
-# ------------------------------------------------------------------------------
 def _clean_reason(reason: str, *, missing: str) -> str:
     reason = reason.strip()
     if not reason:

@@ -1,0 +1,271 @@
+"""The ledger: practice records, their versions, disputes about them and certificates."""
+
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from districts.models import District
+
+from .policy import Category, OrganiserLevel
+from .schools import Student
+
+
+class RecordStatus(models.TextChoices):
+    IN_NOTICE = "in_notice", _("In public notice")
+    DISPUTED = "disputed", _("Disputed")
+    FINAL = "final", _("Final")
+    REVOKED = "revoked", _("Revoked")
+
+
+class RecordedVia(models.TextChoices):
+    ROSTER = "roster", _("Roster")
+    SCAN = "scan", _("Code scan")
+    IMPORT = "import", _("Spreadsheet import")
+    API = "api", _("Base API")
+    SCHOOL = "school", _("Entered by school")
+    TRANSFER = "transfer", _("Transferred from another platform")
+
+
+class PracticeRecord(models.Model):
+    """One credited entry in a student's ledger, whatever its source; changes make versions."""
+
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="records"
+    )
+    source_ref = models.CharField(_("source reference"), max_length=100, unique=True)
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="records"
+    )
+    title = models.CharField(_("activity"), max_length=200)
+    organiser_name = models.CharField(_("organiser"), max_length=200)
+    organiser_level = models.CharField(
+        _("organiser level"), max_length=16, choices=OrganiserLevel.choices
+    )
+    # Who answers for the record, "<kind>:<id>" as `students.organisers` registers kinds; a
+    # plain string so the ledger needs none of the organising apps.
+    organiser_ref = models.CharField(
+        _("organiser reference"), max_length=40, blank=True, default="", db_index=True
+    )
+    district = models.ForeignKey(
+        District,
+        verbose_name=_("district"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started"))
+    ended_at = models.DateTimeField(_("ended"))
+    credited_minutes = models.PositiveIntegerField(_("credited minutes"))
+    recorded_via = models.CharField(_("recorded via"), max_length=16, choices=RecordedVia.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=RecordStatus.choices, default=RecordStatus.IN_NOTICE
+    )
+    notice_ends_on = models.DateField(_("notice ends on"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("became final"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("practice record")
+        verbose_name_plural = _("practice records")
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["student", "status"]),
+            models.Index(fields=["status", "notice_ends_on"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(started_at__lt=F("ended_at")), name="record_starts_before_end"
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="record_version_positive"),
+            models.CheckConstraint(
+                condition=~Q(status=RecordStatus.IN_NOTICE) | Q(notice_ends_on__isnull=False),
+                name="record_in_notice_has_end",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=RecordStatus.FINAL) | Q(confirmed_at__isnull=False),
+                name="record_final_has_time",
+            ),
+            models.CheckConstraint(condition=~Q(source_ref=""), name="record_source_ref_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status__in=RecordStatus.values), name="record_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(recorded_via__in=RecordedVia.values), name="record_recorded_via_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.student.name} {self.title} {self.started_at:%Y-%m-%d}"
+
+    @property
+    def dates(self) -> list[date]:
+        return dates_spanned(self.started_at, self.ended_at)
+
+    @property
+    def days(self) -> int:
+        return len(self.dates)
+
+
+ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+def dates_spanned(started_at: datetime | date, ended_at: datetime) -> list[date]:
+    """Calendar dates in Asia/Shanghai touched by [start, end); an end at midnight is exclusive.
+
+    `started_at` may also be the local date a record starts on, as the ledger's grouped rows
+    hold it (records starting on one date, up to the latest end among them); whatever the
+    inputs, the first date is always counted.
+    """
+    tz = timezone.get_default_timezone()
+    if isinstance(started_at, datetime):
+        first = timezone.localtime(started_at, tz).date()
+    else:
+        first = started_at
+    last = timezone.localtime(ended_at - ONE_MICROSECOND, tz).date()
+    return [first + timedelta(days=offset) for offset in range(max(0, (last - first).days) + 1)]
+
+
+class PracticeRecordVersion(models.Model):
+    """The state of a record at one version, with who changed it, when and why."""
+
+    record = models.ForeignKey(
+        PracticeRecord, verbose_name=_("record"), on_delete=models.CASCADE, related_name="versions"
+    )
+    version = models.PositiveIntegerField(_("version"))
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="+"
+    )
+    title = models.CharField(_("activity"), max_length=200)
+    started_at = models.DateTimeField(_("started"))
+    ended_at = models.DateTimeField(_("ended"))
+    credited_minutes = models.PositiveIntegerField(_("credited minutes"))
+    status = models.CharField(_("status"), max_length=16, choices=RecordStatus.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("record version")
+        verbose_name_plural = _("record versions")
+        ordering = ["record", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "version"], name="record_version_unique"),
+            models.CheckConstraint(
+                condition=Q(started_at__lt=F("ended_at")), name="record_version_starts_before_end"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.record_id} v{self.version}"
+
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    UPHELD = "upheld", _("Upheld")
+    CORRECTED = "corrected", _("Corrected")
+    REVOKED = "revoked", _("Revoked")
+
+
+class Dispute(models.Model):
+    """An objection (异议) to a record in notice; the base answers it with a reason."""
+
+    record = models.ForeignKey(
+        PracticeRecord, verbose_name=_("record"), on_delete=models.CASCADE, related_name="disputes"
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("raised by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.TextField(_("reason"))
+    raised_at = models.DateTimeField(_("raised at"), auto_now_add=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=DisputeStatus.choices, default=DisputeStatus.OPEN
+    )
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    answer = models.TextField(_("answer"), blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        ordering = ["-raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record"],
+                condition=Q(status=DisputeStatus.OPEN),
+                name="one_open_dispute_per_record",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="dispute_reason_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status=DisputeStatus.OPEN) | ~Q(answer=""),
+                name="dispute_answer_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.record} - {self.get_status_display()}"
+
+
+class Certificate(models.Model):
+    """A printed proof (证明) of a student's records; anyone can verify it by its code."""
+
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="certificates"
+    )
+    code = models.CharField(_("verification code"), max_length=64, unique=True)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # What the certificate said when issued: totals and each record's (id, version).
+    snapshot = models.JSONField(_("contents when issued"), default=dict)
+
+    class Meta:
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"\A[A-Za-z0-9_-]{20,64}\Z"),
+                name="certificate_code_unguessable",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.student.name} {self.issued_at:%Y-%m-%d}"

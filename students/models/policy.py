@@ -1,0 +1,79 @@
+"""Data the city admin edits: activity categories, organiser levels and the requirement."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class OrganiserLevel(models.TextChoices):
+    """Who organised an activity; a base's certification level is one of the first four."""
+
+    CITY = "city", _("City-certified base")
+    DISTRICT = "district", _("District-certified base")
+    SCHOOL = "school", _("School-contracted base")
+    PROJECT = "project", _("Social practice project")
+    SCHOOL_OWN = "school_own", _("School-organised activity")
+    OTHER = "other", _("Other platform")
+
+
+class Category(models.Model):
+    """An activity category (志愿服务, 社会考察, ...); data the city admin may edit."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=32)
+    name_en = models.CharField(_("English name"), max_length=64)
+    counts_as_volunteer_service = models.BooleanField(
+        _("counts toward volunteer service hours"), default=False
+    )
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("activity category")
+        verbose_name_plural = _("activity categories")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+
+class RequirementPolicy(models.Model):
+    """The requirement for students from an entry year on; never constants in code."""
+
+    effective_from_entry_year = models.PositiveSmallIntegerField(
+        _("effective from entry year"), unique=True
+    )
+    volunteer_hours_required = models.PositiveSmallIntegerField(
+        _("volunteer service hours (学时) required"), default=60
+    )
+    practice_days_required = models.PositiveSmallIntegerField(
+        _("social practice days required"), default=90
+    )
+    minutes_per_credit_hour = models.PositiveSmallIntegerField(
+        _("minutes per credit hour"), default=40
+    )
+    notice_days = models.PositiveSmallIntegerField(_("public notice days"), default=7)
+    attendance_deadline_hours = models.PositiveSmallIntegerField(
+        _("hours to record attendance after a session"), default=24
+    )
+
+    class Meta:
+        verbose_name = _("requirement policy")
+        verbose_name_plural = _("requirement policies")
+        ordering = ["-effective_from_entry_year"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(minutes_per_credit_hour__gt=0), name="policy_minutes_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(volunteer_hours_required__gt=0, practice_days_required__gt=0),
+                name="policy_requirements_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return _("Policy from entry year %(year)s") % {"year": self.effective_from_entry_year}

@@ -1,0 +1,33 @@
+"""Which requirement policy applies to an entry year: decided here and nowhere else.
+
+The policy in force for entry year Y is the one with the latest `effective_from_entry_year`
+on or before Y; an entry year older than every policy falls under the earliest one. With no
+policy configured at all, asking raises `RequirementPolicy.DoesNotExist`.
+
+`PolicyBook` reads the policies once and answers for any number of entry years (reports,
+exports, progress over many students); `policy_for_entry_year` is the single-year form.
+"""
+
+from .models import RequirementPolicy
+
+
+class PolicyBook:
+    """Every requirement policy, read in one query on creation; answers per entry year."""
+
+    def __init__(self) -> None:
+        self.policies = list(RequirementPolicy.objects.order_by("effective_from_entry_year"))
+        self._by_year: dict[int, RequirementPolicy] = {}
+
+    def for_entry_year(self, entry_year: int) -> RequirementPolicy:
+        """The policy in force for students who entered in `entry_year`."""
+        if entry_year not in self._by_year:
+            if not self.policies:
+                raise RequirementPolicy.DoesNotExist("No requirement policy is configured.")
+            earlier = [p for p in self.policies if p.effective_from_entry_year <= entry_year]
+            self._by_year[entry_year] = earlier[-1] if earlier else self.policies[0]
+        return self._by_year[entry_year]
+
+
+def policy_for_entry_year(*, entry_year: int) -> RequirementPolicy:
+    """The policy in force for an entry year: the latest one effective on or before it."""
+    return PolicyBook().for_entry_year(entry_year)
