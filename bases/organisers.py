@@ -16,6 +16,11 @@ from .models import Attendance, Coordinator
 SOURCE_PREFIX = "attendance:"
 
 
+def attendance_source_ref(*, attendance: Attendance) -> str:
+    """The `source_ref` of the ledger record written from an attendance."""
+    return f"{SOURCE_PREFIX}{attendance.pk}"
+
+
 def records_organised_q(*, user: User) -> Q | None:
     """Records written from the attendance of the bases a coordinator works for."""
     if user.role != Role.COORDINATOR:

@@ -13,6 +13,7 @@ from students.models import Student, TeacherAssignment, TeacherRole
 from students.selectors import student_scope_q
 
 from .models import (
+    ON_SESSION_STATUSES,
     Application,
     ApplicationStatus,
     Base,
@@ -296,7 +297,7 @@ def sessions_attendance_overdue(*, now: datetime) -> QuerySet[Session]:
     deadline = now - timedelta(hours=attendance_deadline_hours())
     confirmed = Application.objects.filter(
         session=OuterRef("pk"),
-        status__in=[ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED],
+        status__in=ON_SESSION_STATUSES,
     )
     return (
         Session.objects.filter(ends_at__lt=deadline, attendance_closed_at__isnull=True)

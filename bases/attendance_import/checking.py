@@ -22,8 +22,8 @@ from students.models import (
 )
 
 from ..models import (
+    ON_SESSION_STATUSES,
     Application,
-    ApplicationStatus,
     Attendance,
     AttendanceScan,
     Base,
@@ -250,7 +250,7 @@ class _Checker:
                 Application.objects.filter(
                     session_id__in=own,
                     student_id__in=chunk,
-                    status__in=[ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED],
+                    status__in=ON_SESSION_STATUSES,
                 )
                 .order_by()
                 .values_list("session_id", "student_id")

@@ -14,7 +14,7 @@ from portal.roles import role_required
 from students.selectors import student_of_user
 
 from ..errors import BaseError
-from ..models import ApplicationStatus
+from ..models import LIVE_STATUSES, ApplicationStatus
 from ..selectors import (
     application_get_for_user,
     application_list_for_student,
@@ -109,15 +109,7 @@ def my_applications(request: HttpRequest) -> HttpResponse:
     for application in applications:
         application.position = positions.get(application.pk)
         cutoff = application.session.cancel_cutoff_at or application.session.starts_at
-        application.can_cancel = (
-            application.status
-            in (
-                ApplicationStatus.PENDING,
-                ApplicationStatus.CONFIRMED,
-                ApplicationStatus.WAITLISTED,
-            )
-            and now < cutoff
-        )
+        application.can_cancel = application.status in LIVE_STATUSES and now < cutoff
         application.cutoff = cutoff
     return render(
         request,
