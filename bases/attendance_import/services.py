@@ -26,12 +26,14 @@ from ..models import (
 from ..services.attendance import (
     attendance_scans_record,
 )
-from .checking import CheckResult, PlannedRow, RowError, attendance_rows_check
+from .checking import attendance_rows_check
 from .limits import (
     CONFIRM_CHUNK,
     MAX_ERRORS_STORED,
     MAX_UPLOAD_BYTES,
 )
+from .parsing import RowError
+from .planning import CheckResult, PlannedRow
 from .reading import CSV, XLSX, ZIP_MAGIC, ImportRefused, Sheet, read_sheet
 
 
