@@ -163,6 +163,7 @@ def attendance_import_queue(
     *, attendance_import: AttendanceImport, confirmed_by: User
 ) -> AttendanceImport:
     """Hand a previewed sheet to the worker; the import page shows it as importing."""
+    # The task calls this module's confirm: importing it at the top would be a cycle.
     from ..tasks import attendance_import_confirm as confirm_task
 
     locked = (

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -132,16 +132,3 @@ def session_lottery(request: HttpRequest, session_id: int) -> HttpResponse:
             "replay_matches": replay == [a.pk for a in applications if a.draw_position],
         },
     )
-
-
-urlpatterns = [
-    path("sessions/<int:session_id>/apply/", session_apply, name="session-apply"),
-    path("sessions/<int:session_id>/waitlist/", session_waitlist, name="session-waitlist"),
-    path("sessions/<int:session_id>/lottery/", session_lottery, name="session-lottery"),
-    path("applications/", my_applications, name="my-applications"),
-    path(
-        "applications/<int:application_id>/cancel/",
-        application_cancel_view,
-        name="application-cancel",
-    ),
-]
