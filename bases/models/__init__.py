@@ -3,6 +3,7 @@
 from .applications import (
     LIVE_APPLICATION,
     LIVE_STATUSES,
+    ON_ROSTER_STATUSES,
     ON_SESSION_STATUSES,
     Application,
     ApplicationStatus,
@@ -24,6 +25,7 @@ __all__ = [
     "GRADES_REGEX",
     "LIVE_APPLICATION",
     "LIVE_STATUSES",
+    "ON_ROSTER_STATUSES",
     "ON_SESSION_STATUSES",
     "Allocation",
     "Application",

@@ -63,6 +63,8 @@ LIVE_STATUSES = (
 )
 # Holding a seat at the session: scans and imports may record attendance for these students.
 ON_SESSION_STATUSES = (ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED)
+# On the session's roster: holding a seat, or marked absent when attendance closed.
+ON_ROSTER_STATUSES = (*ON_SESSION_STATUSES, ApplicationStatus.NO_SHOW)
 
 LIVE_APPLICATION = ~Q(status__in=[ApplicationStatus.CANCELLED, ApplicationStatus.REJECTED])
 

@@ -12,7 +12,7 @@ from students.services import LedgerError, practice_record_correct, practice_rec
 
 from ...attendance_rules import Problem
 from ...errors import BaseError
-from ...models import Application, ApplicationStatus, Attendance, Session
+from ...models import ON_ROSTER_STATUSES, Application, ApplicationStatus, Attendance, Session
 from ...organisers import attendance_source_ref
 from .closing import _facts_for
 from .common import (
@@ -109,11 +109,7 @@ def attendance_correct_for_student(
         application = Application.objects.filter(
             session=session,
             student=student,
-            status__in=[
-                ApplicationStatus.CONFIRMED,
-                ApplicationStatus.ATTENDED,
-                ApplicationStatus.NO_SHOW,
-            ],
+            status__in=ON_ROSTER_STATUSES,
         ).first()
         if application is None:
             raise rule_error(Problem.NOT_CONFIRMED, name=student.name)
