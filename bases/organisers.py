@@ -9,11 +9,22 @@ base answer for the record.
 from django.db.models import QuerySet
 
 from portal.models import Role, User
-from students.organisers import register_organiser
+from students.organisers import organiser_ref, register_organiser
 
-from .models import Base, Coordinator
+from .models import Attendance, Base, Coordinator
 
 BASE = "base"
+SOURCE_PREFIX = "attendance:"
+
+
+def base_organiser_ref(*, base_id: int) -> str:
+    """The `organiser_ref` of the ledger records a base's attendance writes."""
+    return organiser_ref(BASE, base_id)
+
+
+def attendance_source_ref(*, attendance: Attendance) -> str:
+    """The `source_ref` of the ledger record written from an attendance."""
+    return f"{SOURCE_PREFIX}{attendance.pk}"
 
 
 def organised_bases(*, user: User) -> QuerySet[Base] | None:

@@ -1,6 +1,6 @@
 """Reads of bases, posts, sessions and applications, each scoped to the user asking."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
@@ -10,9 +10,10 @@ from django.utils import timezone
 from districts.models import District
 from portal.models import Role, User
 from students.models import Student, TeacherAssignment, TeacherRole
-from students.selectors import student_scope_q
+from students.selectors import attendance_deadline_hours, student_scope_q
 
 from .models import (
+    ON_SESSION_STATUSES,
     Application,
     ApplicationStatus,
     Base,
@@ -289,14 +290,10 @@ def waitlist_positions(*, applications: list[Application]) -> dict[int, int]:
 
 def sessions_attendance_overdue(*, now: datetime) -> QuerySet[Session]:
     """Sessions that ended longer ago than the policy allows with attendance still not closed."""
-    from datetime import timedelta
-
-    from students.selectors import attendance_deadline_hours
-
     deadline = now - timedelta(hours=attendance_deadline_hours())
     confirmed = Application.objects.filter(
         session=OuterRef("pk"),
-        status__in=[ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED],
+        status__in=ON_SESSION_STATUSES,
     )
     return (
         Session.objects.filter(ends_at__lt=deadline, attendance_closed_at__isnull=True)

@@ -2,8 +2,10 @@
 
 from celery import shared_task
 
+from portal.models import User
+
 from .errors import BaseError
-from .models import ClassReservation, Session
+from .models import AttendanceImport, ClassReservation, Session
 from .services import lottery, reservations
 
 
@@ -41,13 +43,11 @@ def class_reservations_release_due() -> list[int]:
 @shared_task
 def attendance_import_confirm(*, import_id: int, user_id: int) -> int:
     """Import a large previewed sheet; running it twice imports it once."""
-    from django.contrib.auth import get_user_model
-
+    # The import services queue this task: importing them at the top would be a cycle.
     from .attendance_import import attendance_import_confirm as confirm
-    from .models import AttendanceImport
 
     confirm(
         attendance_import=AttendanceImport.objects.get(pk=import_id),
-        confirmed_by=get_user_model().objects.get(pk=user_id),
+        confirmed_by=User.objects.get(pk=user_id),
     )
     return import_id

@@ -15,7 +15,8 @@ from portal.resources import (
     clean_whole_number,
 )
 
-from .models import SCHOOL_CODE_REGEX, STUDENT_NUMBER_REGEX, School, SchoolClass, Student
+from .identifiers import STUDENT_NUMBER_REGEX
+from .models import SCHOOL_CODE_REGEX, School, SchoolClass, Student
 
 SCHOOL_CODE_INVALID = _("%(value)s is not a school code: use 4-16 letters or digits.")
 SCHOOL_NOT_FOUND = _("No school has the code %(value)s.")

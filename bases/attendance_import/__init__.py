@@ -26,19 +26,14 @@ rows or none, through the same attendance service as the roster and the API
 (`attendance_scans_record`), so the same rules apply. Each row's two scans get nonces derived
 from the base and the row's content, so importing the same file again records nothing new.
 
-Modules: `limits` (the numbers above), `reading`, `checking` (the dry run), `template`,
-`services` (preview and confirm).
+Modules: `limits` (the numbers above), `reading`, `parsing` (cells to values), `planning`
+(rows to scans), `checking` (the dry run), `template`, `services` (preview and confirm).
 """
 
-from .checking import (
-    CheckResult,
-    PlannedRow,
-    RowError,
-    attendance_rows_check,
-    parse_time,
-    row_nonce,
-)
+from .checking import attendance_rows_check
 from .limits import MAX_DATA_ROWS, MAX_UPLOAD_BYTES
+from .parsing import RowError, parse_time
+from .planning import CheckResult, PlannedRow, row_nonce
 from .reading import ImportRefused, Sheet, SheetRow, read_sheet, sniff_format, upload_too_large
 from .services import (
     BACKGROUND_ROWS,

@@ -1,165 +1,45 @@
 """The dry run: every row checked against the database, each problem by row and column."""
 
-import hashlib
-import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from openpyxl.utils.datetime import from_excel
 
-from portal.resources import clean_whole_number, is_number_cell
 from students.models import (
-    STUDENT_NUMBER_REGEX,
     PracticeRecord,
     RecordStatus,
     Student,
 )
 
+from .. import attendance_rules as rules
+from ..attendance_rules import SHEET_MESSAGES, SHEET_OVERLAP_MESSAGES, local_time
 from ..models import (
+    ON_SESSION_STATUSES,
     Application,
-    ApplicationStatus,
     Attendance,
     AttendanceScan,
     Base,
     ScanKind,
     Session,
 )
-from ..services.attendance import (
-    CLOCK_SKEW,
-    SCAN_MARGIN,
-    Scan,
-    scan_digest,
-)
+from ..services.attendance import scan_digest
 from .limits import (
-    MAX_NOTE_LENGTH,
     QUERY_CHUNK,
 )
-from .reading import COLUMNS, SHEET_TIME_ZONE, TIME_FORMATS, SheetRow
+from .parsing import Parsed, RowError, cell_text, row_parse
+from .planning import CheckResult, PlannedRow, row_nonce
+from .reading import COLUMNS, SheetRow
 
 
 # ------------------------------------------------------------------------------
 # Checking rows (the dry run)
 # ------------------------------------------------------------------------------
-@dataclass
-class RowError:
-    row: int
-    column: str
-    code: str
-    message: str
-    value: str = ""
-
-    def as_json(self) -> dict:
-        return {
-            "row": self.row,
-            "column": self.column,
-            "code": self.code,
-            "message": self.message,
-            "value": self.value,
-        }
-
-
-@dataclass
-class PlannedRow:
-    number: int
-    student: Student
-    session: Session
-    check_in: datetime
-    check_out: datetime
-    note: str
-    nonces: tuple[str, str]
-    repeat: bool = False
-
-    @property
-    def credited(self) -> tuple[datetime, datetime]:
-        """The part of the attendance inside the session: what the ledger record will cover."""
-        return max(self.check_in, self.session.starts_at), min(self.check_out, self.session.ends_at)
-
-    def scans(self) -> list[Scan]:
-        return [
-            Scan(nonce=self.nonces[0], student=self.student, kind=ScanKind.CHECK_IN,
-                 happened_at=self.check_in),
-            Scan(nonce=self.nonces[1], student=self.student, kind=ScanKind.CHECK_OUT,
-                 happened_at=self.check_out),
-        ]  # fmt: skip
-
-
-@dataclass
-class CheckResult:
-    planned: list[PlannedRow]
-    errors: list[RowError]
-
-    @property
-    def new_rows(self) -> list[PlannedRow]:
-        return [row for row in self.planned if not row.repeat]
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return str(value).strip()[:100]
-
-
-def parse_time(value: Any) -> datetime:
-    """A Shanghai wall-clock date-time from a cell; ValueError with a reason otherwise."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, int | float) and not isinstance(value, bool) and 1 < value < 100_000:
-        # A date cell that lost its format shows as Excel's serial number.
-        moment = from_excel(value)
-    else:
-        text = "" if value is None else str(value).strip().replace("：", ":")
-        if not text:
-            raise ValueError(_("This cell is empty; a value is required."))
-        text = re.sub(r"\s+", " ", text)
-        for pattern in TIME_FORMATS:
-            try:
-                moment = datetime.strptime(text, pattern)
-                break
-            except ValueError:
-                continue
-        else:
-            raise ValueError(
-                _("%(value)s is not a date and time: use the form 2026-03-01 09:00.")
-                % {"value": text[:40]}
-            )
-    if moment.tzinfo is not None:
-        return moment.astimezone(SHEET_TIME_ZONE).replace(microsecond=0)
-    return moment.replace(tzinfo=SHEET_TIME_ZONE, microsecond=0)
-
-
-def row_nonce(*, base: Base, student_number: str, session_id: int, kind: str, at: datetime) -> str:
-    """The scan id of one half of a row: the same row of the same base always gives the same id."""
-    payload = "|".join(
-        [str(base.pk), student_number, str(session_id), kind, at.astimezone(UTC).isoformat()]
-    )
-    return "imp:" + hashlib.sha256(payload.encode()).hexdigest()[:40]
-
-
-def _local(moment: datetime, pattern: str = "Y-m-d H:i") -> str:
-    return date_format(timezone.localtime(moment), pattern)
-
-
 def _chunks(items: list, size: int = QUERY_CHUNK) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-@dataclass
-class _Parsed:
-    row: SheetRow
-    student_number: str | None = None
-    session_id: int | None = None
-    check_in: datetime | None = None
-    check_out: datetime | None = None
-    note: str = ""
 
 
 class _Checker:
@@ -173,62 +53,11 @@ class _Checker:
         self.failed: set[int] = set()
 
     def error(self, row: int, column: str, code: str, message: str, value: Any = "") -> None:
-        self.errors.append(RowError(row, column, code, str(message), _text(value)))
+        self.errors.append(RowError(row, column, code, str(message), cell_text(value)))
         self.failed.add(row)
 
-    # -- cells ---------------------------------------------------------------------------
-    def parse(self, row: SheetRow) -> _Parsed:
-        parsed = _Parsed(row=row)
-        cells, n = row.cells, row.number
-        number = cells.get("student_number")
-        if is_number_cell(number):
-            self.error(
-                n,
-                "student_number",
-                "number_cell",
-                _(
-                    "The spreadsheet turned this student number into a number (%(value)s), which "
-                    "may have lost digits. Format the column as text and type it again."
-                )
-                % {"value": number},
-                number,
-            )
-        elif number is None or not str(number).strip():
-            self.error(n, "student_number", "empty", _("This cell is empty; a value is required."))
-        elif not re.fullmatch(STUDENT_NUMBER_REGEX, str(number).strip()):
-            self.error(
-                n,
-                "student_number",
-                "invalid",
-                _("%(value)s is not a student number (6-32 letters or digits).")
-                % {"value": _text(number)},
-                number,
-            )
-        else:
-            parsed.student_number = str(number).strip()
-        session_id = cells.get("session_id")
-        try:
-            parsed.session_id = clean_whole_number(session_id)
-        except ValueError as problem:
-            self.error(n, "session_id", "invalid", str(problem), session_id)
-        for column in ("check_in", "check_out"):
-            try:
-                setattr(parsed, column, parse_time(cells.get(column)))
-            except ValueError as problem:
-                self.error(n, column, "invalid_time", str(problem), cells.get(column))
-        note = "" if cells.get("note") is None else str(cells.get("note")).strip()
-        if len(note) > MAX_NOTE_LENGTH:
-            self.error(
-                n,
-                "note",
-                "too_long",
-                _("Keep notes under %(max)s characters.") % {"max": MAX_NOTE_LENGTH},
-            )
-        parsed.note = note
-        return parsed
-
     # -- what the database knows ---------------------------------------------------------
-    def load(self, parsed: list[_Parsed]) -> None:
+    def load(self, parsed: list[Parsed]) -> None:
         numbers = sorted({p.student_number for p in parsed if p.student_number})
         self.students: dict[str, Student] = {}
         for chunk in _chunks(numbers):
@@ -250,7 +79,7 @@ class _Checker:
                 Application.objects.filter(
                     session_id__in=own,
                     student_id__in=chunk,
-                    status__in=[ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED],
+                    status__in=ON_SESSION_STATUSES,
                 )
                 .order_by()
                 .values_list("session_id", "student_id")
@@ -285,8 +114,8 @@ class _Checker:
                     session__attendance_closed_at__isnull=True,
                     checked_in_at__isnull=False,
                     checked_out_at__isnull=False,
-                    checked_in_at__lt=end + SCAN_MARGIN,
-                    checked_out_at__gt=start - SCAN_MARGIN,
+                    checked_in_at__lt=end + rules.SCAN_MARGIN,
+                    checked_out_at__gt=start - rules.SCAN_MARGIN,
                 )
                 .select_related("session__post")
                 .order_by()
@@ -305,7 +134,7 @@ class _Checker:
         return found
 
     # -- rules ---------------------------------------------------------------------------
-    def plan(self, p: _Parsed) -> PlannedRow | None:
+    def plan(self, p: Parsed) -> PlannedRow | None:
         n = p.row.number
         student = self.students.get(p.student_number) if p.student_number else None
         if p.student_number and student is None:
@@ -387,52 +216,22 @@ class _Checker:
 
     def check_row(self, row: PlannedRow) -> None:
         n, session, student = row.number, row.session, row.student
-        if session.attendance_closed_at is not None:
-            self.error(
-                n,
-                "session_id",
-                "closed_session",
-                _(
-                    "Attendance for session %(value)s is already closed; ask the coordinator for "
-                    "a correction instead."
-                )
-                % {"value": session.pk},
-                session.pk,
-            )
+        if problem := rules.session_closed(session=session):
+            message = _(SHEET_MESSAGES[problem]) % {"value": session.pk}
+            self.error(n, "session_id", rules.SHEET_CLOSED_CODE, message, session.pk)
             return
         key = (session.pk, student.pk)
         attendance = self.attendance.get(key)
-        if attendance is None and key not in self.confirmed:
-            self.error(
-                n,
-                "student_number",
-                "not_confirmed",
-                _("%(name)s is not confirmed for session %(session)s.")
-                % {"name": student.name, "session": session.pk},
-                student.student_number,
-            )
+        if problem := rules.on_roster(
+            has_attendance=attendance is not None, confirmed=key in self.confirmed
+        ):
+            message = _(SHEET_MESSAGES[problem]) % {"name": student.name, "session": session.pk}
+            self.error(n, "student_number", problem, message, student.student_number)
         for column, moment in (("check_in", row.check_in), ("check_out", row.check_out)):
-            if moment > self.now + CLOCK_SKEW:
-                self.error(
-                    n,
-                    column,
-                    "time_in_future",
-                    _("%(time)s is in the future.") % {"time": _local(moment)},
-                    _local(moment),
-                )
-            elif not session.starts_at - SCAN_MARGIN <= moment <= session.ends_at + SCAN_MARGIN:
-                self.error(
-                    n,
-                    column,
-                    "time_outside_session",
-                    _("%(time)s is outside the session (%(start)s–%(end)s).")
-                    % {
-                        "time": _local(moment),
-                        "start": _local(session.starts_at),
-                        "end": _local(session.ends_at, "H:i"),
-                    },
-                    _local(moment),
-                )
+            if problem := rules.scan_time(session=session, happened_at=moment, now=self.now):
+                params = rules.time_params(session=session, happened_at=moment)
+                message = _(SHEET_MESSAGES[problem]) % params
+                self.error(n, column, problem, message, local_time(moment))
         start, end = row.credited
         if n not in self.failed and end <= start:
             self.error(
@@ -440,8 +239,11 @@ class _Checker:
                 "check_in",
                 "no_time_in_session",
                 _("The times do not overlap the session (%(start)s–%(end)s).")
-                % {"start": _local(session.starts_at), "end": _local(session.ends_at, "H:i")},
-                _local(row.check_in),
+                % {
+                    "start": local_time(session.starts_at),
+                    "end": local_time(session.ends_at, "H:i"),
+                },
+                local_time(row.check_in),
             )
         if attendance is not None and attendance.checked_in_at and attendance.checked_out_at:
             if (attendance.checked_in_at, attendance.checked_out_at) == (
@@ -461,10 +263,10 @@ class _Checker:
                 )
                 % {
                     "name": student.name,
-                    "start": _local(attendance.checked_in_at),
-                    "end": _local(attendance.checked_out_at, "H:i"),
+                    "start": local_time(attendance.checked_in_at),
+                    "end": local_time(attendance.checked_out_at, "H:i"),
                 },
-                _local(row.check_in),
+                local_time(row.check_in),
             )
 
     def check_overlaps(self, rows: list[PlannedRow]) -> None:
@@ -488,57 +290,60 @@ class _Checker:
         for student_rows in by_student.values():
             student_rows.sort(key=lambda r: r.credited[0])
             for earlier, later in zip(student_rows, student_rows[1:], strict=False):
-                if later.credited[0] < earlier.credited[1] and later.number not in self.failed:
+                problem = rules.overlap(span=later.credited, other=earlier.credited)
+                if problem and later.number not in self.failed:
+                    message = _(SHEET_OVERLAP_MESSAGES["row"]) % {
+                        "name": later.student.name,
+                        "row": earlier.number,
+                    }
                     self.error(
-                        later.number,
-                        "check_in",
-                        "overlap",
-                        _("%(name)s is at another session at that time, on row %(row)s.")
-                        % {"name": later.student.name, "row": earlier.number},
-                        _local(later.check_in),
+                        later.number, "check_in", problem, message, local_time(later.check_in)
                     )
         for row in rows:
             if row.number in self.failed or row.repeat:
                 continue
-            start, end = row.credited
             for record in self.records.get(row.student.pk, ()):
-                if record.started_at < end and record.ended_at > start:
+                problem = rules.overlap(
+                    span=row.credited, other=(record.started_at, record.ended_at)
+                )
+                if problem:
                     self.error(
                         row.number,
                         "check_in",
-                        "overlap",
-                        _(
-                            "%(name)s already has a record at that time: "
-                            "%(title)s, %(start)s–%(end)s."
-                        )
+                        problem,
+                        _(SHEET_OVERLAP_MESSAGES["record"])
                         % {
                             "name": row.student.name,
                             "title": record.title,
-                            "start": _local(record.started_at),
-                            "end": _local(record.ended_at, "H:i"),
+                            "start": local_time(record.started_at),
+                            "end": local_time(record.ended_at, "H:i"),
                         },
-                        _local(row.check_in),
+                        local_time(row.check_in),
                     )
                     break
             else:
                 for other in self.others.get(row.student.pk, ()):
                     if other.session_id == row.session.pk:
                         continue
-                    other_start = max(other.checked_in_at, other.session.starts_at)
-                    other_end = min(other.checked_out_at, other.session.ends_at)
-                    if other_start < end and other_end > start:
+                    other_start, other_end = rules.credited_span(
+                        session=other.session,
+                        checked_in_at=other.checked_in_at,
+                        checked_out_at=other.checked_out_at,
+                    )
+                    problem = rules.overlap(span=row.credited, other=(other_start, other_end))
+                    if problem:
                         self.error(
                             row.number,
                             "check_in",
-                            "overlap",
-                            _("%(name)s is recorded at %(post)s at that time (%(start)s–%(end)s).")
+                            problem,
+                            _(SHEET_OVERLAP_MESSAGES["attendance"])
                             % {
                                 "name": row.student.name,
                                 "post": other.session.post.title,
-                                "start": _local(other_start),
-                                "end": _local(other_end, "H:i"),
+                                "start": local_time(other_start),
+                                "end": local_time(other_end, "H:i"),
                             },
-                            _local(row.check_in),
+                            local_time(row.check_in),
                         )
                         break
 
@@ -546,7 +351,7 @@ class _Checker:
 def attendance_rows_check(*, base: Base, rows: list[SheetRow]) -> CheckResult:
     """The dry run: every row checked, each problem named by row and column; nothing written."""
     checker = _Checker(base=base, rows=rows, now=timezone.now())
-    parsed = [checker.parse(row) for row in rows]
+    parsed = [row_parse(row, checker.error) for row in rows]
     checker.load(parsed)
     planned = [row for p in parsed if (row := checker.plan(p)) is not None]
     digests = checker.existing_digests(planned)

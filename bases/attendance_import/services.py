@@ -26,12 +26,14 @@ from ..models import (
 from ..services.attendance import (
     attendance_scans_record,
 )
-from .checking import CheckResult, PlannedRow, RowError, attendance_rows_check
+from .checking import attendance_rows_check
 from .limits import (
     CONFIRM_CHUNK,
     MAX_ERRORS_STORED,
     MAX_UPLOAD_BYTES,
 )
+from .parsing import RowError
+from .planning import CheckResult, PlannedRow
 from .reading import CSV, XLSX, ZIP_MAGIC, ImportRefused, Sheet, read_sheet
 
 
@@ -161,6 +163,7 @@ def attendance_import_queue(
     *, attendance_import: AttendanceImport, confirmed_by: User
 ) -> AttendanceImport:
     """Hand a previewed sheet to the worker; the import page shows it as importing."""
+    # The task calls this module's confirm: importing it at the top would be a cycle.
     from ..tasks import attendance_import_confirm as confirm_task
 
     locked = (

@@ -13,8 +13,8 @@ from openpyxl.cell import WriteOnlyCell
 from portal.spreadsheets import TEXT_FORMAT, escape_text
 
 from ..models import (
+    ON_SESSION_STATUSES,
     Application,
-    ApplicationStatus,
     Base,
     Session,
 )
@@ -78,7 +78,7 @@ def template_xlsx(*, base: Base) -> bytes:
     confirmed = dict(
         Application.objects.filter(
             session__post__base=base,
-            status__in=[ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED],
+            status__in=ON_SESSION_STATUSES,
         )
         .values("session_id")
         .annotate(n=Count("pk"))

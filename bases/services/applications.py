@@ -32,6 +32,7 @@ from students.models import SchoolClass, Student
 from ..errors import BaseError
 from ..models import (
     LIVE_APPLICATION,
+    LIVE_STATUSES,
     Allocation,
     Application,
     ApplicationStatus,
@@ -269,11 +270,7 @@ def application_cancel(*, application: Application, cancelled_by: User) -> Appli
     _lock_student(application.student)
     session = _lock_session(application.session)
     application = Application.objects.select_for_update().get(pk=application.pk)
-    if application.status not in (
-        ApplicationStatus.PENDING,
-        ApplicationStatus.CONFIRMED,
-        ApplicationStatus.WAITLISTED,
-    ):
+    if application.status not in LIVE_STATUSES:
         raise BaseError(
             _("This application can no longer be cancelled (%(status)s)."),
             code="not_cancellable",

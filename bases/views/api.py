@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -277,12 +277,3 @@ def api_scans(request: HttpRequest) -> JsonResponse:
     counts = {key: sum(r["status"] == key for r in results) for key in ("created", "repeated")}
     counts["errors"] = len(results) - counts["created"] - counts["repeated"]
     return JsonResponse({**counts, "results": results})
-
-
-urlpatterns = [
-    path("manage/bases/<int:base_id>/api-tokens/", api_tokens, name="api-tokens"),
-    path(
-        "manage/api-tokens/<int:token_id>/revoke/", api_token_revoke_view, name="api-token-revoke"
-    ),
-    path("api/v1/scans", api_scans, name="api-scans"),
-]

@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.core.files.uploadhandler import MemoryFileUploadHandler, SkipFile
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -228,28 +227,3 @@ def attendance_import_confirm_view(request: HttpRequest, import_id: int) -> Http
                 _("Nothing was imported: the sheet no longer passes the checks (see below)."),
             )
     return redirect("bases:attendance-import-detail", import_id=attendance_import.pk)
-
-
-urlpatterns = [
-    path("manage/imports/", attendance_import_index, name="attendance-imports"),
-    path(
-        "manage/bases/<int:base_id>/imports/",
-        attendance_import_upload,
-        name="attendance-import",
-    ),
-    path(
-        "manage/bases/<int:base_id>/imports/template.xlsx",
-        attendance_import_template,
-        name="attendance-import-template",
-    ),
-    path(
-        "manage/imports/<int:import_id>/",
-        attendance_import_detail,
-        name="attendance-import-detail",
-    ),
-    path(
-        "manage/imports/<int:import_id>/confirm/",
-        attendance_import_confirm_view,
-        name="attendance-import-confirm",
-    ),
-]

@@ -9,7 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -315,30 +315,3 @@ def session_applicants_xlsx(request: HttpRequest, session_id: int) -> HttpRespon
     )
     response["Content-Disposition"] = f'attachment; filename="applicants-{session.pk}-{day}.xlsx"'
     return response
-
-
-urlpatterns = [
-    path("manage/posts/", my_posts, name="my-posts"),
-    path("manage/bases/<int:base_id>/posts/new/", post_create_view, name="post-create"),
-    path("manage/posts/<int:post_id>/", post_manage, name="post-manage"),
-    path("manage/posts/<int:post_id>/edit/", post_edit_view, name="post-edit"),
-    path("manage/posts/<int:post_id>/submit/", post_submit_view, name="post-submit"),
-    path("manage/posts/<int:post_id>/close/", post_close_view, name="post-close"),
-    path("manage/posts/<int:post_id>/sessions/new/", session_create_view, name="session-create"),
-    path(
-        "manage/posts/<int:post_id>/sessions/series/",
-        session_series_create_view,
-        name="session-series-create",
-    ),
-    path("manage/sessions/<int:session_id>/delete/", session_delete_view, name="session-delete"),
-    path(
-        "manage/sessions/<int:session_id>/applicants/",
-        session_applicants,
-        name="session-applicants",
-    ),
-    path(
-        "manage/sessions/<int:session_id>/applicants.xlsx",
-        session_applicants_xlsx,
-        name="session-applicants-xlsx",
-    ),
-]

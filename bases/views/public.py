@@ -2,7 +2,6 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_filters.views import FilterView
@@ -89,9 +88,3 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         "bases/post_detail.html",
         {"post": post, "sessions": sessions, "student": student, "now": now},
     )
-
-
-urlpatterns = [
-    path("districts/<str:code>/", district_posts, name="district-posts"),
-    path("posts/<int:post_id>/", post_detail, name="post-detail"),
-]

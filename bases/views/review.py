@@ -12,7 +12,7 @@ from django.db.models import CharField, Count, F, Min, Q, QuerySet
 from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -295,16 +295,3 @@ def base_revoke_view(request: HttpRequest, base_id: int) -> HttpResponse:
         service=lambda base, user, reason: base_revoke(base=base, revoked_by=user, reason=reason),
         done=_("%(base)s's certification is revoked."),
     )
-
-
-urlpatterns = [
-    path("review/posts/", review_queue, name="review-queue"),
-    path("review/posts/<int:post_id>/", review_post, name="review-post"),
-    path("review/posts/<int:post_id>/approve/", post_approve_view, name="post-approve"),
-    path("review/posts/<int:post_id>/return/", post_return_view, name="post-return"),
-    path("review/bases/", base_certification, name="base-certification"),
-    path("review/bases/<int:base_id>/", base_decide, name="base-decide"),
-    path("review/bases/<int:base_id>/certify/", base_certify_view, name="base-certify"),
-    path("review/bases/<int:base_id>/suspend/", base_suspend_view, name="base-suspend"),
-    path("review/bases/<int:base_id>/revoke/", base_revoke_view, name="base-revoke"),
-]

@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.db.models import F, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -298,24 +298,3 @@ def class_booking_name(request: HttpRequest, reservation_id: int) -> HttpRespons
             )
             return redirect(reverse("bases:class-bookings") + f"#reservation-{reservation.pk}")
     return _render_bookings(request, failed=(reservation.pk, form))
-
-
-urlpatterns = [
-    path("school/<int:school_id>/bases/", school_bases, name="school-bases"),
-    path(
-        "school/<int:school_id>/bases/contract/",
-        school_contract_create,
-        name="school-contract-create",
-    ),
-    path(
-        "school/contracts/<int:contract_id>/end/",
-        school_contract_end_view,
-        name="school-contract-end",
-    ),
-    path("class/book/", class_book_list, name="class-book-list"),
-    path("class/book/<int:session_id>/", class_book, name="class-book"),
-    path("class/bookings/", class_bookings, name="class-bookings"),
-    path(
-        "class/bookings/<int:reservation_id>/name/", class_booking_name, name="class-booking-name"
-    ),
-]

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,7 +14,7 @@ from portal.roles import role_required
 from students.selectors import student_of_user
 
 from ..errors import BaseError
-from ..models import ApplicationStatus
+from ..models import LIVE_STATUSES, ApplicationStatus
 from ..selectors import (
     application_get_for_user,
     application_list_for_student,
@@ -109,15 +109,7 @@ def my_applications(request: HttpRequest) -> HttpResponse:
     for application in applications:
         application.position = positions.get(application.pk)
         cutoff = application.session.cancel_cutoff_at or application.session.starts_at
-        application.can_cancel = (
-            application.status
-            in (
-                ApplicationStatus.PENDING,
-                ApplicationStatus.CONFIRMED,
-                ApplicationStatus.WAITLISTED,
-            )
-            and now < cutoff
-        )
+        application.can_cancel = application.status in LIVE_STATUSES and now < cutoff
         application.cutoff = cutoff
     return render(
         request,
@@ -140,16 +132,3 @@ def session_lottery(request: HttpRequest, session_id: int) -> HttpResponse:
             "replay_matches": replay == [a.pk for a in applications if a.draw_position],
         },
     )
-
-
-urlpatterns = [
-    path("sessions/<int:session_id>/apply/", session_apply, name="session-apply"),
-    path("sessions/<int:session_id>/waitlist/", session_waitlist, name="session-waitlist"),
-    path("sessions/<int:session_id>/lottery/", session_lottery, name="session-lottery"),
-    path("applications/", my_applications, name="my-applications"),
-    path(
-        "applications/<int:application_id>/cancel/",
-        application_cancel_view,
-        name="application-cancel",
-    ),
-]

@@ -13,7 +13,6 @@ from .ledger import (
 )
 from .policy import Category, OrganiserLevel, RequirementPolicy
 from .schools import (
-    IDENTIFIER_REGEX,
     NATIONAL_ID_REGEX,
     SCHOOL_CODE_REGEX,
     STUDENT_NUMBER_REGEX,
@@ -28,7 +27,6 @@ from .schools import (
 )
 
 __all__ = [
-    "IDENTIFIER_REGEX",
     "NATIONAL_ID_REGEX",
     "SCHOOL_CODE_REGEX",
     "STUDENT_NUMBER_REGEX",

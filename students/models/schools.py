@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from districts.models import District
 
-IDENTIFIER_REGEX = r"\A[A-Za-z0-9]+\Z"
-STUDENT_NUMBER_REGEX = r"\A[A-Za-z0-9]{6,32}\Z"
+from ..identifiers import STUDENT_NUMBER_REGEX
+
 SCHOOL_CODE_REGEX = r"\A[A-Za-z0-9]{4,16}\Z"
 
 

@@ -22,7 +22,6 @@ from bases.attendance_import import (
     ImportRefused,
     attendance_import_confirm,
     attendance_import_preview,
-    checking,
     read_sheet,
     reading,
     row_nonce,
@@ -347,15 +346,16 @@ class TestDryRunAndConfirm:
         assert not AttendanceScan.objects.exists()
         assert not Attendance.objects.exists()
 
-    def test_a_refusal_by_the_attendance_service_rolls_back_every_row(self, ran):
-        """The rows go through `attendance_scans_record`; one scan it refuses undoes all."""
+    def test_a_row_refused_at_confirm_rolls_back_every_row(self, ran):
+        """The preview accepts both rows; by confirm one student has left the roster."""
         session, coordinator, students = ran
-        outsider = StudentFactory()
-        content = xlsx_file([_row(students[0], session), _row(outsider, session)])
-        with mock.patch.object(checking._Checker, "check_row"):  # let the dry run miss it
-            item = _preview(session, coordinator, content)
-            assert item.status == ImportStatus.PREVIEWED
-            item = attendance_import_confirm(attendance_import=item, confirmed_by=coordinator)
+        leaver = ApplicationFactory(session=session).student
+        content = xlsx_file([_row(students[0], session), _row(leaver, session)])
+        item = _preview(session, coordinator, content)
+        assert item.status == ImportStatus.PREVIEWED
+        leaver.applications.update(status=ApplicationStatus.CANCELLED)
+
+        item = attendance_import_confirm(attendance_import=item, confirmed_by=coordinator)
 
         assert item.status == ImportStatus.REFUSED
         assert {(e["row"], e["code"]) for e in item.errors} == {(3, "not_confirmed")}

@@ -14,9 +14,14 @@ from portal.models import AuditLog
 from students.models import Student
 
 from ...forms_attendance import CorrectionForm
-from ...models import Application, ApplicationStatus, Attendance, AttendanceScan, ScanKind, Session
-
-ON_ROSTER = [ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED, ApplicationStatus.NO_SHOW]
+from ...models import (
+    ON_ROSTER_STATUSES,
+    Application,
+    Attendance,
+    AttendanceScan,
+    ScanKind,
+    Session,
+)
 
 
 def hm(moment: datetime | None) -> str:
@@ -55,7 +60,7 @@ class RosterRow:
 def roster_rows(session: Session) -> tuple[list[RosterRow], list[RosterRow]]:
     """(students confirmed for the session, walk-ins added with a reason), each by name."""
     applications = (
-        Application.objects.filter(session=session, status__in=ON_ROSTER)
+        Application.objects.filter(session=session, status__in=ON_ROSTER_STATUSES)
         .select_related("student__school_class")
         .order_by("student__name", "student_id")
     )
@@ -76,7 +81,7 @@ def roster_rows(session: Session) -> tuple[list[RosterRow], list[RosterRow]]:
 def roster_students(session: Session):
     """Students on the roster: confirmed (or already settled) for the session, or walked in."""
     return Student.objects.filter(
-        Q(applications__session=session, applications__status__in=ON_ROSTER)
+        Q(applications__session=session, applications__status__in=ON_ROSTER_STATUSES)
         | Q(attendances__session=session)
     ).distinct()
 

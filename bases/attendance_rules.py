@@ -1,0 +1,116 @@
+"""The rules every way of recording attendance applies: roster, API scans and the sheet import.
+
+Each rule is a pure function of the facts it is given and returns a `Problem` code, or None when
+the rule holds; it reads nothing from the database. The callers word the problem for their
+readers through the mappings below: a scan is refused with `SCAN_MESSAGES`, a sheet row is
+reported with `SHEET_MESSAGES` (which name the row's session or time, as the row's context).
+"""
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_noop
+
+from .models import Session
+
+# How far outside the session a scan may happen: early arrivals and late check-outs.
+SCAN_MARGIN = timedelta(hours=3)
+# Clocks of phones and scanners drift; a scan a little in the future is still accepted.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Problem(StrEnum):
+    """Why attendance cannot be recorded as given."""
+
+    CLOSED = "closed"
+    NOT_CONFIRMED = "not_confirmed"
+    TIME_IN_FUTURE = "time_in_future"
+    TIME_OUTSIDE_SESSION = "time_outside_session"
+    OVERLAP = "overlap"
+
+
+# Messages are marked here and translated where they are shown (the caller's language).
+SCAN_MESSAGES = {
+    Problem.CLOSED: gettext_noop(
+        "Attendance for this session is closed; ask for a correction instead."
+    ),
+    Problem.NOT_CONFIRMED: gettext_noop("%(name)s is not confirmed for this session."),
+    Problem.TIME_IN_FUTURE: gettext_noop("A scan cannot happen in the future."),
+    Problem.TIME_OUTSIDE_SESSION: gettext_noop(
+        "%(time)s is outside the session (%(start)s–%(end)s)."
+    ),
+}
+SHEET_MESSAGES = {
+    Problem.CLOSED: gettext_noop(
+        "Attendance for session %(value)s is already closed; ask the coordinator for "
+        "a correction instead."
+    ),
+    Problem.NOT_CONFIRMED: gettext_noop("%(name)s is not confirmed for session %(session)s."),
+    Problem.TIME_IN_FUTURE: gettext_noop("%(time)s is in the future."),
+    Problem.TIME_OUTSIDE_SESSION: SCAN_MESSAGES[Problem.TIME_OUTSIDE_SESSION],
+}
+# A sheet row overlaps something else; the message names what.
+SHEET_OVERLAP_MESSAGES = {
+    "row": gettext_noop("%(name)s is at another session at that time, on row %(row)s."),
+    "record": gettext_noop(
+        "%(name)s already has a record at that time: %(title)s, %(start)s–%(end)s."
+    ),
+    "attendance": gettext_noop(
+        "%(name)s is recorded at %(post)s at that time (%(start)s–%(end)s)."
+    ),
+}
+# The sheet reports a closed session under this code (its column is the session id).
+SHEET_CLOSED_CODE = "closed_session"
+
+
+def local_time(moment: datetime, pattern: str = "Y-m-d H:i") -> str:
+    """A moment as the portal's local time, the way the rules' messages show it."""
+    return date_format(timezone.localtime(moment), pattern)
+
+
+def session_window(session: Session) -> tuple[datetime, datetime]:
+    """When scans of a session may happen: the session widened by the scan margin."""
+    return session.starts_at - SCAN_MARGIN, session.ends_at + SCAN_MARGIN
+
+
+def session_closed(*, session: Session) -> Problem | None:
+    """A closed session takes no new attendance; corrections go through the roster."""
+    return Problem.CLOSED if session.attendance_closed_at is not None else None
+
+
+def on_roster(*, has_attendance: bool, confirmed: bool) -> Problem | None:
+    """Only a student on the roster (confirmed, or already recorded) may be recorded."""
+    return None if has_attendance or confirmed else Problem.NOT_CONFIRMED
+
+
+def scan_time(*, session: Session, happened_at: datetime, now: datetime) -> Problem | None:
+    """A scan is not in the future (beyond clock skew) and lies in the session's window."""
+    if happened_at > now + CLOCK_SKEW:
+        return Problem.TIME_IN_FUTURE
+    start, end = session_window(session)
+    if not start <= happened_at <= end:
+        return Problem.TIME_OUTSIDE_SESSION
+    return None
+
+
+def time_params(*, session: Session, happened_at: datetime) -> dict[str, str]:
+    """The parameters of a time problem's message: the time and the session's span."""
+    return {
+        "time": local_time(happened_at),
+        "start": local_time(session.starts_at),
+        "end": local_time(session.ends_at, "H:i"),
+    }
+
+
+def credited_span(
+    *, session: Session, checked_in_at: datetime, checked_out_at: datetime
+) -> tuple[datetime, datetime]:
+    """The part of an attendance inside its session: what the ledger record covers."""
+    return max(checked_in_at, session.starts_at), min(checked_out_at, session.ends_at)
+
+
+def overlap(*, span: tuple[datetime, datetime], other: tuple[datetime, datetime]) -> Problem | None:
+    """One student cannot be in two places at once: two spans may touch, never overlap."""
+    return Problem.OVERLAP if other[0] < span[1] and other[1] > span[0] else None

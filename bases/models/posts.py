@@ -1,0 +1,156 @@
+"""Posts a base offers, and their sessions."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from students.models import Category
+
+from .bases import Base
+
+
+class PostStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    PUBLISHED = "published", _("Published")
+    CLOSED = "closed", _("Closed")
+
+
+GRADES_REGEX = r"\A1?2?3?\Z"
+
+
+class Post(models.Model):
+    """A role at a base (岗位) that students apply for through its sessions."""
+
+    base = models.ForeignKey(
+        Base, verbose_name=_("base"), on_delete=models.CASCADE, related_name="posts"
+    )
+    title = models.CharField(_("title"), max_length=100)
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="posts"
+    )
+    description = models.TextField(_("description"), blank=True)
+    requirements = models.TextField(_("requirements"), blank=True)
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    eligible_grades = models.CharField(
+        _("eligible grades"),
+        max_length=3,
+        default="123",
+        help_text=_("Grades of senior high that may apply, e.g. 12 for grades 1 and 2."),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=PostStatus.choices, default=PostStatus.DRAFT
+    )
+    review_note = models.TextField(_("review note"), blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        ordering = ["base", "title"]
+        indexes = [models.Index(fields=["status", "base"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(title=""), name="post_title_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status__in=PostStatus.values), name="post_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(eligible_grades__regex=GRADES_REGEX) & ~Q(eligible_grades=""),
+                name="post_grades_format",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} - {self.base}"
+
+
+class Allocation(models.TextChoices):
+    FIRST_COME = "first_come", _("First come, first served")
+    LOTTERY = "lottery", _("Lottery")
+
+
+class Session(models.Model):
+    """A dated time slot of a post (场次) with a capacity."""
+
+    post = models.ForeignKey(
+        Post, verbose_name=_("post"), on_delete=models.CASCADE, related_name="sessions"
+    )
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    capacity = models.PositiveIntegerField(_("capacity"))
+    taken = models.PositiveIntegerField(_("seats taken"), default=0)
+    allocation = models.CharField(
+        _("allocation"), max_length=16, choices=Allocation.choices, default=Allocation.FIRST_COME
+    )
+    applications_open_at = models.DateTimeField(_("applications open"))
+    applications_close_at = models.DateTimeField(_("applications close"))
+    cancel_cutoff_at = models.DateTimeField(_("cancellation cut-off"), null=True, blank=True)
+    lottery_seed = models.BigIntegerField(_("lottery seed"), null=True, blank=True)
+    lottery_drawn_at = models.DateTimeField(_("lottery drawn at"), null=True, blank=True)
+    attendance_closed_at = models.DateTimeField(_("attendance closed at"), null=True, blank=True)
+    attendance_closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("attendance closed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["starts_at", "id"]
+        indexes = [
+            models.Index(fields=["post", "starts_at"]),
+            models.Index(fields=["starts_at"]),
+            models.Index(fields=["ends_at", "attendance_closed_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(starts_at__lt=F("ends_at")), name="session_starts_before_end"
+            ),
+            models.CheckConstraint(condition=Q(capacity__gt=0), name="session_capacity_positive"),
+            models.CheckConstraint(
+                condition=Q(allocation__in=Allocation.values), name="session_allocation_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(taken__lte=F("capacity")), name="session_taken_within_capacity"
+            ),
+            models.CheckConstraint(
+                condition=Q(applications_open_at__lt=F("applications_close_at")),
+                name="session_window_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(cancel_cutoff_at__isnull=True)
+                | Q(cancel_cutoff_at__lte=F("starts_at")),
+                name="session_cutoff_before_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.post.title} {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def seats_left(self) -> int:
+        return self.capacity - self.taken

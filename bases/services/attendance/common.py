@@ -1,0 +1,73 @@
+"""What every attendance writer shares: the coordinator check, the session lock, the row."""
+
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+
+from portal.models import User
+from students.models import Student
+
+from ...attendance_rules import SCAN_MESSAGES, Problem, credited_span
+from ...errors import BaseError
+from ...models import Application, Attendance, Coordinator, Session
+
+
+def check_coordinator(*, user: User, session: Session) -> None:
+    if not Coordinator.objects.filter(user=user, base_id=session.post.base_id).exists():
+        raise BaseError(
+            _("Only the base's coordinators may record attendance."), code="not_authorised"
+        )
+
+
+def credited_minutes_for(
+    *, session: Session, checked_in_at: datetime | None, checked_out_at: datetime | None
+) -> int:
+    """Whole minutes of overlap between [check-in, check-out] and [session start, end]."""
+    if checked_in_at is None or checked_out_at is None:
+        return 0
+    start, end = credited_span(
+        session=session, checked_in_at=checked_in_at, checked_out_at=checked_out_at
+    )
+    return max(0, int((end - start).total_seconds() // 60))
+
+
+def lock_session(session: Session) -> Session:
+    return (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("post__base__district", "post__category")
+        .get(pk=session.pk)
+    )
+
+
+def rule_error(problem: Problem, **params) -> BaseError:
+    """A refused scan or roster action, worded for the roster and the API."""
+    return BaseError(_(SCAN_MESSAGES[problem]), code=problem.value, params=params or None)
+
+
+def lock_open_session(session: Session) -> Session:
+    session = lock_session(session)
+    if session.attendance_closed_at is not None:
+        raise rule_error(Problem.CLOSED)
+    return session
+
+
+def attendance_build(
+    *,
+    session: Session,
+    student: Student,
+    application: Application | None,
+    recorded_by: User | None,
+    recorded_via: str | None = None,
+    walk_in_reason: str = "",
+) -> Attendance:
+    """An unsaved attendance row of a student at a session (the only place one is built)."""
+    attendance = Attendance(
+        session=session,
+        student=student,
+        application=application,
+        walk_in_reason=walk_in_reason,
+        recorded_by=recorded_by,
+    )
+    if recorded_via is not None:
+        attendance.recorded_via = recorded_via
+    return attendance

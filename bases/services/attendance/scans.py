@@ -1,0 +1,336 @@
+"""Recording scans, one or a batch.
+
+Every scan carries a client-generated nonce and the time it happened. A nonce is recorded once;
+the same nonce with another payload is refused. Attendance times are derived from the scans
+(earliest check-in, latest check-out after it), so scans may arrive in any order and any number
+of times. A correction by hand, with a reason, fixes the times; later scans no longer move them.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.models import User
+from students.models import Student
+
+from ... import attendance_rules as rules
+from ...errors import BaseError
+from ...models import (
+    ON_SESSION_STATUSES,
+    Application,
+    Attendance,
+    AttendanceScan,
+    ScanKind,
+    Session,
+)
+from .common import attendance_build, lock_session, rule_error
+
+# A scanned code says who, not which way: check in, or out if the student is already in.
+AUTO_KIND = "auto"
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One check-in or check-out as a device saw it."""
+
+    nonce: str
+    student: Student
+    kind: str
+    happened_at: datetime
+
+
+def scan_digest(*, session_id: int, student_id: int, kind: str, happened_at: datetime) -> str:
+    """A fingerprint of what a scan says, to tell a retry from a reused nonce."""
+    payload = json.dumps([session_id, student_id, kind, happened_at.astimezone(UTC).isoformat()])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class _Known:
+    """What the database holds about a batch's scans and students, read in four queries.
+
+    Read under the session's lock (every writer of a session's attendance takes it first) and
+    kept up to date as the batch records, so each scan costs only its own writes.
+    """
+
+    def __init__(self, *, session: Session, scans: list[Scan]):
+        self.session = session
+        self.by_nonce: dict[str, AttendanceScan] = {
+            s.nonce: s
+            for s in AttendanceScan.objects.filter(nonce__in=[s.nonce for s in scans]).order_by()
+        }
+        student_ids = {scan.student.pk for scan in scans}
+        # order_by(): the models' default orderings join session, student, class and school.
+        self.attendances: dict[int, Attendance] = {
+            a.student_id: a
+            for a in Attendance.objects.filter(
+                session=session, student_id__in=student_ids
+            ).order_by()
+        }
+        self.applications: dict[int, Application] = {}
+        for application in Application.objects.filter(
+            session=session,
+            student_id__in=student_ids,
+            status__in=ON_SESSION_STATUSES,
+        ).order_by("created_at", "id"):
+            self.applications.setdefault(application.student_id, application)
+        self.scans_of: dict[int, list[AttendanceScan]] = {pk: [] for pk in student_ids}
+        for scan in AttendanceScan.objects.filter(
+            session=session, student_id__in=student_ids
+        ).order_by():
+            self.scans_of[scan.student_id].append(scan)
+
+
+def _paired(scans: list[AttendanceScan]) -> tuple[datetime | None, datetime | None]:
+    """Pair the scans: the earliest check-in, and the latest check-out after it."""
+    ins = sorted(s.happened_at for s in scans if s.kind == ScanKind.CHECK_IN)
+    checked_in = ins[0] if ins else None
+    outs = sorted(
+        s.happened_at
+        for s in scans
+        if s.kind == ScanKind.CHECK_OUT and checked_in is not None and s.happened_at > checked_in
+    )
+    return checked_in, outs[-1] if outs else None
+
+
+def _repair(attendance: Attendance, scans: list[AttendanceScan]) -> bool:
+    """Set the attendance's times from its scans (unless corrected by hand); True if changed."""
+    if attendance.corrected:
+        return False
+    times = _paired(scans)
+    if (attendance.checked_in_at, attendance.checked_out_at) == times:
+        return False
+    attendance.checked_in_at, attendance.checked_out_at = times
+    return True
+
+
+def _recompute(attendance: Attendance, scans: list[AttendanceScan]) -> None:
+    if _repair(attendance, scans):
+        attendance.save(update_fields=["checked_in_at", "checked_out_at", "updated_at"])
+
+
+def _check_on_roster(*, known: _Known, student: Student) -> None:
+    problem = rules.on_roster(
+        has_attendance=student.pk in known.attendances,
+        confirmed=student.pk in known.applications,
+    )
+    if problem:
+        raise rule_error(problem, name=student.name)
+
+
+def _attendance_for(*, known: _Known, student: Student, source: str, user: User | None):
+    attendance = known.attendances.get(student.pk)
+    if attendance is None:
+        attendance = attendance_build(
+            session=known.session,
+            student=student,
+            application=known.applications[student.pk],
+            recorded_via=source,
+            recorded_by=user,
+        )
+        attendance.save()
+        known.attendances[student.pk] = attendance
+    return attendance
+
+
+def _check_time(*, session: Session, happened_at: datetime) -> None:
+    problem = rules.scan_time(session=session, happened_at=happened_at, now=timezone.now())
+    if problem == rules.Problem.TIME_OUTSIDE_SESSION:
+        raise rule_error(problem, **rules.time_params(session=session, happened_at=happened_at))
+    if problem:
+        raise rule_error(problem)
+
+
+def _resolve_kind(*, known: _Known, scan: Scan, existing: AttendanceScan | None) -> str:
+    """The kind of an AUTO scan: as first recorded for a retry, else out if already checked in."""
+    if existing is not None:
+        return existing.kind
+    attendance = known.attendances.get(scan.student.pk)
+    if attendance and attendance.checked_in_at and attendance.checked_in_at < scan.happened_at:
+        return ScanKind.CHECK_OUT
+    return ScanKind.CHECK_IN
+
+
+def _reused(nonce: str) -> BaseError:
+    return BaseError(
+        _("Scan id %(nonce)s was already used for a different scan."),
+        code="nonce_reused",
+        params={"nonce": nonce},
+    )
+
+
+def _prepare_scan(
+    *, known: _Known, scan: Scan, source: str, user: User | None
+) -> tuple[AttendanceScan, bool]:
+    """(the recorded scan, False) for a repeat; (the scan to record, unsaved, True) for a new one.
+
+    Raises BaseError for a scan that must be refused. Writes nothing.
+    """
+    session = known.session
+    existing = known.by_nonce.get(scan.nonce)
+    if scan.kind == AUTO_KIND:
+        scan = replace(scan, kind=_resolve_kind(known=known, scan=scan, existing=existing))
+    digest = scan_digest(
+        session_id=session.pk,
+        student_id=scan.student.pk,
+        kind=scan.kind,
+        happened_at=scan.happened_at,
+    )
+    if existing is not None:
+        if existing.payload_digest != digest:
+            raise _reused(scan.nonce)
+        return existing, False
+    # Checked after the nonce, so a retry of a scan recorded before closing still succeeds.
+    if problem := rules.session_closed(session=session):
+        raise rule_error(problem)
+    if scan.kind not in ScanKind.values:
+        raise BaseError(_("A scan is a check-in or a check-out."), code="bad_kind")
+    _check_time(session=session, happened_at=scan.happened_at)
+    _check_on_roster(known=known, student=scan.student)
+    new = AttendanceScan(
+        nonce=scan.nonce,
+        session=session,
+        student=scan.student,
+        kind=scan.kind,
+        happened_at=scan.happened_at,
+        source=source,
+        payload_digest=digest,
+        recorded_by=user,
+    )
+    return new, True
+
+
+def _record_scan(
+    *, known: _Known, scan: Scan, source: str, user: User | None
+) -> tuple[AttendanceScan, bool]:
+    prepared, new = _prepare_scan(known=known, scan=scan, source=source, user=user)
+    if not new:
+        return prepared, False
+    # Nothing is written before this point, so a refused scan leaves nothing to undo.
+    try:
+        with transaction.atomic():
+            prepared.save(force_insert=True)
+    except IntegrityError:
+        # The same nonce arrived at once in another session's transaction, which committed it.
+        existing = AttendanceScan.objects.get(nonce=scan.nonce)
+        if existing.payload_digest != prepared.payload_digest:
+            raise _reused(scan.nonce) from None
+        return existing, False
+    known.by_nonce[scan.nonce] = prepared
+    known.scans_of[scan.student.pk].append(prepared)
+    attendance = _attendance_for(known=known, student=scan.student, source=source, user=user)
+    _recompute(attendance, known.scans_of[scan.student.pk])
+    return prepared, True
+
+
+@transaction.atomic
+def attendance_scan_record(
+    *, session: Session, scan: Scan, source: str, recorded_by: User | None
+) -> tuple[AttendanceScan, bool]:
+    """Record one check-in or check-out; returns (scan, created). A repeated nonce is a no-op.
+
+    `scan.kind` may be AUTO_KIND (a scanned code): check in, or out if already checked in.
+    """
+    session = lock_session(session)
+    known = _Known(session=session, scans=[scan])
+    return _record_scan(known=known, scan=scan, source=source, user=recorded_by)
+
+
+@dataclass
+class BatchResult:
+    created: int = 0
+    repeated: int = 0
+    errors: list[tuple[int, str, str]] | None = None
+    # "created", "repeated" or "error" for each scan, in the order given.
+    outcomes: list[str] = field(default_factory=list)
+
+    def refused(self, index: int, error: BaseError) -> None:
+        self.errors.append((index, error.code, error.messages[0]))
+        self.outcomes.append("error")
+
+    def recorded(self, *, created: bool) -> None:
+        if created:
+            self.created += 1
+        else:
+            self.repeated += 1
+        self.outcomes.append("created" if created else "repeated")
+
+
+@transaction.atomic
+def attendance_scans_record(
+    *, session: Session, scans: list[Scan], source: str, recorded_by: User | None
+) -> BatchResult:
+    """Record many scans of one session: each stands alone; bad ones are reported by index.
+
+    Once the session is closed, scans recorded before still answer as repeated (a retry after
+    a lost response), and new ones are refused one by one with the code `closed`.
+
+    The batch is checked scan by scan in memory, then written in a few statements (the new
+    scans in one insert, new attendances in one, changed ones in one update). If another
+    transaction committed one of the same nonces meanwhile, the insert fails as a whole and
+    the batch is recorded again scan by scan, each new scan in its own savepoint.
+    """
+    session = lock_session(session)
+    try:
+        with transaction.atomic():
+            return _record_batch(session=session, scans=scans, source=source, user=recorded_by)
+    except IntegrityError:
+        return _record_one_by_one(session=session, scans=scans, source=source, user=recorded_by)
+
+
+def _record_batch(*, session: Session, scans: list[Scan], source: str, user: User | None):
+    known = _Known(session=session, scans=scans)
+    result = BatchResult(errors=[])
+    new_scans: list[AttendanceScan] = []
+    changed: dict[int, Attendance] = {}  # by student id, saved or not
+    for index, scan in enumerate(scans):
+        try:
+            prepared, new = _prepare_scan(known=known, scan=scan, source=source, user=user)
+        except BaseError as error:
+            result.refused(index, error)
+            continue
+        result.recorded(created=new)
+        if not new:
+            continue
+        student_id = scan.student.pk
+        new_scans.append(prepared)
+        known.by_nonce[prepared.nonce] = prepared
+        known.scans_of[student_id].append(prepared)
+        attendance = known.attendances.get(student_id)
+        if attendance is None:
+            attendance = attendance_build(
+                session=session,
+                student=scan.student,
+                application=known.applications[student_id],
+                recorded_via=source,
+                recorded_by=user,
+            )
+            known.attendances[student_id] = attendance
+        if _repair(attendance, known.scans_of[student_id]) or attendance.pk is None:
+            changed[student_id] = attendance
+    added = [a for a in changed.values() if a.pk is None]
+    updated = [a for a in changed.values() if a.pk is not None]
+    AttendanceScan.objects.bulk_create(new_scans)
+    Attendance.objects.bulk_create(added)
+    now = timezone.now()
+    for attendance in updated:
+        attendance.updated_at = now  # bulk_update does not set auto_now fields
+    Attendance.objects.bulk_update(updated, ["checked_in_at", "checked_out_at", "updated_at"])
+    return result
+
+
+def _record_one_by_one(*, session: Session, scans: list[Scan], source: str, user: User | None):
+    known = _Known(session=session, scans=scans)
+    result = BatchResult(errors=[])
+    for index, scan in enumerate(scans):
+        try:
+            _scan, created = _record_scan(known=known, scan=scan, source=source, user=user)
+        except BaseError as error:
+            result.refused(index, error)
+            continue
+        result.recorded(created=created)
+    return result
