@@ -19,7 +19,7 @@ from evaluation_export.models import BatchStatus, ExportedLine
 from students.charts import Bar, Segment, hbar_chart
 from students.models import PracticeRecord
 from students.progress import school_year_label, school_year_of
-from students.views.progress import student_records
+from students.selectors import student_records
 
 USE_CHART_LIMIT = 15
 
@@ -181,7 +181,7 @@ def overdue_rows(sessions: Iterable[Session]) -> Iterator[list]:
 def records_with_export_state(*, student) -> QuerySet[PracticeRecord]:
     """The student's records, each annotated with whether a done export batch sent it."""
     sent = ExportedLine.objects.filter(record=OuterRef("pk"), batch__status=BatchStatus.DONE)
-    return student_records(student).annotate(
+    return student_records(student=student).annotate(
         sent_now=Exists(sent.filter(version=OuterRef("version"))), sent_before=Exists(sent)
     )
 

@@ -22,11 +22,12 @@ from bases.models import (
     Session,
 )
 from bases.services.lottery import lottery_order, lottery_weight
-from portal import demo_data as data
 from portal.models import Role
 from students.models import OrganiserLevel, PracticeRecord, RecordedVia, RecordStatus, Student
 from students.selectors import policy_for_entry_year
 from students.services import RecordFacts, practice_record_upsert
+
+from . import data
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SLOTS = ((time(9, 0), time(12, 0)), (time(13, 30), time(16, 30)))

@@ -1,7 +1,7 @@
 """What the role dashboards show about progress, bases' use and overdue rosters.
 
 Each builder makes a fixed number of queries whatever the size of the scope; `students.reports`
-and `students.progress` do the counting, `portal.reports` the figures that cross apps.
+and `students.progress` do the counting, `dashboards.reports` the figures that cross apps.
 """
 
 from django.http import Http404, HttpResponse
@@ -11,6 +11,9 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from districts.models import District
+from portal.models import User
+from portal.services import audit_log_record
+from portal.spreadsheets import write_xlsx
 from students.charts import Bar, Segment, completion_chart, forecast_legend, hbar_chart
 from students.completion import (
     Completion,
@@ -18,9 +21,8 @@ from students.completion import (
     school_reports,
 )
 from students.models import Student
-from students.views.progress import progress_context
+from students.selectors import progress_context
 
-from .models import User
 from .reports import (
     base_use_by_district,
     base_use_chart,
@@ -36,8 +38,6 @@ from .reports import (
     school_year_period,
     upcoming_applications,
 )
-from .services import audit_log_record
-from .spreadsheets import write_xlsx
 
 RECENT_RECORDS = 8
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.shortcuts import resolve_url
 
-from portal import demo_data as data
+from demo import data
 from portal.models import User
 
 STOP_TIMEOUT = 10.0
