@@ -7,10 +7,10 @@ and `students.progress` do the counting, `dashboards.reports` the figures that c
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from districts.models import District
+from portal.http import XLSX_CONTENT_TYPE, attachment_response
 from portal.models import User
 from portal.services import audit_log_record
 from portal.spreadsheets import write_xlsx
@@ -40,13 +40,10 @@ from .reports import (
 )
 
 RECENT_RECORDS = 8
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _xlsx(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response
+    return attachment_response(content, filename=filename, content_type=XLSX_CONTENT_TYPE)
 
 
 def student_dashboard_context(*, student: Student) -> dict:

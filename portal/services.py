@@ -55,4 +55,3 @@ def notification_email(*, notification_id: int) -> Notification | None:
     notification.emailed_at = timezone.now()
     notification.save(update_fields=["emailed_at"])
     return notification
-
