@@ -1,15 +1,15 @@
 """Run the demo: the web server, a Celery worker and Celery beat, started and stopped together.
 
-Each child runs in its own session, so a Ctrl-C reaches only this process, which then stops the
-children in order: SIGTERM to each process group, a grace period, then SIGKILL.
+honcho supervises them: each child runs in its own session, its output is forwarded with the
+child's name, and a Ctrl-C, or any child stopping, sends SIGTERM to every child's process group
+(SIGKILL after a grace period). This command adds the banner once the web server answers.
 """
 
-import contextlib
-import ctypes
 import os
-import signal
-import subprocess
+import re
+import shlex
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,13 +18,17 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.shortcuts import resolve_url
+from honcho.manager import SYSTEM_PRINTER_NAME, Manager
+from honcho.printer import Printer
 
 from demo import data
 from portal.models import User
 
-STOP_TIMEOUT = 10.0
 POLL_INTERVAL = 0.25
-PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
+# honcho's own lines about its children: a child started, a child stopped, a signal received.
+STARTED = re.compile(r"^(\w+) started \(pid=(\d+)\)$")
+STOPPED = re.compile(r"^(\w+) stopped \(rc=(-?\d+)\)$")
+RECEIVED = re.compile(r"^(SIGINT|SIGTERM) received$")
 
 
 def _answers_http(url: str) -> bool:
@@ -37,6 +41,38 @@ def _answers_http(url: str) -> bool:
         return True
     except (urllib.error.URLError, OSError):
         return False
+
+
+class DemoPrinter(Printer):
+    """honcho's printer, which also notes the first child to stop and whether a signal came.
+
+    A child's start is shown as `Started <name> (pid <pid>): <command>`, as before honcho.
+    """
+
+    def __init__(self, commands: dict[str, str], **kwargs):
+        super().__init__(**kwargs)
+        self.commands = commands
+        self.first_stop: tuple[str, int] | None = None
+        self.signal_name: str | None = None
+        self.stopping = False  # set before run_demo itself stops the children
+
+    def write(self, message):
+        if message.name == SYSTEM_PRINTER_NAME:
+            text = message.data.strip()
+            if started := STARTED.match(text):
+                name, pid = started.groups()
+                line = f"Started {name} (pid {pid}): {self.commands[name]}"
+                print(line, file=self.output, flush=True)
+                return
+            if received := RECEIVED.match(text):
+                self.signal_name = self.signal_name or received.group(1)
+            elif (stopped := STOPPED.match(text)) and not self._stop_requested():
+                self.first_stop = (stopped.group(1), int(stopped.group(2)))
+        super().write(message)
+
+    def _stop_requested(self) -> bool:
+        """A child stopped already, a signal came, or run_demo is stopping the children."""
+        return self.first_stop is not None or self.signal_name is not None or self.stopping
 
 
 class Command(BaseCommand):
@@ -81,62 +117,54 @@ class Command(BaseCommand):
                 "DJANGO_SETTINGS_MODULE", settings.SETTINGS_MODULE
             ),
         }
+        printer = DemoPrinter(
+            {name: " ".join(command[1:]) for name, command in commands.items()}, output=sys.stdout
+        )
+        manager = Manager(printer=printer)
+        for name, command in commands.items():
+            # `exec`: the shell honcho starts becomes the command, so its pid is the child's.
+            manager.add_process(name, f"exec {shlex.join(command)}", env=env, cwd=settings.BASE_DIR)
 
-        self.stop_signal = None
-        previous = {
-            signum: signal.signal(signum, self._on_signal)
-            for signum in (signal.SIGINT, signal.SIGTERM)
-        }
-        self.children: dict[str, subprocess.Popen] = {}
-        failure = None
-        try:
-            for name, command in commands.items():
-                child = subprocess.Popen(
-                    command,
-                    cwd=settings.BASE_DIR,
-                    env=env,
-                    start_new_session=True,
-                    preexec_fn=_stop_with_parent(os.getpid()),
-                )
-                self.children[name] = child
-                self._say(f"Started {name} (pid {child.pid}): {' '.join(command[1:])}")
-            login_url = url.rstrip("/") + resolve_url(settings.LOGIN_URL)
-            failure = self._watch(url, login_url, startup_timeout, password if seeded else None)
-            if failure is None:
-                self._say(f"{signal.Signals(self.stop_signal).name}: stopping ...")
-        finally:
-            self._stop_children()
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+        login_url = url.rstrip("/") + resolve_url(settings.LOGIN_URL)
+        failure: list[str] = []
+        watcher = threading.Thread(
+            target=self._wait_until_up,
+            args=(manager, printer, url, login_url, startup_timeout, password if seeded else None),
+            kwargs={"failure": failure},
+            daemon=True,
+        )
+        watcher.start()
+        manager.loop()  # until every child has stopped
+        printer.stopping = True
+
+        if printer.first_stop is not None:
+            name, code = printer.first_stop
+            failure.append(f"{name} exited with code {code}; stopped the others.")
         if failure:
-            raise CommandError(failure)
+            raise CommandError(failure[-1])
         self._say("All stopped.")
-
-    def _on_signal(self, signum, frame):
-        self.stop_signal = signum
 
     def _say(self, message: str) -> None:
         self.stdout.write(message)
         self.stdout.flush()
 
-    def _watch(
-        self, url: str, login_url: str, startup_timeout: float, password: str | None
-    ) -> str | None:
-        """Wait for a signal or a dead child; returns why it failed, or None on a signal."""
+    def _wait_until_up(
+        self, manager, printer, url, login_url, startup_timeout, password, *, failure
+    ) -> None:
+        """Show the banner once the web server answers; stop everything if it never does."""
         deadline = time.monotonic() + startup_timeout
-        ready = False
-        while self.stop_signal is None:
-            for name, child in self.children.items():
-                if child.poll() is not None:
-                    return f"{name} exited with code {child.returncode}; stopped the others."
-            if not ready:
-                if _answers_http(login_url):
-                    ready = True
-                    self._banner(url, password)
-                elif time.monotonic() > deadline:
-                    return f"The web server did not answer at {url} within {startup_timeout:g} s."
+        while printer.first_stop is None and printer.signal_name is None:
+            if _answers_http(login_url):
+                self._banner(url, password)
+                return
+            if time.monotonic() > deadline:
+                failure.append(
+                    f"The web server did not answer at {url} within {startup_timeout:g} s."
+                )
+                printer.stopping = True
+                manager.terminate()
+                return
             time.sleep(POLL_INTERVAL)
-        return None
 
     def _banner(self, url: str, password: str | None) -> None:
         """The URL and the demo logins; `password` is None when seed_demo has not run."""
@@ -149,36 +177,3 @@ class Command(BaseCommand):
             lines.append(f"Django admin: {url}admin/ (as city_admin)")
         lines += ["Press Ctrl-C to stop the web server, the worker and beat.", ""]
         self._say("\n".join(lines))
-
-    def _stop_children(self) -> None:
-        """SIGTERM every child's process group, wait, then SIGKILL whatever is left."""
-        for child in self.children.values():
-            _signal_group(child, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        for name, child in self.children.items():
-            try:
-                child.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self._say(f"{name} did not stop within {STOP_TIMEOUT:g} s; killing it.")
-                _signal_group(child, signal.SIGKILL)
-                child.wait()
-            _signal_group(child, signal.SIGKILL)  # anything it left behind in its group
-
-
-def _stop_with_parent(parent_pid: int):
-    """On Linux, a child gets SIGTERM when run_demo dies, even by SIGKILL; elsewhere nothing."""
-    if not sys.platform.startswith("linux"):
-        return None
-
-    def set_parent_death_signal() -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent_pid:  # the parent died before prctl took effect
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return set_parent_death_signal
-
-
-def _signal_group(child: subprocess.Popen, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(child.pid, signum)
