@@ -82,7 +82,7 @@ def _report(stdout, style, plan, seed, today, generator, stats, vacuum, elapsed)
     def write(line: str) -> None:
         stdout.write(line + "\n")
 
-    write(f"seed_bench scale {plan.name}, seed {seed}, today {today}, {connection.vendor}")
+    write(f"bench seed: scale {plan.name}, seed {seed}, today {today}, {connection.vendor}")
     write(f"  {'table':<24} {'rows':>12} {'seconds':>9} {'rows/s':>10}")
     for table, rows in stats.rows.items():
         seconds = stats.seconds[table]
