@@ -36,6 +36,7 @@ demo: install system-packages messages
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 check: install
 	$(BIN)/python manage.py makemigrations --check --dry-run

@@ -8,9 +8,10 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from districts.models import District
+from districts.selectors import district_list
 from portal.models import Role, User
 from students.models import Student, TeacherAssignment, TeacherRole
-from students.selectors import attendance_deadline_hours, student_scope_q
+from students.selectors import attendance_deadline_hours, student_of_user, student_scope_q
 
 from .models import (
     ON_SESSION_STATUSES,
@@ -301,3 +302,15 @@ def sessions_attendance_overdue(*, now: datetime) -> QuerySet[Session]:
         .select_related("post__base__district")
         .order_by("ends_at", "id")
     )
+
+
+def districts_with_counts(*, user: User) -> list[District]:
+    """All 16 districts with their open-post counts, the viewer's own district first."""
+    counts = open_post_counts_by_district(school_id=viewer_school_id(user=user), now=timezone.now())
+    student = student_of_user(user=user) if user.is_authenticated else None
+    own = student.school_class.school.district_id if student else None
+    districts = list(district_list())
+    for district in districts:
+        district.open_posts = counts.get(district.pk, 0)
+        district.is_own = district.pk == own
+    return sorted(districts, key=lambda d: (not d.is_own, d.sort_order))

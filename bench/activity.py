@@ -17,7 +17,8 @@ Zipf weight of their base, so a few bases take most sessions and all the waiting
 import random
 from datetime import date, time, timedelta
 
-from portal.demo_activity import is_day_off
+from bases.organisers import SOURCE_PREFIX
+from demo.activity import is_day_off
 
 OFF_SLOTS = ((time(9, 0), time(12, 0)), (time(13, 30), time(16, 30)))
 SCHOOL_SLOTS = ((time(16, 0), time(18, 0)), (time(18, 30), time(20, 30)))
@@ -257,7 +258,7 @@ class Activity:
         if revoked:
             status, confirmed = "revoked", None
         yield "practicerecord", (
-            record_id, student, f"attendance:{attendance_id}", post["category"], post["title"],
+            record_id, student, f"{SOURCE_PREFIX}{attendance_id}", post["category"], post["title"],
             base["name"], base["level"], base["district"], cell.start_text, cell.end_text,
             credited, via, coordinator, status, notice_ends_on, confirmed, 2 if revoked else 1,
             closed, closed, f"base:{base['id']}",

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
-from portal import demo_data as data
+from demo import data
 
 from .activity import Activity
 

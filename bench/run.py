@@ -4,7 +4,7 @@
 
 Uses DATABASE_URL and DJANGO_SETTINGS_MODULE (default bench.settings: the portal's settings with
 DEBUG off and the bench URLconf). A database with no students is first loaded with
-`manage.py seed_bench --scale <scale>`; one that has data is measured as it is. Files the
+`bench/seed.py --scale <scale>`; one that has data is measured as it is. Files the
 scenarios write (exports, uploaded sheets) go to a temporary MEDIA_ROOT, removed at the end.
 Exits 1 if a scenario's result is wrong (whatever its speed).
 
@@ -60,9 +60,8 @@ def run(args, parser) -> int:
     django.setup()
     import importlib
 
-    from django.core.management import call_command
-
     from bench.harness import SCENARIOS, Context, busy_processes, run_scenario, write_results
+    from bench.seed import bench_seed
     from students.models import Student
 
     for module in SCENARIO_MODULES:  # each registers its scenario(s), in the table's order
@@ -71,7 +70,7 @@ def run(args, parser) -> int:
     started = time.perf_counter()
     if not Student.objects.exists():
         print(f"No students in the database: loading scale {args.scale} first.", flush=True)
-        call_command("seed_bench", scale=args.scale)
+        bench_seed(scale=args.scale)
     unknown = set(args.only or []) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}; known: {list(SCENARIOS)}")

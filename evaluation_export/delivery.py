@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.http import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from portal.models import User
 from portal.services import audit_log_record
 
@@ -45,8 +46,8 @@ ACKS_PROCESSED = "acks-processed"
 MAX_ACK_BYTES = 50 * 1024 * 1024
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 CONTENT_TYPES = {
-    BatchFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    BatchFormat.CSV: "text/csv; charset=utf-8",
+    BatchFormat.XLSX: XLSX_CONTENT_TYPE,
+    BatchFormat.CSV: CSV_CONTENT_TYPE,
 }
 TRANSIENT_STATUSES = {408, 425, 429}
 

@@ -9,17 +9,17 @@ from django.http import Http404
 from .models import Role, User
 
 DASHBOARD_URL_NAMES = {
-    Role.STUDENT: "portal:dashboard-student",
-    Role.COORDINATOR: "portal:dashboard-coordinator",
-    Role.HEAD_TEACHER: "portal:dashboard-teacher",
-    Role.SCHOOL_ADMIN: "portal:dashboard-school",
-    Role.DISTRICT_ADMIN: "portal:dashboard-district",
-    Role.CITY_ADMIN: "portal:dashboard-city",
+    Role.STUDENT: "dashboards:dashboard-student",
+    Role.COORDINATOR: "dashboards:dashboard-coordinator",
+    Role.HEAD_TEACHER: "dashboards:dashboard-teacher",
+    Role.SCHOOL_ADMIN: "dashboards:dashboard-school",
+    Role.DISTRICT_ADMIN: "dashboards:dashboard-district",
+    Role.CITY_ADMIN: "dashboards:dashboard-city",
 }
 
 
 def dashboard_url_name(user: User) -> str:
-    return DASHBOARD_URL_NAMES.get(user.role, "portal:dashboard-none")
+    return DASHBOARD_URL_NAMES.get(user.role, "dashboards:dashboard-none")
 
 
 def has_role(user: User, *roles: Role) -> bool:

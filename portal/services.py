@@ -55,9 +55,3 @@ def notification_email(*, notification_id: int) -> Notification | None:
     notification.emailed_at = timezone.now()
     notification.save(update_fields=["emailed_at"])
     return notification
-
-
-def notification_mark_read(*, user: User) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )

@@ -3,22 +3,10 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from . import accounts, views
-
-portal_patterns = [
-    path("", views.home, name="home"),
-    path("dashboard/", views.dashboard, name="dashboard"),
-    path("dashboard/none/", views.dashboard_none, name="dashboard-none"),
-    path("dashboard/student/", views.dashboard_student, name="dashboard-student"),
-    path("dashboard/coordinator/", views.dashboard_coordinator, name="dashboard-coordinator"),
-    path("dashboard/teacher/", views.dashboard_teacher, name="dashboard-teacher"),
-    path("dashboard/school/", views.dashboard_school, name="dashboard-school"),
-    path("dashboard/district/", views.dashboard_district, name="dashboard-district"),
-    path("dashboard/city/", views.dashboard_city, name="dashboard-city"),
-]
+from . import accounts
 
 urlpatterns = [
-    path("", include((portal_patterns, "portal"))),
+    path("", include("dashboards.urls")),
     path("", include("bases.urls")),
     path("", include("students.urls")),
     path("export/", include("evaluation_export.urls")),

@@ -1,12 +1,16 @@
 """Reads of schools, classes, students and the ledger, each scoped to the user asking."""
 
+from datetime import date
+
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from portal.models import Role, User
 
+from .charts import last_months, month_charts
 from .models import (
+    Category,
     PracticeRecord,
     RequirementPolicy,
     School,
@@ -16,7 +20,14 @@ from .models import (
     TeacherRole,
 )
 from .policies import policy_for_entry_year
-from .progress import progress_for_students, school_year_of
+from .progress import (
+    Tally,
+    credit_hours,
+    progress_for_students,
+    progress_from_records,
+    school_year_label,
+    school_year_of,
+)
 
 NOTHING = Q(pk__in=[])
 DEFAULT_ATTENDANCE_DEADLINE_HOURS = 24
@@ -148,3 +159,57 @@ def attendance_deadline_hours() -> int:
     except RequirementPolicy.DoesNotExist:
         return DEFAULT_ATTENDANCE_DEADLINE_HOURS
     return policy.attendance_deadline_hours
+
+
+def student_records(*, student: Student) -> QuerySet[PracticeRecord]:
+    """All of a student's records, newest first, with their category."""
+    return (
+        PracticeRecord.objects.filter(student=student)
+        .select_related("category")
+        .order_by("-started_at", "-id")
+    )
+
+
+def progress_context(
+    *, student: Student, records: QuerySet[PracticeRecord] | None = None, today: date | None = None
+) -> dict:
+    """What the progress partials show, in three queries: records, policies, categories.
+
+    `records` (all of the student's, with their category) may carry annotations for the page.
+    """
+    today = today or timezone.localdate()
+    records = list(student_records(student=student) if records is None else records)
+    progress = progress_from_records(student=student, records=records, today=today)
+    per_hour = progress.minutes_per_credit_hour
+    categories = [
+        {
+            "category": category,
+            "tally": progress.category(category.pk),
+            "hours": credit_hours(progress.category(category.pk).volunteer_minutes, per_hour),
+        }
+        for category in Category.objects.order_by("sort_order", "code")
+    ]
+    first_year = student.school_class.entry_year
+    months = last_months(today)
+    years = [
+        {
+            "label": school_year_label(year),
+            "grade": year - first_year + 1,
+            "tally": progress.by_school_year.get(year, Tally()),
+            "hours": credit_hours(
+                progress.by_school_year.get(year, Tally()).volunteer_minutes, per_hour
+            ),
+        }
+        for year in sorted({first_year, first_year + 1, first_year + 2, *progress.by_school_year})
+    ]
+    days_chart, hours_chart = month_charts(progress, today)
+    return {
+        "progress": progress,
+        "category_rows": categories,
+        "year_rows": years,
+        "chart_from": date(months[0][0], months[0][1] + 1, 1),
+        "chart_until": today,
+        "days_chart": days_chart,
+        "hours_chart": hours_chart,
+        "records": records,
+    }

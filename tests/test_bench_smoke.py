@@ -5,7 +5,6 @@ import io
 from datetime import date, time
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count, F, Q
@@ -15,6 +14,7 @@ from bench.city_completion import city_completion
 from bench.generate import SCALES, BenchData, local
 from bench.harness import Context
 from bench.load import load_refs
+from bench.seed import bench_seed
 from students.models import (
     PracticeRecord,
     PracticeRecordVersion,
@@ -61,7 +61,7 @@ def generated_checksums(refs) -> tuple[tuple[str, str], BenchData]:
 def test_seed_bench_smoke():
     scale = SCALES["S"]
     refs = load_refs(today=TODAY, password_hash="!")  # what the command will see
-    call_command("seed_bench", scale="S", seed=SEED, today=TODAY, stdout=io.StringIO())
+    bench_seed(scale="S", seed=SEED, today=TODAY, stdout=io.StringIO())
     connection.check_constraints()  # deferred foreign keys, which a rolled-back test never checks
 
     assert School.objects.count() == scale.schools
@@ -110,7 +110,7 @@ def test_seed_bench_smoke():
     assert data.counts["practicerecord"] == records
 
     with pytest.raises(CommandError, match="--replace"):
-        call_command("seed_bench", scale="S", today=TODAY, stdout=io.StringIO())
+        bench_seed(scale="S", today=TODAY, stdout=io.StringIO())
 
     result = city_completion(Context(scale="S", repeat=1, today=TODAY))
     assert result["correct"], result["details"]["mismatches"]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from portal.http import XLSX_CONTENT_TYPE, attachment_response
 from portal.models import Role
 from portal.roles import role_required
 
@@ -38,7 +39,6 @@ from ..selectors import bases_of_coordinator
 # Room for the multipart envelope and the other fields around the file.
 MULTIPART_ALLOWANCE = 64 * 1024
 RECENT_IMPORTS = 20
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class SheetUploadForm(forms.Form):
@@ -169,12 +169,12 @@ def _upload_checked(
 @role_required(Role.COORDINATOR)
 def attendance_import_template(request: HttpRequest, base_id: int) -> HttpResponse:
     base = _base_for(request, base_id)
-    response = HttpResponse(template_xlsx(base=base), content_type=XLSX_TYPE)
     day = timezone.localdate().isoformat()
-    response["Content-Disposition"] = (
-        f'attachment; filename="attendance-template-{base.code}-{day}.xlsx"'
+    return attachment_response(
+        template_xlsx(base=base),
+        filename=f"attendance-template-{base.code}-{day}.xlsx",
+        content_type=XLSX_CONTENT_TYPE,
     )
-    return response
 
 
 @role_required(Role.COORDINATOR)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from portal.http import XLSX_CONTENT_TYPE, attachment_response
 from portal.models import Role
 from portal.roles import role_required
 from portal.services import audit_log_record
@@ -309,9 +310,6 @@ def session_applicants_xlsx(request: HttpRequest, session_id: int) -> HttpRespon
     audit_log_record(
         actor=request.user, action="session.applicants_export", target=session, data={}
     )
-    response = HttpResponse(
-        content,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return attachment_response(
+        content, filename=f"applicants-{session.pk}-{day}.xlsx", content_type=XLSX_CONTENT_TYPE
     )
-    response["Content-Disposition"] = f'attachment; filename="applicants-{session.pk}-{day}.xlsx"'
-    return response

@@ -14,7 +14,6 @@ from students.selectors import student_of_user
 from ..filters import PostListingFilter
 from ..selectors import (
     application_list_for_student,
-    open_post_counts_by_district,
     post_get_open,
     post_listing,
     session_list_for_post,
@@ -49,20 +48,6 @@ class DistrictPostListView(SingleTableMixin, FilterView):
 
 
 district_posts = DistrictPostListView.as_view()
-
-
-def districts_with_counts(*, request: HttpRequest) -> list[District]:
-    """All 16 districts with their open-post counts, the viewer's own district first."""
-    counts = open_post_counts_by_district(
-        school_id=viewer_school_id(user=request.user), now=timezone.now()
-    )
-    student = student_of_user(user=request.user) if request.user.is_authenticated else None
-    own = student.school_class.school.district_id if student else None
-    districts = list(district_list())
-    for district in districts:
-        district.open_posts = counts.get(district.pk, 0)
-        district.is_own = district.pk == own
-    return sorted(districts, key=lambda d: (not d.is_own, d.sort_order))
 
 
 @require_GET

@@ -58,6 +58,8 @@ LOCAL_APPS = [
     "students",
     "bases",
     "evaluation_export",
+    "dashboards",
+    "demo",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -130,8 +132,8 @@ CACHES = {
 # Authentication
 # ------------------------------------------------------------------------------
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "portal:dashboard"
-LOGOUT_REDIRECT_URL = "portal:home"
+LOGIN_REDIRECT_URL = "dashboards:dashboard"
+LOGOUT_REDIRECT_URL = "dashboards:home"
 AUTHENTICATION_BACKENDS = [
     "portal.accounts.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",

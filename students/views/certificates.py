@@ -4,9 +4,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.http import PDF_CONTENT_TYPE, attachment_response
 from portal.models import Role
 from portal.roles import role_required
 
@@ -29,9 +29,7 @@ def _site_url(request: HttpRequest) -> str:
 
 
 def _pdf(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response
+    return attachment_response(content, filename=filename, content_type=PDF_CONTENT_TYPE)
 
 
 @require_POST

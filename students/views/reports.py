@@ -5,13 +5,13 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from districts.selectors import district_get_for_user
+from portal.http import PDF_CONTENT_TYPE, XLSX_CONTENT_TYPE, attachment_response
 from portal.models import Role
 from portal.roles import role_required
 from portal.services import audit_log_record
@@ -36,16 +36,9 @@ from ..reports import (
 from ..selectors import school_class_get_for_user, school_get_for_user
 from ..tables import ClassReportTable
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CLASS_ROLES = (Role.HEAD_TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
 SCHOOL_ROLES = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
 DISTRICT_ROLES = (Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
-
-
-def download(content: bytes, *, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response
 
 
 # ------------------------------------------------------------------------------
@@ -129,10 +122,10 @@ def _class_filename(school_class: SchoolClass, extension: str) -> str:
 def class_report_xlsx_view(request: HttpRequest, class_id: int) -> HttpResponse:
     report = _class_report_for_export(request, class_id)
     _audit_export(request, report, "xlsx")
-    return download(
+    return attachment_response(
         class_report_xlsx(report),
         filename=_class_filename(report.school_class, "xlsx"),
-        content_type=XLSX,
+        content_type=XLSX_CONTENT_TYPE,
     )
 
 
@@ -141,10 +134,10 @@ def class_report_xlsx_view(request: HttpRequest, class_id: int) -> HttpResponse:
 def class_report_pdf_view(request: HttpRequest, class_id: int) -> HttpResponse:
     report = _class_report_for_export(request, class_id)
     _audit_export(request, report, "pdf")
-    return download(
+    return attachment_response(
         render_class_report_pdf(report),
         filename=_class_filename(report.school_class, "pdf"),
-        content_type="application/pdf",
+        content_type=PDF_CONTENT_TYPE,
     )
 
 
@@ -172,14 +165,14 @@ def school_report_view(request: HttpRequest, school_id: int) -> HttpResponse:
         by_grade = request.GET.get("by") == "grade"
         groups = report.by_grade if by_grade else report.by_class
         audit_log_record(actor=request.user, action="report.school.xlsx", target=school, data={})
-        return download(
+        return attachment_response(
             completion_xlsx(
                 [*groups, report.total],
                 first=_("Grade") if by_grade else _("Class"),
                 title=school.name,
             ),
             filename=f"school-report-{school.code}-{'grade' if by_grade else 'class'}.xlsx",
-            content_type=XLSX,
+            content_type=XLSX_CONTENT_TYPE,
         )
     return render(
         request,
@@ -204,10 +197,10 @@ def district_report_view(request: HttpRequest, district_id: int) -> HttpResponse
         audit_log_record(
             actor=request.user, action="report.district.xlsx", target=district, data={}
         )
-        return download(
+        return attachment_response(
             completion_xlsx([*groups, total], first=_("School"), title=district.name),
             filename=f"district-report-{district.code}.xlsx",
-            content_type=XLSX,
+            content_type=XLSX_CONTENT_TYPE,
         )
     return render(
         request,
@@ -231,10 +224,10 @@ def city_report_view(request: HttpRequest) -> HttpResponse:
         audit_log_record(
             actor=request.user, action="report.city.xlsx", target=request.user, data={}
         )
-        return download(
+        return attachment_response(
             completion_xlsx([*groups, total], first=_("District"), title=_("Shanghai")),
             filename="city-report.xlsx",
-            content_type=XLSX,
+            content_type=XLSX_CONTENT_TYPE,
         )
     return render(
         request,

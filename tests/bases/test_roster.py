@@ -570,7 +570,7 @@ class TestDashboard:
         )
         ApplicationFactory(session=overdue)
         client.force_login(coordinator)
-        response = client.get(reverse("portal:dashboard-coordinator"))
+        response = client.get(reverse("dashboards:dashboard-coordinator"))
         page = response.content.decode()
         assert 'data-testid="overdue-sessions"' in page
         assert _url("session-roster", overdue) in page
@@ -589,11 +589,11 @@ class TestDashboard:
         SessionFactory(post__base=base)  # next week
         SessionFactory(starts_at=day_start + timedelta(hours=10))  # another base
         client.force_login(owner)
-        response = client.get(reverse("portal:dashboard-coordinator"))
+        response = client.get(reverse("dashboards:dashboard-coordinator"))
         assert list(response.context["today_sessions"]) == [today]
         assert _url("session-roster", today) in response.content.decode()
         assert 'data-testid="overdue-sessions"' not in response.content.decode()
 
     def test_other_roles_do_not_see_the_coordinators_dashboard(self, client):
         client.force_login(UserFactory(role=Role.STUDENT))
-        assert client.get(reverse("portal:dashboard-coordinator")).status_code == 404
+        assert client.get(reverse("dashboards:dashboard-coordinator")).status_code == 404

@@ -152,7 +152,7 @@ class TestMyPosts:
 
     def test_the_dashboard_links_to_my_posts(self, client, owner, base):
         client.force_login(owner)
-        page = client.get(reverse("portal:dashboard-coordinator")).content.decode()
+        page = client.get(reverse("dashboards:dashboard-coordinator")).content.decode()
         assert reverse("bases:my-posts") in page
         assert reverse("bases:post-create", args=[base.pk]) in page
 

@@ -118,7 +118,7 @@ class TestReviewQueue:
     def test_the_dashboards_link_to_review_and_certification(self, client, owner, city_admin):
         for user, dashboard in ((owner, "district"), (city_admin, "city")):
             client.force_login(user)
-            page = client.get(reverse(f"portal:dashboard-{dashboard}")).content.decode()
+            page = client.get(reverse(f"dashboards:dashboard-{dashboard}")).content.decode()
             assert reverse("bases:review-queue") in page
             assert reverse("bases:base-certification") in page
 

@@ -236,7 +236,7 @@ class TestSchoolBases:
 
     def test_the_dashboard_links_to_the_schools_bases(self, client, owner, school):
         client.force_login(owner)
-        page = client.get(reverse("portal:dashboard-school")).content.decode()
+        page = client.get(reverse("dashboards:dashboard-school")).content.decode()
         assert reverse("bases:school-bases", args=[school.pk]) in page
 
 
@@ -319,7 +319,7 @@ class TestClassBookList:
 
     def test_the_dashboard_links_to_booking(self, client, teacher):
         client.force_login(teacher)
-        page = client.get(reverse("portal:dashboard-teacher")).content.decode()
+        page = client.get(reverse("dashboards:dashboard-teacher")).content.decode()
         assert reverse("bases:class-book-list") in page
         assert reverse("bases:class-bookings") in page
 

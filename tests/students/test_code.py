@@ -69,6 +69,6 @@ def test_a_student_account_without_a_record_is_told_so(client):
 def test_the_student_dashboard_links_to_the_code(client):
     student = StudentFactory()
     client.force_login(student.user)
-    page = client.get(reverse("portal:dashboard-student")).content.decode()
+    page = client.get(reverse("dashboards:dashboard-student")).content.decode()
     assert reverse("students:my-code") in page
     assert 'data-testid="scope"' in page

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bases.models import (
+    ON_ROSTER_STATUSES,
     Allocation,
     Application,
     ApplicationStatus,
@@ -21,16 +22,18 @@ from bases.models import (
     PostStatus,
     Session,
 )
+from bases.organisers import attendance_source_ref, base_organiser_ref
 from bases.services.lottery import lottery_order, lottery_weight
-from portal import demo_data as data
 from portal.models import Role
 from students.models import OrganiserLevel, PracticeRecord, RecordedVia, RecordStatus, Student
+from students.organisers import SCHOOL, organiser_ref
 from students.selectors import policy_for_entry_year
 from students.services import RecordFacts, practice_record_upsert
 
+from . import data
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SLOTS = ((time(9, 0), time(12, 0)), (time(13, 30), time(16, 30)))
-SEAT_HOLDING = (ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED, ApplicationStatus.NO_SHOW)
 
 
 def at(day: date, moment: time) -> datetime:
@@ -223,7 +226,7 @@ class DemoActivities:
             if pick == "waitlist":
                 chosen.append(demo)
             p.applications = self.allocate(rng, p, chosen, pick)
-            session.taken = sum(a.status in SEAT_HOLDING for a in p.applications)
+            session.taken = sum(a.status in ON_ROSTER_STATUSES for a in p.applications)
 
     def allocate(
         self, rng: random.Random, p: Planned, chosen: list[Student], pick: str | None
@@ -318,10 +321,10 @@ class DemoActivities:
                 ended_at=session.ends_at,
                 credited_minutes=attendance.credited_minutes,
                 recorded_via=attendance.recorded_via,
-                organiser_ref=f"base:{base.pk}",
+                organiser_ref=base_organiser_ref(base_id=base.pk),
             )
             record, was_created = practice_record_upsert(
-                source_ref=f"attendance:{attendance.pk}",
+                source_ref=attendance_source_ref(attendance=attendance),
                 facts=facts,
                 recorded_by=attendance.recorded_by,
             )
@@ -365,7 +368,7 @@ class DemoActivities:
                     ended_at=ended_at,
                     credited_minutes=5 * minutes_per_day,
                     recorded_via=RecordedVia.SCHOOL,
-                    organiser_ref=f"school:{school.pk}",
+                    organiser_ref=organiser_ref(SCHOOL, school.pk),
                 )
                 is_demo_school = school.code == data.DEMO_SCHOOL_CODE
                 record, was_created = practice_record_upsert(

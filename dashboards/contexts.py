@@ -1,16 +1,19 @@
 """What the role dashboards show about progress, bases' use and overdue rosters.
 
 Each builder makes a fixed number of queries whatever the size of the scope; `students.reports`
-and `students.progress` do the counting, `portal.reports` the figures that cross apps.
+and `students.progress` do the counting, `dashboards.reports` the figures that cross apps.
 """
 
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from districts.models import District
+from portal.http import XLSX_CONTENT_TYPE, attachment_response
+from portal.models import User
+from portal.services import audit_log_record
+from portal.spreadsheets import write_xlsx
 from students.charts import Bar, Segment, completion_chart, forecast_legend, hbar_chart
 from students.completion import (
     Completion,
@@ -18,9 +21,8 @@ from students.completion import (
     school_reports,
 )
 from students.models import Student
-from students.views.progress import progress_context
+from students.selectors import progress_context
 
-from .models import User
 from .reports import (
     base_use_by_district,
     base_use_chart,
@@ -36,17 +38,12 @@ from .reports import (
     school_year_period,
     upcoming_applications,
 )
-from .services import audit_log_record
-from .spreadsheets import write_xlsx
 
 RECENT_RECORDS = 8
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _xlsx(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response
+    return attachment_response(content, filename=filename, content_type=XLSX_CONTENT_TYPE)
 
 
 def student_dashboard_context(*, student: Student) -> dict:

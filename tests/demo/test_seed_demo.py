@@ -25,9 +25,9 @@ from bases.models import (
     Session,
 )
 from bases.services.lottery import session_lottery_replay
+from demo.data import DEMO_LOGINS, DEMO_PASSWORD
+from demo.management.commands.seed_demo import model_counts
 from districts.models import District, DistrictAdmin
-from portal.demo_data import DEMO_LOGINS, DEMO_PASSWORD
-from portal.management.commands.seed_demo import model_counts
 from portal.models import AuditLog, Role, User
 from students.models import (
     OrganiserLevel,

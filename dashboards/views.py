@@ -3,6 +3,8 @@
 Dashboards may read every app (design.md §4); everything else imports one way only.
 """
 
+from datetime import datetime, time, timedelta
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -10,13 +12,19 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from bases.selectors import bases_of_coordinator, sessions_attendance_overdue
-from bases.views.public import districts_with_counts
+from bases.selectors import (
+    bases_of_coordinator,
+    districts_with_counts,
+    session_list_for_user,
+    sessions_attendance_overdue,
+)
 from districts.selectors import district_list, district_of_admin
+from portal.models import Role
+from portal.roles import dashboard_url_name, role_required
 from students.models import TeacherRole
 from students.selectors import student_of_user, teacher_assignments_of_user
 
-from .dashboards import (
+from .contexts import (
     city_base_use_context,
     city_dashboard_export,
     district_base_use_context,
@@ -26,14 +34,12 @@ from .dashboards import (
     student_dashboard_context,
     teacher_dashboard_context,
 )
-from .models import Role
-from .roles import dashboard_url_name, role_required
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "portal/home.html", {"districts": districts_with_counts(request=request)}
+        request, "dashboards/home.html", {"districts": districts_with_counts(user=request.user)}
     )
 
 
@@ -44,7 +50,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard_none(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/dashboard_none.html")
+    return render(request, "dashboards/dashboard_none.html")
 
 
 def _notifications(request: HttpRequest):
@@ -58,7 +64,7 @@ def dashboard_student(request: HttpRequest) -> HttpResponse:
     context = student_dashboard_context(student=student) if student else {}
     return render(
         request,
-        "portal/dashboard_student.html",
+        "dashboards/dashboard_student.html",
         {"student": student, "notifications": _notifications(request), **context},
     )
 
@@ -66,15 +72,11 @@ def dashboard_student(request: HttpRequest) -> HttpResponse:
 @role_required(Role.COORDINATOR)
 def dashboard_coordinator(request: HttpRequest) -> HttpResponse:
     """The coordinator's bases, sessions still to close past the 24-hour rule, today's rosters."""
-    from datetime import datetime, time, timedelta
-
-    from bases.selectors import session_list_for_user
-
     today = timezone.localdate()
     day_start = timezone.make_aware(datetime.combine(today, time.min))
     return render(
         request,
-        "portal/dashboard_coordinator.html",
+        "dashboards/dashboard_coordinator.html",
         {
             "bases": bases_of_coordinator(user=request.user),
             "overdue_sessions": sessions_attendance_overdue(now=timezone.now()).filter(
@@ -97,7 +99,7 @@ def dashboard_teacher(request: HttpRequest) -> HttpResponse:
     )
     return render(
         request,
-        "portal/dashboard_teacher.html",
+        "dashboards/dashboard_teacher.html",
         {
             "assignments": assignments,
             "notifications": _notifications(request),
@@ -115,7 +117,7 @@ def dashboard_school(request: HttpRequest) -> HttpResponse:
     )
     return render(
         request,
-        "portal/dashboard_school.html",
+        "dashboards/dashboard_school.html",
         {
             "assignments": assignments,
             "notifications": _notifications(request),
@@ -137,10 +139,12 @@ def dashboard_district(request: HttpRequest) -> HttpResponse:
             user=request.user, district=district, overdue=overdue, table=request.GET["export"]
         )
     if district is not None and request.GET.get("view") == "bases":
-        return render(request, "portal/base_use.html", district_base_use_context(district=district))
+        return render(
+            request, "dashboards/base_use.html", district_base_use_context(district=district)
+        )
     return render(
         request,
-        "portal/dashboard_district.html",
+        "dashboards/dashboard_district.html",
         {
             "district": district,
             "overdue_sessions": overdue,
@@ -156,9 +160,9 @@ def dashboard_city(request: HttpRequest) -> HttpResponse:
     if request.GET.get("export"):
         return city_dashboard_export(user=request.user, table=request.GET["export"])
     if request.GET.get("view") == "bases":
-        return render(request, "portal/base_use.html", city_base_use_context())
+        return render(request, "dashboards/base_use.html", city_base_use_context())
     return render(
         request,
-        "portal/dashboard_city.html",
+        "dashboards/dashboard_city.html",
         {"districts": district_list(), "notifications": _notifications(request)},
     )

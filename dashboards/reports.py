@@ -12,14 +12,14 @@ from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bases.models import ApplicationStatus, Attendance, Base, Session
+from bases.models import LIVE_STATUSES, Attendance, Base, Session
 from bases.selectors import application_list_for_student, sessions_attendance_overdue
 from districts.models import District
 from evaluation_export.models import BatchStatus, ExportedLine
 from students.charts import Bar, Segment, hbar_chart
 from students.models import PracticeRecord
 from students.progress import school_year_label, school_year_of
-from students.views.progress import student_records
+from students.selectors import student_records
 
 USE_CHART_LIMIT = 15
 
@@ -181,7 +181,7 @@ def overdue_rows(sessions: Iterable[Session]) -> Iterator[list]:
 def records_with_export_state(*, student) -> QuerySet[PracticeRecord]:
     """The student's records, each annotated with whether a done export batch sent it."""
     sent = ExportedLine.objects.filter(record=OuterRef("pk"), batch__status=BatchStatus.DONE)
-    return student_records(student).annotate(
+    return student_records(student=student).annotate(
         sent_now=Exists(sent.filter(version=OuterRef("version"))), sent_before=Exists(sent)
     )
 
@@ -195,10 +195,9 @@ def export_state(record: PracticeRecord) -> str:
 
 def upcoming_applications(*, student, now: datetime, limit: int = 5):
     """The student's live applications for sessions still to come, soonest first: one query."""
-    live = [ApplicationStatus.PENDING, ApplicationStatus.CONFIRMED, ApplicationStatus.WAITLISTED]
     return list(
         application_list_for_student(student=student)
-        .filter(session__starts_at__gte=now, status__in=live)
+        .filter(session__starts_at__gte=now, status__in=LIVE_STATUSES)
         .select_related("session__post__base")
         .order_by("session__starts_at", "id")[:limit]
     )

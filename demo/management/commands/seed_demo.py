@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from bases.models import Base, BaseLevel, BaseStatus, Coordinator, Post, PostStatus, SchoolContract
+from demo import data
+from demo.activity import SHANGHAI, DemoActivities
 from districts.models import District, DistrictAdmin
-from portal import demo_data as data
-from portal.demo_activity import SHANGHAI, DemoActivities
 from portal.models import Role, User
 from students.models import Category, School, SchoolClass, Student, TeacherAssignment, TeacherRole
 
