@@ -1,7 +1,7 @@
 """Figures for the district and city dashboards that cross apps: bases' use and overdue rosters.
 
-Only the dashboards read this module (design.md §4: they may look at every app). Each function
-makes a fixed number of queries, whatever the number of bases or sessions.
+Only the dashboards read this module: they sit on the top floor and may read every app. Each
+function makes a fixed number of queries, whatever the number of bases or sessions.
 """
 
 from collections.abc import Iterable, Iterator

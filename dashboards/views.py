@@ -1,6 +1,6 @@
 """The home page, the role-based landing after login, and each role's dashboard.
 
-Dashboards may read every app (design.md §4); everything else imports one way only.
+Dashboards sit on the top floor and may read every app; everything else imports downward only.
 """
 
 from datetime import datetime, time, timedelta

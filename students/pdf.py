@@ -1,4 +1,4 @@
-"""HTML to PDF with WeasyPrint: local fonts only, no network (design.md, style.md §10).
+"""HTML to PDF with WeasyPrint: local fonts only, no network.
 
 Chinese is set in Noto Sans CJK SC (Debian `fonts-noto-cjk`), named in the templates' CSS with
 fallbacks; WeasyPrint subsets it quickly when `libharfbuzz-subset0` is installed.

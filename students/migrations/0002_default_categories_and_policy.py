@@ -1,6 +1,6 @@
 from django.db import migrations
 
-# design.md §2 and §3: the default categories and requirement; both are data the city admin edits.
+# The default categories and requirement; both are data the city admin edits.
 CATEGORIES = [
     ("volunteer_service", "志愿服务（公益劳动）", "Volunteer service (public-benefit work)", True),
     ("social_investigation", "社会考察", "Social investigation", False),

@@ -1,6 +1,6 @@
 """Progress toward the requirement: the one computation every page, report and export reads.
 
-A student's progress has two measures (design.md §3), both read from the ledger only:
+A student's progress has two measures, both read from the ledger only:
 
 - volunteer service: the credited minutes of records whose category counts as volunteer service,
   shown as 学时 (minutes / the policy's `minutes_per_credit_hour`) against

@@ -1,5 +1,5 @@
 """The scan API for a base's own system: tokens, every answer code, and the proof that nothing is
-lost or counted twice (issue 4, part 10): 1,000 scans uploaded three times in shuffled order with
+lost or counted twice: 1,000 scans uploaded three times in shuffled order with
 a fifth of the answers lost after the commit."""
 
 import hashlib
