@@ -58,13 +58,9 @@ def session():
 
 
 @pytest.fixture
-def owner(session):
-    return CoordinatorFactory(base=session.post.base).user
-
-
-@pytest.fixture
-def outsider():
-    return CoordinatorFactory(base__name="别的基地").user
+def owned(session):
+    """The owner is a coordinator of the session's base; the outsider, of another base."""
+    return session
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from portal.models import AuditLog, Role
 from tests.factories import (
     ApplicationFactory,
     BaseFactory,
-    CoordinatorFactory,
     DistrictAdminFactory,
     HeadTeacherFactory,
     PostFactory,
@@ -43,18 +42,9 @@ def base():
 
 
 @pytest.fixture
-def owner(base):
-    return CoordinatorFactory(base=base).user
-
-
-@pytest.fixture
-def colleague(base):
-    return CoordinatorFactory(base=base).user
-
-
-@pytest.fixture
-def outsider():
-    return CoordinatorFactory(base__name="别的基地").user
+def owned(base):
+    """Owner and colleague coordinate this base; the outsider coordinates another."""
+    return base
 
 
 def _form(prefix: str, **fields) -> dict:

@@ -12,7 +12,6 @@ from portal.models import AuditLog, Notification, Role
 from tests.factories import (
     BaseFactory,
     CoordinatorFactory,
-    DistrictAdminFactory,
     HeadTeacherFactory,
     PostFactory,
     SchoolAdminFactory,
@@ -35,19 +34,10 @@ def client(client):
 
 
 @pytest.fixture
-def owner():
-    """The district admin of Xuhui, where the bases below are."""
-    return DistrictAdminFactory(district=district(XUHUI)).user
-
-
-@pytest.fixture
-def colleague():
-    return DistrictAdminFactory(district=district(XUHUI)).user
-
-
-@pytest.fixture
-def outsider():
-    return DistrictAdminFactory(district=district(PUDONG)).user
+def owned():
+    """Owner and colleague are district admins of Xuhui, where the bases below are; the
+    outsider is Pudong's."""
+    return district(XUHUI)
 
 
 @pytest.fixture

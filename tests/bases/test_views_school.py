@@ -23,7 +23,6 @@ from tests.factories import (
     CoordinatorFactory,
     DistrictAdminFactory,
     HeadTeacherFactory,
-    SchoolAdminFactory,
     SchoolClassFactory,
     SchoolContractFactory,
     SchoolFactory,
@@ -32,6 +31,7 @@ from tests.factories import (
     UserFactory,
     district,
 )
+from tests.personas import outsider_of, owner_of
 
 pytestmark = pytest.mark.django_db
 
@@ -62,18 +62,9 @@ def school():
 
 
 @pytest.fixture
-def owner(school):
-    return SchoolAdminFactory(school=school).user
-
-
-@pytest.fixture
-def colleague(school):
-    return SchoolAdminFactory(school=school).user
-
-
-@pytest.fixture
-def outsider():
-    return SchoolAdminFactory().user
+def owned(school):
+    """Owner and colleague are this school's admins; the outsider, another school's."""
+    return school
 
 
 @pytest.fixture
@@ -250,18 +241,18 @@ def school_class():
 
 @pytest.fixture
 def teacher(school_class):
-    return HeadTeacherFactory(school_class=school_class).user
+    return owner_of(school_class)
 
 
 @pytest.fixture
 def colleague_teacher(school_class):
     """Head teacher of another class of the same school."""
-    return HeadTeacherFactory(school_class__school=school_class.school).user
+    return owner_of(SchoolClassFactory(school=school_class.school))
 
 
 @pytest.fixture
-def outsider_teacher():
-    return HeadTeacherFactory().user
+def outsider_teacher(school_class):
+    return outsider_of(school_class)
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from tests.factories import (
     category,
     district,
 )
+from tests.personas import owner_of
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,7 @@ def students(school_class):
 
 @pytest.fixture
 def admin(school_class):
-    return SchoolAdminFactory(school=school_class.school).user
+    return owner_of(school_class.school)
 
 
 def _activity(**changes) -> SchoolActivity:
