@@ -569,6 +569,7 @@ def test_a_nonce_committed_elsewhere_during_a_batch_is_refused_and_the_rest_reco
             lambda: (
                 watcher.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
                     " AND query LIKE 'INSERT INTO \"bases_attendancescan\"%%'"
                 ).fetchone()[0]
                 == 1
