@@ -3,6 +3,8 @@ import os
 import pytest
 from django.db import connection
 
+from tests.personas import colleague_of, outsider_of, owner_of
+
 # pytest-django's live_server with Playwright's sync API runs Django code from an event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -75,3 +77,20 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+# Personas around the object a module's tests are about: the module names that object in an
+# `owned` fixture (its base, session, school, ...), and these say who stands where around it.
+@pytest.fixture
+def owner(owned):
+    return owner_of(owned)
+
+
+@pytest.fixture
+def colleague(owned):
+    return colleague_of(owned)
+
+
+@pytest.fixture
+def outsider(owned):
+    return outsider_of(owned)

@@ -8,7 +8,6 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from bases.models import Application, ApplicationStatus, ClassReservation, Post, Session
-from districts.models import DistrictAdmin
 from portal.celery import app as celery_app
 from portal.models import Role
 from students.models import (
@@ -22,7 +21,6 @@ from students.models import (
 from tests.factories import (
     BaseFactory,
     CoordinatorFactory,
-    HeadTeacherFactory,
     PostFactory,
     SchoolClassFactory,
     SchoolFactory,
@@ -32,6 +30,7 @@ from tests.factories import (
     category,
     district,
 )
+from tests.personas import owner_of
 
 XUHUI = "310104"
 HUANGPU = "310101"
@@ -83,16 +82,12 @@ def coordinator():
 
 @pytest.fixture
 def district_admin():
-    return DistrictAdmin.objects.create(
-        user=UserFactory(role=Role.DISTRICT_ADMIN), district=district(XUHUI)
-    ).user
+    return owner_of(district(XUHUI))
 
 
 @pytest.fixture
 def other_district_admin():
-    return DistrictAdmin.objects.create(
-        user=UserFactory(role=Role.DISTRICT_ADMIN), district=district(HUANGPU)
-    ).user
+    return owner_of(district(HUANGPU))
 
 
 @pytest.fixture
@@ -154,7 +149,7 @@ def student(make_student):
 
 @pytest.fixture
 def head_teacher(school_class):
-    return HeadTeacherFactory(school_class=school_class, school=school_class.school).user
+    return owner_of(school_class)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from tests.factories import (
     StudentFactory,
     UserFactory,
 )
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -563,16 +564,19 @@ def test_a_nonce_committed_elsewhere_during_a_batch_is_refused_and_the_rest_reco
     thread = threading.Thread(target=phone)
     thread.start()
     try:
-        waiting = 0
-        for _ in range(200):  # until the batch's insert waits for the holder's nonce
-            waiting = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND query LIKE 'INSERT INTO \"bases_attendancescan\"%%'"
-            ).fetchone()[0]
-            if waiting:
-                break
-            time.sleep(0.05)
-        assert waiting == 1
+        # Until the batch's insert waits for the holder's nonce.
+        assert wait_until(
+            lambda: (
+                watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                    " AND query LIKE 'INSERT INTO \"bases_attendancescan\"%%'"
+                ).fetchone()[0]
+                == 1
+            ),
+            timeout=10,
+            interval=0.05,
+        )
     finally:
         holder.commit()
         holder.close()

@@ -25,6 +25,7 @@ from tests.factories import (
     StudentFactory,
     UserFactory,
 )
+from tests.queries import queries_for
 
 pytestmark = pytest.mark.django_db
 
@@ -58,13 +59,9 @@ def session():
 
 
 @pytest.fixture
-def owner(session):
-    return CoordinatorFactory(base=session.post.base).user
-
-
-@pytest.fixture
-def outsider():
-    return CoordinatorFactory(base__name="别的基地").user
+def owned(session):
+    """The owner is a coordinator of the session's base; the outsider, of another base."""
+    return session
 
 
 @pytest.fixture
@@ -163,19 +160,27 @@ class TestWhoSeesTheRoster:
         assert count_queries() == few
 
     def test_the_closed_page_with_corrections_makes_a_fixed_number_of_queries(
-        self, client, owner, session, django_assert_max_num_queries
+        self, client, owner, session
     ):
         client.force_login(owner)
-        client.post(_url("roster-all-present", session))
-        client.post(_url("roster-close", session))
-        for student in [a.student for a in session.applications.all()]:
-            client.post(
-                _url("roster-correct", session, student.pk),
-                _correction(student, session, minutes_in=10, reason="迟到"),
-            )
-        with django_assert_max_num_queries(8):
-            response = client.get(_url("session-roster", session))
+        bigger = _session_this_morning(post__base=session.post.base, taken=12)
+        ApplicationFactory.create_batch(12, session=bigger)
+
+        def closed_and_corrected(each):
+            client.post(_url("roster-all-present", each))
+            client.post(_url("roster-close", each))
+            for student in [a.student for a in each.applications.all()]:
+                client.post(
+                    _url("roster-correct", each, student.pk),
+                    _correction(student, each, minutes_in=10, reason="迟到"),
+                )
+            return queries_for(lambda: client.get(_url("session-roster", each)))
+
+        small, response = closed_and_corrected(session)
         assert len(response.context["corrections"]) == 2
+        large, response = closed_and_corrected(bigger)
+        assert len(response.context["corrections"]) == 12
+        assert small == large <= 8
 
 
 class TestRecordingWithoutScript:

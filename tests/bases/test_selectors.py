@@ -15,8 +15,6 @@ from tests.factories import (
     ApplicationFactory,
     BaseFactory,
     CoordinatorFactory,
-    DistrictAdminFactory,
-    HeadTeacherFactory,
     PostFactory,
     SchoolAdminFactory,
     SchoolClassFactory,
@@ -27,6 +25,7 @@ from tests.factories import (
     UserFactory,
     district,
 )
+from tests.personas import owner_of
 
 pytestmark = pytest.mark.django_db
 
@@ -68,15 +67,15 @@ def world():
         ]
     }
     personas = {
-        "coordinator": CoordinatorFactory(base=bases["X"]).user,
-        "colleague_coordinator": CoordinatorFactory(base=bases["X"]).user,
-        "outsider_coordinator": CoordinatorFactory(base=bases["Y"]).user,
+        "coordinator": owner_of(bases["X"]),
+        "colleague_coordinator": owner_of(bases["X"]),
+        "outsider_coordinator": owner_of(bases["Y"]),
         "student": students["xiaoming"].user,
-        "head_teacher": HeadTeacherFactory(school_class=a1).user,
-        "school_admin": SchoolAdminFactory(school=school_a).user,
-        "outsider_school_admin": SchoolAdminFactory(school=school_b).user,
-        "district_admin": DistrictAdminFactory(district=xuhui).user,
-        "outsider_district_admin": DistrictAdminFactory(district=huangpu).user,
+        "head_teacher": owner_of(a1),
+        "school_admin": owner_of(school_a),
+        "outsider_school_admin": owner_of(school_b),
+        "district_admin": owner_of(xuhui),
+        "outsider_district_admin": owner_of(huangpu),
         "city_admin": UserFactory(role=Role.CITY_ADMIN),
     }
     return SimpleNamespace(

@@ -4,7 +4,6 @@ correcting."""
 
 import json
 import re
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -31,6 +30,12 @@ PHONE = {"width": 360, "height": 740}
 # The server answers the page's sync here; waiting for it keeps the test off a database that the
 # live server is still writing (SQLite's shared in-memory database locks whole tables).
 SYNC_URL = re.compile(r"/roster/sync/$")
+# True once the phone's queue under `key` holds `count` actions and the phone's clock is more
+# than `age` milliseconds past the last one's time.
+QUEUED_AND_OLDER_THAN = """([key, count, age]) => {
+  const queue = JSON.parse(localStorage.getItem(key) || "[]");
+  return queue.length === count && Date.now() - Date.parse(queue[count - 1].time) > age;
+}"""
 
 
 def _zh(message: str, **values) -> str:
@@ -91,13 +96,16 @@ def test_ten_check_ins_made_offline_reach_the_server_with_their_press_times(
     expect(page.get_by_test_id("sync-state")).to_have_text(
         _zh("Offline: actions are kept on this phone")
     )
+    queue_key = f"roster-queue:{session.pk}"
     pressed = []
     for n in range(10):
         before = timezone.now()
         rows.nth(n).get_by_test_id("check-in").click()
         expect(rows.nth(n).get_by_test_id("time-in")).not_to_have_text("—")
         pressed.append((before, timezone.now()))
-        time.sleep(0.15)  # presses a little apart, as by hand
+        # Presses come apart, as by hand: the next one only once this one waits in the queue
+        # and the phone's clock has moved past its time.
+        page.wait_for_function(QUEUED_AND_OLDER_THAN, arg=[queue_key, n + 1, 0])
     expect(page.get_by_test_id("sync-count")).to_have_text(
         _zh("%(count)s waiting to sync", count=10)
     )
@@ -109,7 +117,9 @@ def test_ten_check_ins_made_offline_reach_the_server_with_their_press_times(
     assert len(queued) == 10 and len({item["nonce"] for item in queued}) == 10
     assert not AttendanceScan.objects.exists()
 
-    time.sleep(3)  # the network stays away a while
+    # The network stays away a while: until the last press is over two and a half seconds old
+    # on the phone, with all ten still waiting there.
+    page.wait_for_function(QUEUED_AND_OLDER_THAN, arg=[queue_key, 10, 2500], timeout=10000)
     back_online = timezone.now()
     page.context.set_offline(False)
     expect(page.get_by_test_id("sync-state")).to_have_text(_zh("All synced"), timeout=15000)

@@ -9,11 +9,12 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.waiting import wait_until
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 STARTED = re.compile(r"^Started (\w+) \(pid (\d+)\)")
@@ -96,13 +97,18 @@ class DemoRun:
 
     def wait_for(self, text: str, timeout: float) -> None:
         """Collect output until `text` appears; fails with the output so far."""
-        deadline = time.monotonic() + timeout
-        while text not in self.text:
-            assert time.monotonic() < deadline, self.text
-            with contextlib.suppress(queue.Empty):
-                self.output.append(self.lines.get(timeout=0.5))
-                if match := STARTED.match(self.output[-1]):
-                    self.children[match.group(1)] = int(match.group(2))
+        collected = wait_until(
+            lambda: text in self.text or self._collect(), timeout=timeout, interval=0
+        )
+        assert collected, self.text
+
+    def _collect(self) -> bool:
+        """Take the next output line if one comes within half a second (never a match itself)."""
+        with contextlib.suppress(queue.Empty):
+            self.output.append(self.lines.get(timeout=0.5))
+            if match := STARTED.match(self.output[-1]):
+                self.children[match.group(1)] = int(match.group(2))
+        return False
 
     def kill_all(self) -> None:
         for pgid in [self.process.pid, *self.children.values()]:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from contextlib import suppress
 from datetime import timedelta
@@ -25,6 +24,7 @@ from evaluation_export.services import export_batch_create, export_batch_start
 from portal.celery import app
 from students.models import OrganiserLevel, PracticeRecord, RecordedVia, RecordStatus
 from tests.factories import StudentFactory, UserFactory, category, district
+from tests.waiting import wait_until
 
 from .conftest import FIRST_START, read_rows, run_batch
 from .test_delivery import Receiver, _accept_all
@@ -32,15 +32,6 @@ from .test_delivery import Receiver, _accept_all
 ON_REDIS = settings.CELERY_BROKER_URL.startswith("redis://")
 ROWS = 300
 PAUSE_AFTER = 120
-
-
-def _wait_for(condition, timeout=60.0, interval=0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def _final_records(count: int) -> list[PracticeRecord]:
@@ -82,7 +73,7 @@ def test_a_batch_started_by_hand_is_run_and_delivered_by_a_real_worker():
                 kind=BatchKind.DELTA, fmt="xlsx", requested_by=city_admin
             )
         assert created
-        assert _wait_for(
+        assert wait_until(
             lambda: ExportBatch.objects.filter(pk=batch.pk, delivered_at__isnull=False).exists(),
             timeout=30,
         ), f"the worker did not run and deliver the batch on {app.conf.broker_url}"
@@ -211,10 +202,11 @@ def test_a_worker_killed_mid_batch_leaves_nothing_done_and_the_next_run_complete
     first = Worker(log=tmp_path / "worker-1.log", pause_after=PAUSE_AFTER)
     try:
         tasks.export_batch_run.delay(batch_id=batch.pk)
-        inside = _wait_for(
+        inside = wait_until(
             lambda: ExportBatch.objects.filter(
                 pk=batch.pk, status=BatchStatus.RUNNING, rows_done__gte=PAUSE_AFTER
-            ).exists()
+            ).exists(),
+            timeout=60,
         )
         assert inside, f"the worker never got inside the batch:\n{first.output()}"
     finally:
@@ -232,8 +224,9 @@ def test_a_worker_killed_mid_batch_leaves_nothing_done_and_the_next_run_complete
     second = Worker(log=tmp_path / "worker-2.log")
     try:
         tasks.export_batch_run.delay(batch_id=batch.pk)
-        done = _wait_for(
-            lambda: ExportBatch.objects.filter(pk=batch.pk, status=BatchStatus.DONE).exists()
+        done = wait_until(
+            lambda: ExportBatch.objects.filter(pk=batch.pk, status=BatchStatus.DONE).exists(),
+            timeout=60,
         )
         assert done, f"the second worker did not complete the batch:\n{second.output()}"
     finally:

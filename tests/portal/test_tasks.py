@@ -1,7 +1,5 @@
 """A real Celery worker on the configured broker (filesystem by default, Redis in CI)."""
 
-import time
-
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
@@ -11,15 +9,7 @@ from portal.celery import app
 from portal.models import Notification
 from portal.services import notification_send
 from tests.factories import UserFactory
-
-
-def _wait_for(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.waiting import wait_until
 
 
 @pytest.mark.worker
@@ -29,10 +19,11 @@ def test_a_real_worker_emails_a_notification_once_it_is_committed():
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
         with transaction.atomic():
             notification = notification_send(user=user, message="您的报名已确认")
-        assert _wait_for(
+        assert wait_until(
             lambda: Notification.objects.filter(
                 pk=notification.pk, emailed_at__isnull=False
-            ).exists()
+            ).exists(),
+            timeout=20,
         ), f"the worker did not process the task on {app.conf.broker_url}"
     assert [m.to for m in mail.outbox] == [["li.ming@example.org"]]
     assert mail.outbox[0].body == "您的报名已确认"

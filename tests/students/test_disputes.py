@@ -32,11 +32,8 @@ from students.services import (
 )
 from tests.factories import (
     BaseFactory,
-    CoordinatorFactory,
     DistrictAdminFactory,
-    HeadTeacherFactory,
     PostFactory,
-    SchoolAdminFactory,
     SchoolClassFactory,
     SchoolFactory,
     SessionFactory,
@@ -45,6 +42,7 @@ from tests.factories import (
     category,
     district,
 )
+from tests.personas import owner_of
 
 pytestmark = pytest.mark.django_db
 
@@ -102,18 +100,18 @@ def build_world() -> SimpleNamespace:
     w.student = StudentFactory(name="张三明", school_class=w.class_a)
     w.classmate = StudentFactory(name="李四", school_class=w.class_a)
     w.other_class_student = StudentFactory(name="王小五", school_class=w.class_b)
-    w.head_teacher = HeadTeacherFactory(school_class=w.class_a).user
-    w.other_head_teacher = HeadTeacherFactory(school_class=w.class_b).user
-    w.school_admin = SchoolAdminFactory(school=w.school).user
+    w.head_teacher = owner_of(w.class_a)
+    w.other_head_teacher = owner_of(w.class_b)
+    w.school_admin = owner_of(w.school)
     w.other_school = SchoolFactory(name="上海市黄浦中学", district=district("310101"))
     w.other_class = SchoolClassFactory(school=w.other_school)
     w.other_student = StudentFactory(name="赵六", school_class=w.other_class)
-    w.other_school_head_teacher = HeadTeacherFactory(school_class=w.other_class).user
-    w.other_school_admin = SchoolAdminFactory(school=w.other_school).user
+    w.other_school_head_teacher = owner_of(w.other_class)
+    w.other_school_admin = owner_of(w.other_school)
     w.base = BaseFactory(name="徐汇区图书馆")
     w.other_base = BaseFactory(name="黄浦区博物馆")
-    w.coordinator = CoordinatorFactory(base=w.base).user
-    w.other_coordinator = CoordinatorFactory(base=w.other_base).user
+    w.coordinator = owner_of(w.base)
+    w.other_coordinator = owner_of(w.other_base)
     w.district_admin = DistrictAdminFactory().user
     w.record = base_record(w.student, w.base)
     w.classmate_record = base_record(w.classmate, w.other_base, title="讲解员")

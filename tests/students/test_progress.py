@@ -6,8 +6,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,6 +30,7 @@ from students.progress import (
 )
 from students.selectors import volunteer_minutes_by_student
 from tests.factories import SchoolClassFactory, StudentFactory, category
+from tests.queries import queries_for
 
 pytestmark = pytest.mark.django_db
 
@@ -295,12 +294,15 @@ def test_its_number_of_queries_does_not_grow_with_the_students(ledger_world):
     spec = {"day": 40, "minute": 600, "duration": 60, "credit": 1, "status": "final"}
     PracticeRecord.objects.bulk_create([make_record(s, categories[0], spec) for s in more])
     for ids in ([students[0].pk], [s.pk for s in students + more]):
-        with CaptureQueriesContext(connection) as queries:
-            progress_for_students(ids, today=TODAY)
-        assert len(queries) == 3
-    with CaptureQueriesContext(connection) as queries:
-        list(progress_stream(type(students[0]).objects.all(), today=TODAY))
-    assert len(queries) == 3
+        count, _ = queries_for(lambda ids=ids: progress_for_students(ids, today=TODAY))
+        assert count == 3
+    everyone = type(students[0]).objects.all()
+    for queryset in (everyone.filter(pk__in=[s.pk for s in students[:2]]), everyone):
+        count, streamed = queries_for(
+            lambda queryset=queryset: list(progress_stream(queryset, today=TODAY))
+        )
+        assert count == 3
+    assert len(streamed) == 23
 
 
 def test_volunteer_minutes_by_student_reads_the_same_selector(ledger_world):

@@ -4,8 +4,6 @@ from datetime import date
 from fractions import Fraction
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +19,8 @@ from students.progress import (
     progress_totals_stream,
     requirement_window,
 )
+from tests.factories import StudentFactory
+from tests.queries import queries_for
 from tests.students.test_progress import (  # noqa: F401  (ledger_world is a fixture)
     TODAY,
     ledger_world,
@@ -80,12 +80,21 @@ def test_the_totals_match_the_full_selector_over_random_ledgers(ledger_world, sp
 
 def test_the_totals_take_two_queries_whatever_the_students(ledger_world):  # noqa: F811
     students, categories = ledger_world
+    students = students + StudentFactory.create_batch(9, school_class=students[0].school_class)
     spec = {"day": 40, "minute": 600, "duration": 3 * 24 * 60, "credit": 1, "status": "final"}
     PracticeRecord.objects.bulk_create([make_record(s, categories[0], spec) for s in students])
-    with CaptureQueriesContext(connection) as queries:
-        totals = [p for _values, p in progress_totals_stream(Student.objects.all(), today=TODAY)]
-    assert len(queries) == 2  # the policies, and one statement for the students and totals
-    assert {p.practice_days for p in totals} == {4}  # 10:00 + 3 days: four dates
+
+    def totals(queryset):
+        return queries_for(
+            lambda: [p for _values, p in progress_totals_stream(queryset, today=TODAY)]
+        )
+
+    small, few = totals(Student.objects.filter(pk__in=[s.pk for s in students[:2]]))
+    large, many = totals(Student.objects.all())
+    assert (len(few), len(many)) == (2, 12)
+    # The policies, and one statement for the students and totals.
+    assert small == large == 2
+    assert {p.practice_days for p in many} == {4}  # 10:00 + 3 days: four dates
 
 
 def reference_forecast(*, done: int, required: int, entry_year: int, today: date) -> str:

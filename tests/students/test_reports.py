@@ -4,8 +4,6 @@ import io
 import re
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -16,7 +14,6 @@ from students.reports import class_report
 from tests.factories import (
     PASSWORD,
     DistrictAdminFactory,
-    HeadTeacherFactory,
     SchoolAdminFactory,
     SchoolClassFactory,
     SchoolFactory,
@@ -24,6 +21,8 @@ from tests.factories import (
     UserFactory,
     district,
 )
+from tests.personas import owner_of
+from tests.queries import queries_for
 from tests.students.progress_helpers import add_record, entry_year_with_every_state, give_state
 
 pytestmark = pytest.mark.django_db
@@ -55,10 +54,6 @@ def sign_in(client, user):
     assert client.login(username=user.username, password=PASSWORD)
 
 
-def head_teacher_of(school_class):
-    return HeadTeacherFactory(school_class=school_class).user
-
-
 def test_the_class_report_has_every_student_with_the_selectors_figures(klass, today):
     report = class_report(school_class=klass, today=today)
     by_name = {row.name: row for row in report.rows}
@@ -84,16 +79,15 @@ def test_the_class_report_makes_four_queries_whatever_the_class_size(
 
 
 def _page_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
+    count, response = queries_for(lambda: client.get(url))
     assert response.status_code == 200
-    return len(queries)
+    return count
 
 
 def test_the_class_report_page_makes_the_same_number_of_queries_for_a_bigger_class(
     client, klass, today
 ):
-    sign_in(client, head_teacher_of(klass))
+    sign_in(client, owner_of(klass))
     url = f"/reports/classes/{klass.pk}/"
     small = _page_queries(client, url)
     for _ in range(40):
@@ -102,14 +96,14 @@ def test_the_class_report_page_makes_the_same_number_of_queries_for_a_bigger_cla
 
 
 def test_the_attention_filter_shows_the_students_at_risk_and_behind_only(client, klass):
-    sign_in(client, head_teacher_of(klass))
+    sign_in(client, owner_of(klass))
     html = client.get(f"/reports/classes/{klass.pk}/?state=attention").content.decode()
     assert "at_risk同学" in html and "behind同学" in html
     assert "done同学" not in html and "on_track同学" not in html
 
 
 def test_it_sorts_by_practice_days(client, klass):
-    sign_in(client, head_teacher_of(klass))
+    sign_in(client, owner_of(klass))
     html = client.get(f"/reports/classes/{klass.pk}/?sort=-practice_days").content.decode()
     order = re.findall(r'data-student="(G\d+)"', html)
     days = {s.student_number: s.expected[1] for s in klass.by_state.values()}
@@ -117,7 +111,7 @@ def test_it_sorts_by_practice_days(client, klass):
 
 
 def test_the_xlsx_has_the_filtered_rows_with_their_figures(client, klass):
-    sign_in(client, head_teacher_of(klass))
+    sign_in(client, owner_of(klass))
     response = client.get(f"/reports/classes/{klass.pk}/xlsx/?state=attention")
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(response.content)).active
@@ -133,7 +127,7 @@ def test_the_xlsx_has_the_filtered_rows_with_their_figures(client, klass):
 
 
 def test_the_pdf_lists_the_students_with_their_numbers(client, klass):
-    sign_in(client, head_teacher_of(klass))
+    sign_in(client, owner_of(klass))
     response = client.get(f"/reports/classes/{klass.pk}/pdf/")
     assert response["Content-Type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(response.content))
@@ -166,11 +160,11 @@ def test_the_pdf_lists_the_students_with_their_numbers(client, klass):
 def test_only_the_class_and_its_overseers_see_the_report(client, klass, persona, status):
     other_class = SchoolClassFactory(school__district=district("310101"))
     users = {
-        "head_teacher": lambda: head_teacher_of(klass),
+        "head_teacher": lambda: owner_of(klass),
         "school_admin": lambda: SchoolAdminFactory(school=klass.school).user,
         "district_admin": lambda: DistrictAdminFactory(district=klass.school.district).user,
         "city_admin": lambda: UserFactory(role=Role.CITY_ADMIN),
-        "other_head_teacher": lambda: head_teacher_of(other_class),
+        "other_head_teacher": lambda: owner_of(other_class),
         "other_school_admin": lambda: SchoolAdminFactory(school=other_class.school).user,
         "other_district_admin": lambda: DistrictAdminFactory(district=district("310101")).user,
         "student": lambda: klass.by_state["done"].user,
@@ -180,12 +174,17 @@ def test_only_the_class_and_its_overseers_see_the_report(client, klass, persona,
         assert client.get(f"/reports/classes/{klass.pk}/{suffix}").status_code == status
 
 
-def test_the_school_report_counts_by_class_and_grade(klass, today, django_assert_num_queries):
+def test_the_school_report_counts_by_class_and_grade(klass, today):
     other = SchoolClassFactory(school=klass.school, entry_year=klass.entry_year, number=4)
     StudentFactory(school_class=other)
+    small, report = queries_for(lambda: school_report(school=klass.school, today=today))
+    bigger = SchoolFactory(district=klass.school.district)
+    for number in range(1, 5):
+        school_class = SchoolClassFactory(school=bigger, entry_year=klass.entry_year, number=number)
+        StudentFactory.create_batch(3, school_class=school_class)
+    large, _ = queries_for(lambda: school_report(school=bigger, today=today))
     # The classes, the policies, the students with their totals (students.progress).
-    with django_assert_num_queries(3):
-        report = school_report(school=klass.school, today=today)
+    assert small == large == 3
     by_class = {c.key: c for c in report.by_class}
     assert by_class[klass.pk].counts == {"done": 1, "on_track": 1, "at_risk": 1, "behind": 1}
     assert by_class[other.pk].students == 1
@@ -207,7 +206,7 @@ def test_the_school_report_page_drills_down_to_each_class(client, klass):
 
 
 def test_a_head_teacher_cannot_open_the_school_report(client, klass):
-    sign_in(client, head_teacher_of(klass))
+    sign_in(client, owner_of(klass))
     assert client.get(f"/reports/schools/{klass.school.pk}/").status_code == 404
 
 

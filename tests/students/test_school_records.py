@@ -7,11 +7,10 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from students import services
 from students.models import PracticeRecord, RecordedVia, RecordStatus, Student
 from students.school_records import (
     SchoolActivity,
@@ -25,6 +24,7 @@ from students.services import (
     practice_record_revoke,
     practice_record_upsert,
 )
+from tests.constraint_helpers import record_create
 from tests.factories import (
     HeadTeacherFactory,
     SchoolAdminFactory,
@@ -35,6 +35,8 @@ from tests.factories import (
     category,
     district,
 )
+from tests.personas import owner_of
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +61,7 @@ def students(school_class):
 
 @pytest.fixture
 def admin(school_class):
-    return SchoolAdminFactory(school=school_class.school).user
+    return owner_of(school_class.school)
 
 
 def _activity(**changes) -> SchoolActivity:
@@ -308,9 +310,11 @@ class TestRecordsNeverOverlap:
             source_ref="a:1", facts=_facts(student, _at(day, 9), _at(day, 12)), recorded_by=None
         )
         practice_record_revoke(record=record, revoked_by=UserFactory(), reason="未到岗")
-        practice_record_upsert(
+        again, created = practice_record_upsert(
             source_ref="a:2", facts=_facts(student, _at(day, 9), _at(day, 12)), recorded_by=None
         )
+        assert created and again.status == RecordStatus.IN_NOTICE
+        assert (again.started_at, again.ended_at) == (record.started_at, record.ended_at)
 
     def test_a_correction_into_another_record_is_refused(self):
         student = StudentFactory()
@@ -336,57 +340,103 @@ class TestRecordsNeverOverlap:
         assert "讲解员" in error.value.messages[0]
 
 
-def _write(student_id: int, day: date, results: list, n: int):
-    """One of two concurrent writers of overlapping records for the same student."""
-    try:
-        student = Student.objects.get(pk=student_id)
-        facts = _facts(student, _at(day, 9 + n), _at(day, 11 + n), title=f"活动{n}")
-        practice_record_upsert(source_ref=f"race:{n}", facts=facts, recorded_by=None)
-        results.append("created")
-    except LedgerError as error:
-        results.append(error.code)
-    finally:
-        connection.close()
+def _overlapping(student: Student, day: date) -> int:
+    """Live records of `student` that overlap 09:00-12:00 on `day`, read by a plain query that
+    takes no lock: what a write without the student lock would check."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM students_practicerecord WHERE student_id = %s"
+            " AND started_at < %s AND ended_at > %s AND status <> %s",
+            [student.pk, _at(day, 12), _at(day, 9), RecordStatus.REVOKED],
+        )
+        return cursor.fetchone()[0]
+
+
+def _waiting_for_a_lock() -> int:
+    """Other sessions of the test database that wait for a row lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 class TestConcurrentWriters:
-    def _run(self, monkeypatch, student, day):
-        barrier = threading.Barrier(2)
-        real_check = services._check_no_overlap
+    """Two writers of overlapping records for one student at the same moment, each in its own
+    thread, connection and transaction, through the real service."""
 
-        def check_then_wait(**kwargs):
-            real_check(**kwargs)
-            # Both writers meet here after their check, unless the lock keeps one out.
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(timeout=2)
-
-        monkeypatch.setattr(services, "_check_no_overlap", check_then_wait)
+    @contextlib.contextmanager
+    def _first_writer_open(self, student: Student, day: date):
+        """Write 09:00-11:00 through the service and keep its transaction (and so the locks
+        the service took) open until the block ends; yields the results list."""
+        written, release = threading.Event(), threading.Event()
         results: list[str] = []
-        threads = [
-            threading.Thread(target=_write, args=(student.pk, day, results, n)) for n in range(2)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-        return sorted(results)
 
-    def test_two_writers_at_once_leave_one_record(self, monkeypatch):
+        def first():
+            try:
+                with transaction.atomic():
+                    facts = _facts(student, _at(day, 9), _at(day, 11), title="活动0")
+                    practice_record_upsert(source_ref="race:0", facts=facts, recorded_by=None)
+                    results.append("created")
+                    written.set()
+                    release.wait(timeout=30)
+            finally:
+                written.set()
+                connection.close()
+
+        thread = threading.Thread(target=first)
+        thread.start()
+        try:
+            assert written.wait(timeout=30) and results == ["created"]
+            yield results
+        finally:
+            release.set()
+            thread.join(timeout=30)
+
+    def test_two_writers_at_once_leave_one_record(self):
         student = StudentFactory()
         day = timezone.localdate() - timedelta(days=3)
-        assert self._run(monkeypatch, student, day) == ["created", "overlap"]
+        second: list[str] = []
+
+        def write_second():
+            try:
+                facts = _facts(student, _at(day, 10), _at(day, 12), title="活动1")
+                practice_record_upsert(source_ref="race:1", facts=facts, recorded_by=None)
+                second.append("created")
+            except LedgerError as error:
+                second.append(error.code)
+            finally:
+                connection.close()
+
+        with self._first_writer_open(student, day):
+            thread = threading.Thread(target=write_second)
+            thread.start()
+            # The second write cannot pass its overlap check while the first is uncommitted:
+            # it waits for the student's row lock, with nothing decided yet.
+            assert wait_until(lambda: _waiting_for_a_lock() == 1, timeout=10)
+            assert second == []
+        thread.join(timeout=30)
+        # Once the first commits, the second sees its record and is refused.
+        assert second == ["overlap"]
         assert PracticeRecord.objects.filter(student=student).count() == 1
 
-    def test_canary_without_the_student_lock_the_race_is_visible(self, monkeypatch):
-        """Proves the test above can fail: with the lock taken out, both writers get in."""
-
-        class Unlocked:
-            objects = type("M", (), {"select_for_update": staticmethod(Student.objects.all)})
-
-        monkeypatch.setattr(services, "Student", Unlocked)
+    def test_canary_without_the_student_lock_the_race_is_visible(self):
+        """Proves the test above can fail: a check that takes no lock does not see the first
+        writer's uncommitted record, and nothing under the service refuses the overlap."""
         student = StudentFactory()
         day = timezone.localdate() - timedelta(days=3)
-        assert self._run(monkeypatch, student, day) == ["created", "created"]
+        with self._first_writer_open(student, day):
+            assert _overlapping(student, day) == 0
+        assert _overlapping(student, day) == 1
+        # A second record written without the service's check lands beside the first.
+        record_create(
+            student=student,
+            source_ref="race:1",
+            started_at=_at(day, 10),
+            ended_at=_at(day, 12),
+            credited_minutes=120,
+        )
         assert PracticeRecord.objects.filter(student=student).count() == 2

@@ -13,8 +13,6 @@ from students.selectors import (
 from tests.constraint_helpers import record_create
 from tests.factories import (
     CoordinatorFactory,
-    DistrictAdminFactory,
-    HeadTeacherFactory,
     SchoolAdminFactory,
     SchoolClassFactory,
     SchoolFactory,
@@ -22,6 +20,7 @@ from tests.factories import (
     UserFactory,
     district,
 )
+from tests.personas import owner_of
 
 pytestmark = pytest.mark.django_db
 
@@ -44,14 +43,14 @@ def world():
     }
     personas = {
         "student": students["xiaoming"].user,
-        "head_teacher": HeadTeacherFactory(school_class=a1).user,
-        "colleague_head_teacher": HeadTeacherFactory(school_class=a2).user,
-        "school_admin": SchoolAdminFactory(school=school_a).user,
-        "colleague_school_admin": SchoolAdminFactory(school=school_a).user,
-        "outsider_school_admin": SchoolAdminFactory(school=school_b).user,
-        "district_admin": DistrictAdminFactory(district=district("310104")).user,
-        "colleague_district_admin": DistrictAdminFactory(district=district("310104")).user,
-        "outsider_district_admin": DistrictAdminFactory(district=district("310101")).user,
+        "head_teacher": owner_of(a1),
+        "colleague_head_teacher": owner_of(a2),
+        "school_admin": owner_of(school_a),
+        "colleague_school_admin": owner_of(school_a),
+        "outsider_school_admin": owner_of(school_b),
+        "district_admin": owner_of(district("310104")),
+        "colleague_district_admin": owner_of(district("310104")),
+        "outsider_district_admin": owner_of(district("310101")),
         "city_admin": UserFactory(role=Role.CITY_ADMIN),
         "coordinator": CoordinatorFactory().user,
     }

@@ -1,6 +1,5 @@
 """The beat job that makes records final once their notice has ended with no open dispute."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from students.disputes import dispute_raise
 from students.models import PracticeRecord, RecordStatus
 from tests.factories import StudentFactory
 from tests.students.test_school_records import _at, _facts
+from tests.waiting import wait_until
 
 TASK_NAME = "students.tasks.practice_records_finalise"
 
@@ -82,15 +82,6 @@ def test_the_task_is_registered_under_the_name_beat_uses():
     assert TASK_NAME in app.tasks
 
 
-def _wait_for(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_worker_runs_the_job():
@@ -98,6 +89,7 @@ def test_a_real_worker_runs_the_job():
     record = _record(student, ends_on=timezone.localdate() - timedelta(days=1))
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
         app.send_task(TASK_NAME)
-        assert _wait_for(
-            lambda: PracticeRecord.objects.filter(pk=record.pk, status=RecordStatus.FINAL).exists()
+        assert wait_until(
+            lambda: PracticeRecord.objects.filter(pk=record.pk, status=RecordStatus.FINAL).exists(),
+            timeout=20,
         ), f"the worker did not run {TASK_NAME} on {app.conf.broker_url}"
