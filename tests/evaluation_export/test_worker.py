@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from contextlib import suppress
 from datetime import timedelta
@@ -102,7 +103,7 @@ def test_a_transient_delivery_failure_is_retried_by_a_real_worker_after_its_wait
         settings.EVALUATION_EXPORT_ENDPOINT = receiver.url
         started = time.monotonic()
         tasks.export_batch_deliver.delay(batch_id=batch.pk)
-        assert _wait_for(
+        assert wait_until(
             lambda: ExportBatch.objects.filter(pk=batch.pk, delivered_at__isnull=False).exists(),
             timeout=60,
         ), f"the worker did not deliver the batch on {app.conf.broker_url}"
