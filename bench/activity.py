@@ -18,7 +18,7 @@ import random
 from datetime import date, time, timedelta
 
 from bases.organisers import SOURCE_PREFIX
-from demo.activity import is_day_off
+from demo.calendar import is_day_off
 
 OFF_SLOTS = ((time(9, 0), time(12, 0)), (time(13, 30), time(16, 30)))
 SCHOOL_SLOTS = ((time(16, 0), time(18, 0)), (time(18, 30), time(20, 30)))

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -24,7 +26,7 @@ def audit_log_record(
 
 def notification_send(*, user: User, message: str, url: str = "") -> Notification:
     """Store a notification and e-mail it once the surrounding transaction commits."""
-    from .tasks import notification_email_send
+    from .tasks import notification_email_send  # tasks import this module
 
     notification = Notification.objects.create(user=user, message=message[:500], url=url)
     notification_email_send.delay_on_commit(notification_id=notification.pk)
@@ -34,9 +36,6 @@ def notification_send(*, user: User, message: str, url: str = "") -> Notificatio
 @transaction.atomic
 def notification_email(*, notification_id: int) -> Notification | None:
     """Send one notification by e-mail; a second call for the same one sends nothing."""
-    from django.conf import settings
-    from django.core.mail import send_mail
-
     notification = (
         Notification.objects.select_for_update()
         .select_related("user")

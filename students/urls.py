@@ -1,16 +1,48 @@
+"""Every page of the students app."""
+
+from django.urls import path
+
+from .views import certificates, code, notice, progress, reports, school_records
+
 app_name = "students"
 
-# Each views module of students/views/ defines its own `urlpatterns`; add it here.
-urlpatterns: list = []
-
-from .views import code  # noqa: E402
-
-urlpatterns += code.urlpatterns
-
-from .views import notice, school_records  # noqa: E402
-
-urlpatterns += [*notice.urlpatterns, *school_records.urlpatterns]
-
-from .views import certificates, progress, reports  # noqa: E402
-
-urlpatterns += [*progress.urlpatterns, *reports.urlpatterns, *certificates.urlpatterns]
+urlpatterns = [
+    path("me/code/", code.my_code, name="my-code"),
+    path("notice/", notice.notice_index, name="notice"),
+    path("schools/<int:school_id>/notice/", notice.school_notice, name="school-notice"),
+    path("records/", notice.my_records, name="my-records"),
+    path("records/<int:record_id>/", notice.record_detail, name="record-detail"),
+    path("records/<int:record_id>/dispute/", notice.dispute_raise_view, name="dispute-raise"),
+    path("disputes/", notice.disputes_open, name="disputes"),
+    path("disputes/<int:dispute_id>/answer/", notice.dispute_answer_view, name="dispute-answer"),
+    path("school-records/", school_records.school_records, name="school-records"),
+    path("reports/students/<int:student_id>/", progress.student_progress, name="student-progress"),
+    path("reports/classes/<int:class_id>/", reports.class_report_view, name="class-report"),
+    path(
+        "reports/classes/<int:class_id>/xlsx/",
+        reports.class_report_xlsx_view,
+        name="class-report-xlsx",
+    ),
+    path(
+        "reports/classes/<int:class_id>/pdf/",
+        reports.class_report_pdf_view,
+        name="class-report-pdf",
+    ),
+    path("reports/schools/<int:school_id>/", reports.school_report_view, name="school-report"),
+    path(
+        "reports/districts/<int:district_id>/", reports.district_report_view, name="district-report"
+    ),
+    path("reports/city/", reports.city_report_view, name="city-report"),
+    path("certificates/me/", certificates.my_certificate, name="my-certificate"),
+    path(
+        "certificates/students/<int:student_id>/",
+        certificates.student_certificate,
+        name="student-certificate",
+    ),
+    path(
+        "certificates/classes/<int:class_id>/",
+        certificates.class_certificates,
+        name="class-certificates",
+    ),
+    path("verify/<str:code>/", certificates.certificate_verify, name="certificate-verify"),
+]

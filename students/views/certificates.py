@@ -2,7 +2,6 @@
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -100,15 +99,3 @@ def certificate_verify(request: HttpRequest, code: str) -> HttpResponse:
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"
     return response
-
-
-urlpatterns = [
-    path("certificates/me/", my_certificate, name="my-certificate"),
-    path(
-        "certificates/students/<int:student_id>/",
-        student_certificate,
-        name="student-certificate",
-    ),
-    path("certificates/classes/<int:class_id>/", class_certificates, name="class-certificates"),
-    path("verify/<str:code>/", certificate_verify, name="certificate-verify"),
-]

@@ -3,7 +3,6 @@
 import segno
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import path
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -30,6 +29,3 @@ def my_code(request: HttpRequest) -> HttpResponse:
         # segno escapes the title; the code is our own [A-Z0-9] value.
         qr = mark_safe(personal_code_svg(student.personal_code, title=_("My check-in code")))
     return render(request, "students/my_code.html", {"student": student, "qr": qr})
-
-
-urlpatterns = [path("me/code/", my_code, name="my-code")]

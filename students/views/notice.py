@@ -10,7 +10,6 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -207,14 +206,3 @@ def dispute_answer_view(request: HttpRequest, dispute_id: int) -> HttpResponse:
         return _render_record(request, record, answer_form=form, status=400)
     messages.success(request, _("Answer sent; the student and who raised the dispute are told."))
     return redirect("students:record-detail", record_id=record.pk)
-
-
-urlpatterns = [
-    path("notice/", notice_index, name="notice"),
-    path("schools/<int:school_id>/notice/", school_notice, name="school-notice"),
-    path("records/", my_records, name="my-records"),
-    path("records/<int:record_id>/", record_detail, name="record-detail"),
-    path("records/<int:record_id>/dispute/", dispute_raise_view, name="dispute-raise"),
-    path("disputes/", disputes_open, name="disputes"),
-    path("disputes/<int:dispute_id>/answer/", dispute_answer_view, name="dispute-answer"),
-]

@@ -2,7 +2,6 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import path
 from django.views.decorators.http import require_GET
 
 from portal.models import Role
@@ -23,8 +22,3 @@ def student_progress(request: HttpRequest, student_id: int) -> HttpResponse:
         can_issue=request.user.role in (Role.HEAD_TEACHER, Role.SCHOOL_ADMIN),
     )
     return render(request, "students/student_progress.html", context)
-
-
-urlpatterns = [
-    path("reports/students/<int:student_id>/", student_progress, name="student-progress"),
-]

@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -239,13 +239,3 @@ def city_report_view(request: HttpRequest) -> HttpResponse:
             "legend": forecast_legend(),
         },
     )
-
-
-urlpatterns = [
-    path("reports/classes/<int:class_id>/", class_report_view, name="class-report"),
-    path("reports/classes/<int:class_id>/xlsx/", class_report_xlsx_view, name="class-report-xlsx"),
-    path("reports/classes/<int:class_id>/pdf/", class_report_pdf_view, name="class-report-pdf"),
-    path("reports/schools/<int:school_id>/", school_report_view, name="school-report"),
-    path("reports/districts/<int:district_id>/", district_report_view, name="district-report"),
-    path("reports/city/", city_report_view, name="city-report"),
-]

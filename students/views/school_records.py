@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils.translation import gettext as _
 
 from portal.models import Role
@@ -72,8 +71,3 @@ def school_records(request: HttpRequest) -> HttpResponse:
         {"form": form, "entries": _recent_entries(request)},
         status=400 if form.errors else 200,
     )
-
-
-urlpatterns = [
-    path("school-records/", school_records, name="school-records"),
-]

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from bases.models import Base, BaseLevel, BaseStatus, Coordinator, Post, PostStatus, SchoolContract
 from demo import data
-from demo.activity import SHANGHAI, DemoActivities
+from demo.activity import DemoActivities
+from demo.calendar import SHANGHAI
 from districts.models import District, DistrictAdmin
 from portal.models import Role, User
 from students.models import Category, School, SchoolClass, Student, TeacherAssignment, TeacherRole
