@@ -165,6 +165,18 @@ class SessionFactory(factory.django.DjangoModelFactory):
     applications_close_at = factory.LazyAttribute(lambda s: s.starts_at - timedelta(hours=12))
 
 
+def session_ran_this_morning(*, taken: int = 0) -> Session:
+    """A three-hour session that started five hours ago, applications closed the day before."""
+    start = (timezone.localtime() - timedelta(hours=5)).replace(second=0, microsecond=0)
+    return SessionFactory(
+        starts_at=start,
+        ends_at=start + timedelta(hours=3),
+        applications_open_at=start - timedelta(days=10),
+        applications_close_at=start - timedelta(days=1),
+        taken=taken,
+    )
+
+
 class ApplicationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Application

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from bases.errors import BaseError
 from bases.models import ApplicationStatus, Attendance, AttendanceScan
@@ -17,7 +16,12 @@ from bases.services.attendance import (
 )
 from portal.models import AuditLog
 from students.models import PracticeRecord, RecordStatus
-from tests.factories import ApplicationFactory, CoordinatorFactory, SessionFactory, StudentFactory
+from tests.factories import (
+    ApplicationFactory,
+    CoordinatorFactory,
+    StudentFactory,
+    session_ran_this_morning,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +29,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def roster():
     """A session that ran this morning, a coordinator of its base, two confirmed students."""
-    start = (timezone.localtime() - timedelta(hours=5)).replace(second=0, microsecond=0)
-    session = SessionFactory(
-        starts_at=start,
-        ends_at=start + timedelta(hours=3),
-        applications_open_at=start - timedelta(days=10),
-        applications_close_at=start - timedelta(days=1),
-        taken=2,
-    )
+    session = session_ran_this_morning(taken=2)
     coordinator = CoordinatorFactory(base=session.post.base).user
     first = ApplicationFactory(session=session).student
     second = ApplicationFactory(session=session).student

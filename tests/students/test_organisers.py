@@ -1,16 +1,18 @@
 """A record's organiser is stored on it (`organiser_ref`) and decides who answers disputes."""
 
 import importlib
-from datetime import timedelta
 
 import pytest
 from django.apps import apps
-from django.utils import timezone
 
 from bases.services.attendance import attendance_all_present, session_attendance_close
 from students.disputes import notice_schools_for_user, organiser_scope_q, record_answerers
 from students.models import PracticeRecord
-from tests.factories import ApplicationFactory, CoordinatorFactory, SessionFactory
+from tests.factories import (
+    ApplicationFactory,
+    CoordinatorFactory,
+    session_ran_this_morning,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,14 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def closed():
     """A session that ran this morning, closed by its base's coordinator: one record."""
-    start = (timezone.localtime() - timedelta(hours=5)).replace(second=0, microsecond=0)
-    session = SessionFactory(
-        starts_at=start,
-        ends_at=start + timedelta(hours=3),
-        applications_open_at=start - timedelta(days=10),
-        applications_close_at=start - timedelta(days=1),
-        taken=1,
-    )
+    session = session_ran_this_morning(taken=1)
     coordinator = CoordinatorFactory(base=session.post.base).user
     ApplicationFactory(session=session)
     attendance_all_present(session=session, recorded_by=coordinator)
