@@ -39,3 +39,10 @@ X_FRAME_OPTIONS = "DENY"
 
 # Real mail by default; the host, port and credentials come from base.py's E-mail section.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+
+# Behind the TLS proxy (README, "Production"): count each client's own address, not the proxy's,
+# or one person's wrong passwords would lock everybody out.
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1")) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
