@@ -10,6 +10,7 @@ from students.models import RecordedVia
 
 from .forms import DATETIME
 from .models import ScanKind
+from .services.api_tokens import VALID_DAYS_CHOICES
 from .services.attendance import AUTO_KIND
 
 # The same rule as the database constraint on AttendanceScan.nonce.
@@ -169,4 +170,13 @@ class ApiTokenForm(forms.Form):
         label=_("Token name"),
         max_length=64,
         help_text=_("What uses the token, e.g. the front-desk check-in system."),
+    )
+    valid_days = forms.TypedChoiceField(
+        label=_("Works for"),
+        coerce=int,
+        required=False,
+        empty_value=VALID_DAYS_CHOICES[-1],
+        initial=VALID_DAYS_CHOICES[-1],
+        choices=[(days, _("%(days)d days") % {"days": days}) for days in VALID_DAYS_CHOICES],
+        help_text=_("After that it stops working; create a new one before then."),
     )

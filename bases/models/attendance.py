@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from students.models import RecordedVia, Student
@@ -140,6 +141,7 @@ class BaseApiToken(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:
@@ -152,6 +154,9 @@ class BaseApiToken(models.Model):
 
     def __str__(self):
         return f"{self.base} - {self.name} ({self.prefix}…)"
+
+    def expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
 
 class ImportStatus(models.TextChoices):

@@ -6,6 +6,7 @@ the raw token is shown once, when it is created.
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -19,6 +20,7 @@ from ..models import Base, BaseApiToken
 
 TOKEN_PREFIX = "bk_"
 PREFIX_LENGTH = 10  # "bk_" and 7 random characters: enough to tell tokens apart
+VALID_DAYS_CHOICES = (30, 90, 180, 365)
 
 
 def api_token_hash(raw: str) -> str:
@@ -26,8 +28,12 @@ def api_token_hash(raw: str) -> str:
 
 
 @transaction.atomic
-def api_token_create(*, base: Base, name: str, created_by: User) -> tuple[BaseApiToken, str]:
-    """A new token for the base; returns (token, raw token). The raw token is never stored."""
+def api_token_create(
+    *, base: Base, name: str, created_by: User, valid_days: int = VALID_DAYS_CHOICES[-1]
+) -> tuple[BaseApiToken, str]:
+    """A new token for the base, working for `valid_days`; returns (token, raw token).
+
+    The raw token is never stored."""
     if not Base.objects.filter(pk=base.pk, coordinators__user=created_by).exists():
         raise BaseError(
             _("Only the base's coordinators may manage its API tokens."), code="not_authorised"
@@ -35,6 +41,9 @@ def api_token_create(*, base: Base, name: str, created_by: User) -> tuple[BaseAp
     name = " ".join(name.split())
     if not name:
         raise BaseError(_("Give the token a name."), code="name_required")
+    if valid_days not in VALID_DAYS_CHOICES:
+        raise BaseError(_("Choose how long the token works."), code="validity_invalid")
+    expires_at = timezone.now() + timedelta(days=valid_days)
     for _attempt in range(5):
         raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
         try:
@@ -45,11 +54,15 @@ def api_token_create(*, base: Base, name: str, created_by: User) -> tuple[BaseAp
                     prefix=raw[:PREFIX_LENGTH],
                     key_hash=api_token_hash(raw),
                     created_by=created_by,
+                    expires_at=expires_at,
                 )
         except IntegrityError:
             continue  # a prefix already taken: draw again
         audit_log_record(
-            actor=created_by, action="api_token.create", target=token, data={"name": name}
+            actor=created_by,
+            action="api_token.create",
+            target=token,
+            data={"name": name, "valid_days": valid_days},
         )
         return token, raw
     raise BaseError(_("Could not create a token; try again."), code="token_collision")

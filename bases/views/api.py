@@ -72,7 +72,10 @@ def api_tokens(request: HttpRequest, base_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             token, raw = api_token_create(
-                base=base, name=form.cleaned_data["name"], created_by=request.user
+                base=base,
+                name=form.cleaned_data["name"],
+                created_by=request.user,
+                valid_days=int(form.cleaned_data["valid_days"]),
             )
         except BaseError as error:
             form.add_error(None, error)
@@ -123,6 +126,10 @@ def _authenticate(request: HttpRequest):
         return None, _error(401, "token_invalid", _("This token is not known."))
     if token.revoked_at is not None:
         return None, _error(401, "token_revoked", _("This token was revoked."))
+    if token.expired():
+        return None, _error(
+            401, "token_expired", _("This token has expired: create a new one for this system.")
+        )
     return token, None
 
 

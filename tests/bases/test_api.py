@@ -127,6 +127,41 @@ class TestTokens:
         denied = _post(client, {"scans": []}, raw)
         assert (denied.status_code, denied.json()["error"]["code"]) == (401, "token_revoked")
 
+    def test_a_token_works_for_the_days_chosen_and_the_page_says_until_when(
+        self, client, session, coordinator
+    ):
+        client.force_login(coordinator)
+        url = reverse("bases:api-tokens", args=[session.post.base_id])
+        client.post(url, {"name": "门禁", "valid_days": "30"})
+        token = BaseApiToken.objects.get()
+        left = token.expires_at - timezone.now()
+        assert timedelta(days=29, hours=23) < left <= timedelta(days=30)
+        page = client.get(url).content.decode()
+        assert f"{timezone.localtime(token.expires_at):%Y-%m-%d}" in page
+        assert 'data-testid="token-expires"' in page
+
+    def test_an_expired_token_answers_401_and_shows_as_expired(
+        self, client, session, coordinator, token
+    ):
+        row, raw = token
+        BaseApiToken.objects.filter(pk=row.pk).update(
+            expires_at=timezone.now() - timedelta(seconds=1)
+        )
+        denied = _post(client, {"scans": []}, raw)
+        assert (denied.status_code, denied.json()["error"]["code"]) == (401, "token_expired")
+        client.force_login(coordinator)
+        page = client.get(reverse("bases:api-tokens", args=[row.base_id])).content.decode()
+        assert 'data-testid="token-expired"' in page
+
+    def test_a_used_token_shows_when_it_was_last_used(self, client, session, coordinator, token):
+        row, raw = token
+        _post(client, {"scans": []}, raw)
+        row.refresh_from_db()
+        assert row.last_used_at is not None
+        client.force_login(coordinator)
+        page = client.get(reverse("bases:api-tokens", args=[row.base_id])).content.decode()
+        assert f"{timezone.localtime(row.last_used_at):%Y-%m-%d %H:%M}" in page
+
     def test_another_bases_coordinator_and_a_student_get_404(self, client, session, token):
         row, _raw = token
         other = CoordinatorFactory(base__name="别的基地").user
