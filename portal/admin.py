@@ -2,12 +2,14 @@
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 
 from .accounts import user_sign_in_unlock
+from .exporting import EXPORT_FORMATS
 from .models import AuditLog, Notification, User
 
 
@@ -48,12 +50,28 @@ class SheetImportExportAdmin(ImportExportModelAdmin):
     """
 
     formats = [XLSX, CSV]
+    #: Exports are written by portal.spreadsheets: formula-like text escaped, identifiers text.
+    export_formats = EXPORT_FORMATS
 
     def has_import_permission(self, request):
         return self.has_add_permission(request) and self.has_change_permission(request)
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        """The export file; an xlsx export keeps numbers and dates as numbers and dates."""
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        # import-export keeps native types only for its own binary format classes, by exact type.
+        data = self.get_data_for_export(
+            request, queryset, force_native_type=isinstance(file_format, XLSX), **kwargs
+        )
+        content = file_format.export_data(data)
+        encoding = kwargs.get("encoding")
+        if not file_format.is_binary() and encoding:
+            content = content.encode(encoding)
+        return content
 
     def get_import_data_kwargs(self, **kwargs):
         kwargs = super().get_import_data_kwargs(**kwargs)
