@@ -10,7 +10,7 @@ def _figure_with_bar(value, required, done: bool, percent: int):
     """`30.4 / 60` with a small progress bar under it, green once the requirement is met."""
     return format_html(
         '{} <span class="muted small">/ {}</span>'
-        '<span class="progress mini{}"><span style="width:{}%"></span></span>',
+        '<span class="progress mini{}"><span data-width="{}"></span></span>',
         value,
         required,
         " ok" if done else "",
