@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db.models import (
     BooleanField,
     Count,
@@ -9,11 +10,12 @@ from django.db.models import (
     QuerySet,
 )
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from portal.models import Role, User
 
 from .exporters import SENT_KINDS
-from .models import AckStatus, ExportBatch, ExportedLine, Operation
+from .models import AckStatus, BatchStatus, ExportBatch, ExportedLine, Operation
 
 
 def export_batch_list_for_user(*, user: User) -> QuerySet[ExportBatch]:
@@ -71,3 +73,11 @@ def exported_line_rejected_open_for_user(*, user: User) -> QuerySet[ExportedLine
         .select_related("batch", "record__student__school_class__school", "record__category")
         .order_by("-acked_at", "-pk")
     )
+
+
+def export_batch_is_stale(batch: ExportBatch) -> bool:
+    """True while a RUNNING batch's runner has been silent past EVALUATION_EXPORT_STALE_SECONDS."""
+    if batch.status != BatchStatus.RUNNING or batch.heartbeat_at is None:
+        return False
+    age = (timezone.now() - batch.heartbeat_at).total_seconds()
+    return age > settings.EVALUATION_EXPORT_STALE_SECONDS

@@ -20,6 +20,7 @@ from .models import BatchKind, BatchStatus, ExportBatch
 from .selectors import (
     export_batch_ack_counts,
     export_batch_get_for_user,
+    export_batch_is_stale,
     export_batch_list_for_user,
     export_batch_operation_counts,
     exported_line_rejected_open_for_user,
@@ -77,6 +78,13 @@ def batch_start(request: HttpRequest) -> HttpResponse:
 
 
 def _status(batch: ExportBatch) -> dict:
+    stale = export_batch_is_stale(batch)
+    label = _("%(done)s of %(total)s rows written") % {
+        "done": batch.rows_done,
+        "total": batch.row_count or "…",
+    }
+    if stale:
+        label = _("The worker stopped; resuming the batch (%(label)s so far).") % {"label": label}
     return {
         "status": batch.status,
         "status_label": batch.get_status_display(),
@@ -84,8 +92,8 @@ def _status(batch: ExportBatch) -> dict:
         "row_count": batch.row_count,
         "percent": batch.percent,
         "finished": batch.status in (BatchStatus.DONE, BatchStatus.FAILED),
-        "label": _("%(done)s of %(total)s rows written")
-        % {"done": batch.rows_done, "total": batch.row_count or "…"},
+        "stale": stale,
+        "label": label,
         "download_url": reverse("evaluation_export:batch-download", args=[batch.pk])
         if batch.status == BatchStatus.DONE
         else "",

@@ -10,8 +10,10 @@ spreadsheet never runs it as a formula (CSV/formula injection).
 
 import csv
 import io
+import os
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
@@ -20,6 +22,9 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet._writer import ALL_TEMP_FILES, WorksheetWriter
+
+from .tempfiles import portal_tmp_path
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: Rows an xlsx sheet can hold (Excel's limit: 2**20), the header row included.
@@ -92,6 +97,35 @@ def numbered_sheet_title(title: str, number: int) -> str:
     return sheet_title(title)[: SHEET_TITLE_MAX - len(suffix)] + suffix
 
 
+def _start_sheet_writer(sheet) -> None:
+    """Give a write-only sheet its row file in the portal's folder (0600), not the system's."""
+    # openpyxl would make this file itself, in the system temp folder, on the first append.
+    path = str(portal_tmp_path(prefix="openpyxl.", suffix=".xml"))
+    # openpyxl removes the file once the sheet is saved, and expects it in its own list.
+    ALL_TEMP_FILES.append(path)
+    sheet._writer = WorksheetWriter(sheet, out=path)
+    sheet._writer.write_top()
+
+
+def _remove_sheet_files(workbook: Workbook) -> None:
+    """The row files of a workbook that was not saved (its rows failed midway)."""
+    for sheet in workbook.worksheets:
+        writer = getattr(sheet, "_writer", None)
+        if writer is None or not isinstance(writer.out, str):
+            continue
+        # A half-written sheet may refuse to close; its file is removed all the same. Its row
+        # generator is closed first, or it would write into the closed file when collected.
+        with suppress(Exception):
+            if sheet._rows is not None:
+                sheet._rows.close()
+        with suppress(Exception):
+            writer.close()
+        with suppress(FileNotFoundError):
+            os.remove(writer.out)
+        with suppress(ValueError):
+            ALL_TEMP_FILES.remove(writer.out)
+
+
 def write_xlsx_to(
     target: IO[bytes] | str,
     rows: Iterable[Sequence[Any]],
@@ -114,18 +148,23 @@ def write_xlsx_to(
         nonlocal sheets
         sheets += 1
         sheet = workbook.create_sheet(title=numbered_sheet_title(title, sheets))
+        _start_sheet_writer(sheet)
         cells = _RowCells(sheet)
         sheet.append(cells(header))
         return sheet, cells
 
-    sheet, cells = new_sheet()
-    count = 0
-    for row in rows:
-        if count and count % per_sheet == 0:
-            sheet, cells = new_sheet()
-        sheet.append(cells(row))
-        count += 1
-    workbook.save(target)
+    try:
+        sheet, cells = new_sheet()
+        count = 0
+        for row in rows:
+            if count and count % per_sheet == 0:
+                sheet, cells = new_sheet()
+            sheet.append(cells(row))
+            count += 1
+        workbook.save(target)
+    except BaseException:
+        _remove_sheet_files(workbook)
+        raise
     return count
 
 

@@ -1,9 +1,18 @@
 from celery import shared_task
 
-from . import services
+from . import services, tempfiles
 
 
-@shared_task
+# Acknowledged on receipt: a worker dying between sending and marking the e-mail would send it
+# again on a redelivery, and one lost e-mail (the notification stays on the dashboard) is the
+# lesser harm.
+@shared_task(acks_late=False)
 def notification_email_send(*, notification_id: int) -> int:
     services.notification_email(notification_id=notification_id)
     return notification_id
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def portal_tmp_sweep() -> int:
+    """Beat, hourly: remove the temporary files a crash left behind (removing twice is harmless)."""
+    return tempfiles.portal_tmp_sweep()

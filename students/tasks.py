@@ -5,7 +5,8 @@ from celery import shared_task
 from . import services
 
 
-@shared_task
+# Finalising twice changes nothing: acknowledged after it ends, given back if its worker dies.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def practice_records_finalise() -> int:
     """Beat: make final every record whose notice has ended with no open dispute."""
     return services.practice_records_finalise()

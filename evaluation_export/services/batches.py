@@ -36,7 +36,7 @@ from portal.services import audit_log_record
 
 from ..exporters import export_rows, export_write, file_extension, records_for_batch
 from ..models import BatchFormat, BatchKind, BatchStatus, ExportBatch, ExportedLine
-from .claims import export_lock, export_run_claim, export_run_progress
+from .claims import export_batches_stale, export_lock, export_run_claim, export_run_progress
 from .errors import ExportBusy, ExportError, ExportTakenOver
 from .spool import LineSpool
 
@@ -154,6 +154,27 @@ def export_batches_run_due(*, today: date | None = None) -> list[int]:
         .order_by("created_at", "pk")
         .values_list("pk", flat=True)
     )
+
+
+def export_batches_resume_stale() -> list[int]:
+    """Take over and finish every running batch whose runner went silent; returns the done ids.
+
+    A batch another live run holds (the export lock or a fresh heartbeat) is left to it; a
+    batch that fails is logged and kept FAILED on its row, as a run started by hand would be.
+    """
+    resumed = []
+    for batch_id in export_batches_stale():
+        logger.warning("Export batch %s: its worker stopped; resuming it.", batch_id)
+        try:
+            batch = export_batch_run(batch_id=batch_id)
+        except (ExportBusy, ExportTakenOver):
+            continue
+        except Exception:
+            logger.exception("Export batch %s failed.", batch_id)
+            continue
+        if batch.status == BatchStatus.DONE:
+            resumed.append(batch_id)
+    return resumed
 
 
 # ------------------------------------------------------------------------------

@@ -99,3 +99,13 @@ def export_run_progress(
     ).update(**changes)
     if not updated:
         raise ExportTakenOver(_("Another run took over this batch."), code="taken_over")
+
+
+def export_batches_stale() -> list[int]:
+    """Ids of RUNNING batches whose heartbeat is older than EVALUATION_EXPORT_STALE_SECONDS."""
+    stale = timezone.now() - timedelta(seconds=settings.EVALUATION_EXPORT_STALE_SECONDS)
+    return list(
+        ExportBatch.objects.filter(status=BatchStatus.RUNNING, heartbeat_at__lt=stale)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

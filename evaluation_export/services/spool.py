@@ -1,11 +1,12 @@
 """What a run remembers of each row it writes, in bounded memory, until its lines are saved."""
 
 import os
-import tempfile
 from array import array
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+from portal.tempfiles import portal_tmp_file
 
 from ..models import ExportBatch, ExportedLine, Operation
 
@@ -48,8 +49,9 @@ class LineSpool:
 
     def _spill(self) -> None:
         if self._spool is None:
-            # Closed by close(), which every run calls in a finally block.
-            self._spool = tempfile.TemporaryFile(prefix="export-lines-")  # noqa: SIM115
+            # Closed by close(), which every run calls in a finally block; unnamed, so a crash
+            # leaves nothing behind either.
+            self._spool = portal_tmp_file(prefix="export-lines-")
         size = len(self.record_ids)
         self._spool.write(size.to_bytes(8, "little"))
         self.record_ids.tofile(self._spool)

@@ -233,6 +233,16 @@ STORAGES = {
 }
 
 # ------------------------------------------------------------------------------
+# Temporary files: in the portal's own folder (0700, files 0600), never the system's
+# ------------------------------------------------------------------------------
+PORTAL_TMP_DIR = Path(os.environ.get("PORTAL_TMP_DIR", VAR_DIR / "tmp"))
+# Leftovers of a crash older than this are removed by the hourly sweep.
+PORTAL_TMP_MAX_AGE_SECONDS = int(os.environ.get("PORTAL_TMP_MAX_AGE_SECONDS", "86400"))
+FILE_UPLOAD_TEMP_DIR = str(PORTAL_TMP_DIR)
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
+# ------------------------------------------------------------------------------
 # E-mail
 # ------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -259,6 +269,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {"visibility_timeout": 3600}
 )
+# The queue tasks go to and workers read; deployments sharing one Redis each use their own.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -268,8 +280,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Acknowledged on receipt by default; each task that is safe to run twice says so itself
+# (`acks_late=True, reject_on_worker_lost=True`), so a dead worker's message comes back.
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -289,7 +303,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "students.tasks.practice_records_finalise",
         "schedule": 3600.0,
     },
+    # A killed worker's message stays unacknowledged on Redis for the visibility timeout (an
+    # hour); these find the work it left half-done and give it to a live worker.
+    "attendance-imports-requeue-stale": {
+        "task": "bases.tasks.attendance_imports_requeue_stale",
+        "schedule": 60.0,
+    },
+    "portal-tmp-sweep": {
+        "task": "portal.tasks.portal_tmp_sweep",
+        "schedule": 3600.0,
+    },
 }
+# An attendance import left "importing" this long has a dead worker and is queued again.
+ATTENDANCE_IMPORT_STALE_SECONDS = float(os.environ.get("ATTENDANCE_IMPORT_STALE_SECONDS", "600"))
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
 # ------------------------------------------------------------------------------

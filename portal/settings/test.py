@@ -18,6 +18,8 @@ _TMP = Path(tempfile.mkdtemp(prefix="portal-test-"))
 MEDIA_ROOT = _TMP / "media"
 EVALUATION_EXPORT_DIR = _TMP / "evaluation-export"
 CELERY_BROKER_DIR = _TMP / "celery-broker"
+PORTAL_TMP_DIR = _TMP / "tmp"
+FILE_UPLOAD_TEMP_DIR = str(PORTAL_TMP_DIR)
 if CELERY_BROKER_URL.startswith("filesystem"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),

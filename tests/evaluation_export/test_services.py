@@ -329,3 +329,26 @@ def test_students_of_other_schools_are_exported_alike(ledger):
     """No scope applies: the export carries the whole city."""
     a, b = ledger.record(StudentFactory()), ledger.record(StudentFactory())
     assert {line[0] for line in _lines(run_batch())} == {a.pk, b.pk}
+
+
+def test_an_export_that_fails_midway_leaves_no_temporary_file(ledger, monkeypatch, settings):
+    """Neither the spool nor openpyxl's row file outlives a run that fails."""
+    settings.PORTAL_TMP_DIR = Path(settings.MEDIA_ROOT).parent / "portal-tmp"
+    monkeypatch.setattr(spool, "LINES_SPOOL_ROWS", 2)
+    for _ in range(5):
+        ledger.record()
+    batch, _ = export_batch_create(kind=BatchKind.DELTA, fmt="xlsx", period="2026-W48")
+    real_rows = batches.export_rows
+
+    def rows_then_crash(queryset):
+        for index, row in enumerate(real_rows(queryset)):
+            if index == 4:
+                assert list(Path(settings.PORTAL_TMP_DIR).iterdir()), "the run's files are there"
+                raise OSError("No space left on device")
+            yield row
+
+    monkeypatch.setattr(batches, "export_rows", rows_then_crash)
+    with pytest.raises(OSError):
+        export_batch_run(batch_id=batch.pk)
+    assert list(Path(settings.PORTAL_TMP_DIR).iterdir()) == []
+    assert not list((Path(settings.MEDIA_ROOT) / "exports").glob(".*.part"))

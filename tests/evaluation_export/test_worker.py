@@ -137,7 +137,7 @@ def _forget_unacked_messages(queue: str) -> None:
 class Worker:
     """`celery -A portal worker` in its own process group, on this test's queue and database."""
 
-    def __init__(self, *, log: Path, pause_after: int | None = None):
+    def __init__(self, *, log: Path, pause_after: int | None = None, env: dict | None = None):
         db = connection.settings_dict
         credentials = quote(db["USER"] or "", safe="")
         if db.get("PASSWORD"):
@@ -151,7 +151,11 @@ class Worker:
             # The same files as this test process, so it can read what the worker wrote.
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
             "EVALUATION_EXPORT_DIR": str(settings.EVALUATION_EXPORT_DIR),
+            "PORTAL_TMP_DIR": str(settings.PORTAL_TMP_DIR),
+            # Tasks the worker queues itself (a delivery after a resume) go to this run's queue.
+            "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
             "PYTHONUNBUFFERED": "1",
+            **(env or {}),
         }
         command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo"]
         command += ["-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", f"export-{uuid.uuid4().hex}@%h"]
@@ -244,3 +248,90 @@ def test_a_worker_killed_mid_batch_leaves_nothing_done_and_the_next_run_complete
     assert (batch.rows_done, batch.row_count) == (ROWS, ROWS)
     assert not list(final_path.parent.glob(".*.part")), "the takeover removed the dead run's file"
     assert "takes it over" in second.output()
+
+
+STALE_SECONDS = 3
+BEAT_SECONDS = 2
+
+
+@pytest.mark.postgres
+@pytest.mark.worker
+@pytest.mark.skipif(not ON_REDIS, reason="needs Redis: set CELERY_BROKER_URL=redis://...")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_killed_mid_batch_is_resumed_by_the_beat_task_with_no_one_pressing_start(
+    tmp_path, settings
+):
+    """After kill -9, a live worker and the every-minute beat task finish and deliver the batch.
+
+    The stale limit is 3 s and the beat here ticks every 2 s: the takeover starts within one
+    stale limit and one tick of the dead worker's last heartbeat, and the batch ends with each
+    line once.
+    """
+    settings.EVALUATION_EXPORT_STALE_SECONDS = STALE_SECONDS
+    records = _final_records(ROWS)
+    expected = {(record.pk, 1, "new") for record in records}
+    batch, _ = export_batch_create(kind=BatchKind.DELTA, fmt="xlsx", period="2026-W48")
+    stale_env = {"EVALUATION_EXPORT_STALE_SECONDS": str(STALE_SECONDS)}
+
+    first = Worker(log=tmp_path / "worker-1.log", pause_after=PAUSE_AFTER, env=stale_env)
+    second = None
+    try:
+        tasks.export_batch_run.delay(batch_id=batch.pk)
+        inside = wait_until(
+            lambda: ExportBatch.objects.filter(
+                pk=batch.pk, status=BatchStatus.RUNNING, rows_done__gte=PAUSE_AFTER
+            ).exists(),
+            timeout=60,
+        )
+        assert inside, f"the worker never got inside the batch:\n{first.output()}"
+        # A second worker is up before the first dies, as a deployment's other worker would be.
+        second = Worker(log=tmp_path / "worker-2.log", env=stale_env)
+        assert wait_until(lambda: "ready" in second.output(), timeout=60), second.output()
+        first.kill()
+        killed = time.monotonic()
+        last_heartbeat = ExportBatch.objects.get(pk=batch.pk).heartbeat_at
+
+        # The beat: the periodic task sent every BEAT_SECONDS, as celery beat would.
+        taken_over = None
+        while time.monotonic() - killed < 60:
+            current = ExportBatch.objects.get(pk=batch.pk)
+            if current.heartbeat_at != last_heartbeat or current.status == BatchStatus.DONE:
+                taken_over = time.monotonic()
+                break
+            tasks.export_stale_resume.delay()
+            time.sleep(BEAT_SECONDS)
+        assert taken_over, f"no worker took the batch over:\n{second.output()}"
+        done = wait_until(
+            lambda: ExportBatch.objects.filter(
+                pk=batch.pk, status=BatchStatus.DONE, delivered_at__isnull=False
+            ).exists(),
+            timeout=60,
+        )
+        finished = time.monotonic()
+        assert done, f"the resumed batch was not finished and delivered:\n{second.output()}"
+    finally:
+        if first.process.poll() is None:
+            first.kill()
+        if second is not None:
+            second.stop()
+        _forget_unacked_messages(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+    silent_before_kill = (timezone.now() - last_heartbeat).total_seconds() - (
+        time.monotonic() - killed
+    )
+    print(
+        f"resume: taken over {taken_over - killed:.1f} s after the kill "
+        f"({silent_before_kill:.1f} s of silence before it), done and delivered "
+        f"{finished - killed:.1f} s after the kill"
+    )
+    assert taken_over - killed <= STALE_SECONDS + BEAT_SECONDS + 2
+    (batch,) = ExportBatch.objects.all()
+    assert batch.status == BatchStatus.DONE
+    assert set(batch.lines.values_list("record_id", "version", "operation")) == expected
+    assert ExportedLine.objects.count() == ROWS, "no line lost, none doubled"
+    rows = read_rows(batch.file.path)
+    assert len(rows) == ROWS
+    assert {(int(r["record_id"]), int(r["version"]), r["operation"]) for r in rows} == expected
+    delivered = Path(settings.EVALUATION_EXPORT_DIR) / Path(batch.file.name).name
+    assert delivered.read_bytes() == Path(batch.file.path).read_bytes()
+    assert "stopped; resuming" in second.output()

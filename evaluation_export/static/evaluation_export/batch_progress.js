@@ -11,6 +11,7 @@
   var label = box.querySelector("[data-role=label]");
   var meter = box.querySelector("[role=progressbar]");
   var badge = box.querySelector("[data-testid=batch-status]");
+  var stale = box.querySelector("[data-role=stale]");
 
   function show(data) {
     bar.style.width = data.percent + "%";
@@ -18,6 +19,10 @@
     label.textContent = data.label;
     if (badge) {
       badge.textContent = data.status_label;
+    }
+    if (stale) {
+      // A silent worker: say that the batch is being resumed rather than show a frozen bar.
+      stale.hidden = !data.stale;
     }
   }
 
