@@ -6,6 +6,7 @@ the form names; and a file refused as a whole shows one message on the import fo
 exception's name, a traceback or a server path.
 """
 
+import contextlib
 import functools
 import logging
 
@@ -179,7 +180,18 @@ class GuardedImportMixin:
                 form.add_error("import_file", whole_file_message(error))
             del context["result"]
             context.pop("confirm_form", None)
+        if "confirm_form" not in context:
+            self._remove_refused_upload(request)
         return response
+
+    def _remove_refused_upload(self, request) -> None:
+        """Drop the temporary copy of a file that will never be confirmed."""
+        name = getattr(request.FILES.get("import_file"), "tmp_storage_name", None)
+        if name:
+            with contextlib.suppress(FileNotFoundError):
+                self.get_tmp_storage_class()(
+                    name=name, **self.get_tmp_storage_class_kwargs()
+                ).remove()
 
     def process_dataset(self, dataset, form, request, **kwargs):
         result = super().process_dataset(dataset, form, request, **kwargs)

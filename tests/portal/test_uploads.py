@@ -3,6 +3,7 @@ an image renamed .xlsx or an oversized upload is refused at once with one clear 
 traceback or server path on the page, and nothing written."""
 
 import io
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -164,6 +165,15 @@ class TestRefusedAtOnce:
         assert_refused(response, "This file is a PNG image, not a spreadsheet.")
         assert seconds < QUICK
         assert model.objects.count() == before
+
+    def test_a_refused_file_leaves_no_temporary_copy(self, staff_client, monkeypatch, tmp_path):
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        png = b"\x89PNG\r\n\x1a\n" + b"\0" * 4096
+
+        response, _ = upload(staff_client, Student, "sheet.xlsx", png, XLSX)
+
+        assert_refused(response, "not a spreadsheet")
+        assert list(tmp_path.iterdir()) == []
 
     def test_a_damaged_workbook_names_no_exception(self, staff_client):
         response, _ = upload(staff_client, Student, "s.xlsx", small_workbook()[:300], XLSX)
