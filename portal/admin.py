@@ -11,6 +11,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from .accounts import user_sign_in_unlock
 from .exporting import EXPORT_FORMATS
 from .models import AuditLog, Notification, User
+from .sheet_imports import GuardedImportMixin
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -41,8 +42,11 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class SheetImportExportAdmin(ImportExportModelAdmin):
+class SheetImportExportAdmin(GuardedImportMixin, ImportExportModelAdmin):
     """Spreadsheet import (xlsx, csv) that writes the whole sheet or nothing.
+
+    Uploads are read by the guarded reader (`GuardedImportMixin.import_formats`): size, type by
+    content, zip and XML bombs and a row cap are checked before any row reaches a resource.
 
     The preview lists every bad row with its column and reason and offers no confirm button;
     the confirm step imports again inside one transaction and rolls back on any row error,

@@ -6,7 +6,8 @@ only the base reads. Sessions are named by id, not by date and time, because one
 several posts at the same time; the template's second sheet lists the base's recent sessions
 with their ids.
 
-Reading is defensive, in this order, and a refusal saves nothing:
+Reading is defensive, through the portal's guarded reader (`portal.uploads`, which every admin
+import uses too), in this order, and a refusal saves nothing:
 1. size: at most `MAX_UPLOAD_BYTES` (the view checks Content-Length before reading the body);
 2. type by content, never by name: an xlsx is a zip whose `[Content_Types].xml` names a plain
    workbook (macro-enabled, binary and template workbooks are refused, as is any
@@ -26,8 +27,9 @@ rows or none, through the same attendance service as the roster and the API
 (`attendance_scans_record`), so the same rules apply. Each row's two scans get nonces derived
 from the base and the row's content, so importing the same file again records nothing new.
 
-Modules: `limits` (the numbers above), `reading`, `parsing` (cells to values), `planning`
-(rows to scans), `checking` (the dry run), `template`, `services` (preview and confirm).
+Modules: `limits` (the numbers above), `reading` (the sheet's columns over the guarded reader),
+`parsing` (cells to values), `planning` (rows to scans), `checking` (the dry run), `template`,
+`services` (preview and confirm).
 """
 
 from .checking import attendance_rows_check

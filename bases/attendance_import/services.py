@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 
 from portal.models import User
 from portal.services import audit_log_record
+from portal.uploads import CSV, XLSX, ZIP_MAGIC
 from students.models import (
     RecordedVia,
 )
@@ -34,7 +35,7 @@ from .limits import (
 )
 from .parsing import RowError
 from .planning import CheckResult, PlannedRow
-from .reading import CSV, XLSX, ZIP_MAGIC, ImportRefused, Sheet, read_sheet
+from .reading import ImportRefused, Sheet, read_sheet
 
 
 # ------------------------------------------------------------------------------

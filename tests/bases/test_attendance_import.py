@@ -23,7 +23,6 @@ from bases.attendance_import import (
     attendance_import_confirm,
     attendance_import_preview,
     read_sheet,
-    reading,
     row_nonce,
     template_xlsx,
 )
@@ -35,6 +34,7 @@ from bases.models import (
     ImportStatus,
 )
 from bases.services.attendance import session_attendance_close
+from portal import uploads
 from portal.models import AuditLog
 from students.models import PracticeRecord, RecordedVia, RecordStatus
 from students.services import RecordFacts, practice_record_upsert
@@ -559,13 +559,13 @@ class TestLimits:
             replace={"xl/worksheets/sheet1.xml": b'<?xml version="1.0"?>' + padding},
         )
         assert len(bomb) < MAX_UPLOAD_BYTES
-        with mock.patch.object(reading, "ExcelReader", side_effect=AssertionError("opened")):
+        with mock.patch.object(uploads, "ExcelReader", side_effect=AssertionError("opened")):
             error = _refusal(bomb)
         assert error.code == "zip_bomb"
 
     def test_a_tightly_compressed_member_is_refused(self):
         bomb = rebuild_zip(_valid_xlsx(), add={"xl/media/image1.png": b"\0" * (5 * 1024 * 1024)})
-        with mock.patch.object(reading, "ExcelReader", side_effect=AssertionError("opened")):
+        with mock.patch.object(uploads, "ExcelReader", side_effect=AssertionError("opened")):
             assert _refusal(bomb).code == "zip_bomb"
 
     def test_a_zip_of_thousands_of_members_is_refused(self):

@@ -1,0 +1,397 @@
+"""Reading an uploaded sheet (xlsx or csv) safely, for every upload path of the portal.
+
+In this order, and a refusal (`UploadRefused`, one message for people) reads no further:
+1. size: at most `UploadLimits.max_bytes`;
+2. type by content, never by name: an xlsx is a zip whose `[Content_Types].xml` names a plain
+   workbook (macro-enabled, binary and template workbooks are refused, as is any
+   `vbaProject.bin`); an old .xls, a PDF, an image, an archive or a program is refused by its
+   first bytes; anything else must be UTF-8 (or GB18030, as Chinese Excel saves CSV) text;
+3. zip bombs: the zip directory's member count, total unpacked size and per-member compression
+   ratio are checked before openpyxl opens the file;
+4. XML bombs: openpyxl parses with defusedxml (`openpyxl.DEFUSEDXML` must be True);
+5. rows are counted while one sheet is streamed with openpyxl's own sheet parser, and reading
+   stops at the first row past the caps. (`load_workbook(read_only=True)` is not used: when a
+   sheet has no `<dimension>` element it parses every sheet in full before the first row.)
+"""
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import openpyxl
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.styles.stylesheet import apply_stylesheet
+from openpyxl.worksheet._reader import WorkSheetParser
+
+XLSX, CSV = "xlsx", "csv"
+MB = 1024 * 1024
+
+# Magic bytes of formats refused outright, with the reason shown.
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+XLSX_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+MACRO_CONTENT_TYPES = (
+    "application/vnd.ms-excel.sheet.macroenabled.main+xml",
+    "application/vnd.ms-excel.template.macroenabled.main+xml",
+    "application/vnd.ms-excel.addin.macroenabled.main+xml",
+    "application/vnd.ms-office.vbaproject",
+    "application/vnd.ms-excel.sheet.binary.macroenabled.main",
+)
+CONTENT_TYPES_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """How much of an upload is read; each path may tighten or widen them."""
+
+    max_bytes: int = 10 * MB
+    #: Rows that are not empty.
+    max_data_rows: int = 20_000
+    #: Rows read in all, empty ones included: a sheet of a million empty rows is refused too.
+    max_scanned_rows: int = 50_000
+    #: Only the first columns are read.
+    max_columns: int = 20
+    max_zip_members: int = 1_000
+    max_unpacked_bytes: int = 50 * MB
+    max_compression_ratio: int = 100
+    #: Members smaller than this are not checked for their ratio (the total still is).
+    ratio_check_min_bytes: int = 64 * 1024
+    max_content_types_bytes: int = 256 * 1024
+
+
+DEFAULT_LIMITS = UploadLimits()
+
+
+class UploadRefused(ValidationError):
+    """A file refused as a whole, before any row is checked; `rows_read` tells how far it went."""
+
+    def __init__(self, message, code: str, params=None, rows_read: int = 0):
+        super().__init__(message, code=code, params=params)
+        self.rows_read = rows_read
+
+
+@dataclass
+class SheetRows:
+    """The header and the rows read, each as (row number as the sheet numbers it, values)."""
+
+    header: tuple
+    rows: list[tuple[int, tuple]]
+    rows_read: int
+
+
+# ------------------------------------------------------------------------------
+# Type and bomb checks, by content
+# ------------------------------------------------------------------------------
+def _other_format(head: bytes) -> str | None:
+    """A readable name for a binary format recognised by its first bytes."""
+    signatures = (
+        (OLE_MAGIC, _("an old Excel (.xls) or other Office 97 file")),
+        (b"%PDF", _("a PDF document")),
+        (b"\x89PNG", _("a PNG image")),
+        (b"\xff\xd8\xff", _("a JPEG image")),
+        (b"GIF8", _("a GIF image")),
+        (b"Rar!", _("a RAR archive")),
+        (b"7z\xbc\xaf", _("a 7-Zip archive")),
+        (b"\x1f\x8b", _("a gzip archive")),
+        (b"MZ", _("a Windows program")),
+        (b"\x7fELF", _("a program")),
+        (b"{\\rtf", _("an RTF document")),
+    )
+    for magic, name in signatures:
+        if head.startswith(magic):
+            return str(name)
+    return None
+
+
+def upload_too_large(size: int, *, limits: UploadLimits = DEFAULT_LIMITS) -> UploadRefused:
+    """The refusal of a file of `size` bytes, over `limits.max_bytes`."""
+    return UploadRefused(
+        _("The file is %(size)s MB; at most %(max)s MB are accepted. Split it into smaller files."),
+        code="too_large",
+        params={"size": f"{size / MB:.1f}", "max": limits.max_bytes // MB},
+    )
+
+
+def sniff_format(content: bytes, *, limits: UploadLimits = DEFAULT_LIMITS) -> str:
+    """`xlsx` or `csv`, decided by the bytes; anything else is refused."""
+    if not content:
+        raise UploadRefused(_("The file is empty."), code="empty_file")
+    if content.startswith(ZIP_MAGIC):
+        check_xlsx_package(content, limits=limits)
+        return XLSX
+    other = _other_format(content[:16])
+    if other is not None:
+        code = "old_excel" if content.startswith(OLE_MAGIC) else "wrong_format"
+        raise UploadRefused(
+            _(
+                "This file is %(kind)s, not a spreadsheet. Save it as an Excel workbook "
+                "(.xlsx) or as CSV (UTF-8) and upload it again."
+            ),
+            code=code,
+            params={"kind": other},
+        )
+    return CSV
+
+
+def _bad_zip() -> UploadRefused:
+    return UploadRefused(_("The file is damaged or is not an Excel workbook."), code="bad_zip")
+
+
+def check_xlsx_package(content: bytes, *, limits: UploadLimits = DEFAULT_LIMITS) -> None:
+    """Refuse zip bombs, macros and non-workbooks from the zip directory, before openpyxl."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        raise _bad_zip() from None
+    if len(members) > limits.max_zip_members:
+        raise UploadRefused(
+            _("The workbook has too many parts (%(count)s); a sheet to import has a few."),
+            code="zip_bomb",
+            params={"count": len(members)},
+        )
+    total = sum(member.file_size for member in members)
+    if total > limits.max_unpacked_bytes:
+        raise UploadRefused(
+            _("Unpacked, the workbook would take %(size)s MB; at most %(max)s MB are accepted."),
+            code="zip_bomb",
+            params={"size": total // MB, "max": limits.max_unpacked_bytes // MB},
+        )
+    for member in members:
+        if member.flag_bits & 0x1:
+            raise UploadRefused(
+                _("The workbook is protected with a password; save it without one."),
+                code="encrypted",
+            )
+        if (
+            member.file_size >= limits.ratio_check_min_bytes
+            and member.file_size > limits.max_compression_ratio * max(member.compress_size, 1)
+        ):
+            raise UploadRefused(
+                _("The workbook is compressed suspiciously tightly (a zip bomb?); refused."),
+                code="zip_bomb",
+            )
+        if member.filename.rsplit("/", 1)[-1].lower() == "vbaproject.bin":
+            raise _macro_refusal()
+    content_types = next((m for m in members if m.filename == "[Content_Types].xml"), None)
+    if content_types is None or content_types.file_size > limits.max_content_types_bytes:
+        raise UploadRefused(
+            _("This zip file is not an Excel workbook (.xlsx)."), code="not_spreadsheet"
+        )
+    try:
+        root = safe_fromstring(archive.read(content_types))
+    except DefusedXmlException:
+        raise _xml_refusal() from None
+    except Exception:
+        raise _bad_zip() from None
+    types = {
+        (node.get("ContentType") or "").strip().lower()
+        for node in root.iter()
+        if node.tag in (f"{CONTENT_TYPES_NS}Override", f"{CONTENT_TYPES_NS}Default")
+    }
+    if types & set(MACRO_CONTENT_TYPES):
+        raise _macro_refusal()
+    if XLSX_MAIN not in types:
+        raise UploadRefused(
+            _("This file is not an Excel workbook (.xlsx): it may be a Word or other document."),
+            code="not_spreadsheet",
+        )
+
+
+def _macro_refusal() -> UploadRefused:
+    return UploadRefused(
+        _(
+            "The workbook contains macros, which are never accepted. Save it as an Excel "
+            "workbook (.xlsx) and upload it again."
+        ),
+        code="macro",
+    )
+
+
+def _xml_refusal() -> UploadRefused:
+    return UploadRefused(
+        _("The workbook contains unsafe XML (entity declarations); refused."), code="unsafe_xml"
+    )
+
+
+# ------------------------------------------------------------------------------
+# Streaming rows
+# ------------------------------------------------------------------------------
+def _xlsx_rows(content: bytes, *, sheet: str | None, columns: int) -> Iterator[tuple[int, tuple]]:
+    """(row number, values) of the sheet named `sheet`, or the first sheet, streamed.
+
+    The workbook parts are read with openpyxl's own parsers and only the one sheet is streamed,
+    because `load_workbook(read_only=True)` may parse every sheet in full first.
+    """
+    if not openpyxl.DEFUSEDXML:
+        raise UploadRefused(
+            _("The server cannot read workbooks safely (defusedxml is missing)."),
+            code="unsafe_reader",
+        )
+    reader = ExcelReader(io.BytesIO(content), read_only=True, data_only=True, keep_links=False)
+    try:
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        sheets = [
+            (found.name, rel.target)
+            for found, rel in reader.parser.find_sheets()
+            if "chartsheet" not in rel.Type and rel.target in reader.valid_files
+        ]
+        if not sheets:
+            raise UploadRefused(_("The workbook has no sheet."), code="no_sheet")
+        path = dict(sheets).get(sheet, sheets[0][1])
+        with reader.archive.open(path) as source:
+            parser = WorkSheetParser(
+                source,
+                reader.shared_strings,
+                data_only=True,
+                epoch=reader.wb.epoch,
+                date_formats=reader.wb._date_formats,
+                timedelta_formats=reader.wb._timedelta_formats,
+            )
+            for number, cells in parser.parse():
+                values = [None] * columns
+                for cell in cells:
+                    if 1 <= cell["column"] <= columns:
+                        values[cell["column"] - 1] = cell["value"]
+                yield number, tuple(values)
+    finally:
+        reader.archive.close()
+
+
+def _unreadable_text() -> UploadRefused:
+    return UploadRefused(
+        _("The file is neither a workbook nor readable text; save it as CSV (UTF-8)."),
+        code="wrong_format",
+    )
+
+
+def _csv_text(content: bytes) -> str:
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UploadRefused(
+            _("The file is saved as UTF-16 text; save it as CSV (UTF-8)."), code="encoding"
+        )
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        break
+    else:
+        raise _unreadable_text()
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", text):
+        raise _unreadable_text()
+    return text
+
+
+def _csv_rows(content: bytes, *, columns: int) -> Iterator[tuple[int, tuple]]:
+    reader = csv.reader(io.StringIO(_csv_text(content), newline=""))
+    for number, values in enumerate(reader, 1):
+        yield number, tuple(values[:columns])
+
+
+def is_empty_row(values: Iterable) -> bool:
+    """True when no cell of the row holds anything but blanks."""
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+
+
+def _counted(
+    raw_rows: Iterator[tuple[int, tuple]], limits: UploadLimits, *, keep_empty: bool
+) -> SheetRows:
+    """The header and the rows, refusing at the first row past the caps.
+
+    `rows_read` counts the rows taken from the file after the header, so a refusal shows where
+    it stopped. Empty rows count against `max_scanned_rows` only, and are kept if `keep_empty`.
+    """
+    first = next(raw_rows, None)
+    header = first[1] if first is not None else ()
+    rows: list[tuple[int, tuple]] = []
+    rows_read = data_rows = 0
+    for number, values in raw_rows:
+        rows_read += 1
+        if rows_read > limits.max_scanned_rows:
+            raise UploadRefused(
+                _("The sheet has more than %(max)s rows, counting empty ones; refused."),
+                code="too_many_rows",
+                params={"max": f"{limits.max_scanned_rows:,}"},
+                rows_read=rows_read,
+            )
+        if is_empty_row(values):
+            if keep_empty:
+                rows.append((number, values))
+            continue
+        data_rows += 1
+        if data_rows > limits.max_data_rows:
+            raise UploadRefused(
+                _(
+                    "The sheet has more than %(max)s rows of data; split it into smaller files. "
+                    "Nothing was imported."
+                ),
+                code="too_many_rows",
+                params={"max": f"{limits.max_data_rows:,}"},
+                rows_read=rows_read,
+            )
+        rows.append((number, values))
+    return SheetRows(header=header, rows=rows, rows_read=rows_read)
+
+
+def read_rows(
+    content: bytes,
+    *,
+    limits: UploadLimits = DEFAULT_LIMITS,
+    sheet: str | None = None,
+    keep_empty: bool = False,
+) -> SheetRows:
+    """The header and every row of the file, read safely; UploadRefused otherwise.
+
+    `sheet` names the workbook's sheet to read (the first one when it is absent); empty rows
+    are left out unless `keep_empty`.
+    """
+    if len(content) > limits.max_bytes:
+        raise upload_too_large(len(content), limits=limits)
+    kind = sniff_format(content, limits=limits)
+    if kind == XLSX:
+        raw = _xlsx_rows(content, sheet=sheet, columns=limits.max_columns)
+    else:
+        raw = _csv_rows(content, columns=limits.max_columns)
+    try:
+        return _counted(raw, limits, keep_empty=keep_empty)
+    except UploadRefused:
+        raise
+    except DefusedXmlException:
+        raise _xml_refusal() from None
+    except csv.Error as error:
+        raise UploadRefused(
+            _("The CSV file cannot be read: %(problem)s"),
+            code="unreadable",
+            params={"problem": str(error)},
+        ) from None
+    except Exception as error:
+        if _caused_by_unsafe_xml(error):
+            raise _xml_refusal() from None
+        # openpyxl raises many kinds of errors on damaged files; none is worth more detail.
+        raise UploadRefused(
+            _("The workbook cannot be read; open it in Excel, save it as .xlsx and try again."),
+            code="unreadable",
+        ) from None
+    finally:
+        raw.close()
+
+
+def _caused_by_unsafe_xml(error: BaseException | None) -> bool:
+    """openpyxl wraps parser errors in its own; look for defusedxml's refusal in the chain."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, DefusedXmlException):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
