@@ -3,7 +3,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from . import accounts
+from . import accounts, preferences
 
 urlpatterns = [
     path("", include("dashboards.urls")),
@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("text-size/", preferences.text_size, name="text-size"),
     path("admin/", admin.site.urls),
 ]
 
