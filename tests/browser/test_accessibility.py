@@ -212,6 +212,7 @@ def test_on_a_phone_nothing_scrolls_sideways_and_every_target_is_44_px(page, liv
 
 def test_large_text_mode_scales_every_page_and_stays_on(page, live_server):
     _world()
+    page.set_viewport_size(PHONE)
     root_size = "() => getComputedStyle(document.documentElement).fontSize"
     login(page, live_server, "student", PASSWORD)
     toggle = page.get_by_test_id("large-text-toggle")
