@@ -3,7 +3,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from . import accounts, notifications
+from . import accounts, notifications, preferences
 
 urlpatterns = [
     path("", include("dashboards.urls")),
@@ -29,6 +29,7 @@ urlpatterns = [
     ),
     path("i18n/setlang/", accounts.language_set, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("text-size/", preferences.text_size, name="text-size"),
     path("admin/", admin.site.urls),
 ]
 
