@@ -309,6 +309,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bases.tasks.attendance_imports_requeue_stale",
         "schedule": 60.0,
     },
+    "graduate-logins-disable-due": {
+        "task": "students.tasks.graduate_logins_disable_due",
+        "schedule": 3600.0,
+    },
     "portal-tmp-sweep": {
         "task": "portal.tasks.portal_tmp_sweep",
         "schedule": 3600.0,
@@ -324,6 +328,9 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 PORTAL_NAME = _("Shanghai Student Social Practice Portal")
 # The portal's public address, for links made outside a web request (certificate QR codes).
 PORTAL_SITE_URL = os.environ.get("PORTAL_SITE_URL", "http://localhost:8000")
+# Days after the close of a school year before its graduates' logins are disabled (their
+# records, certificates and verification pages stay).
+SCHOOL_YEAR_LOGIN_GRACE_DAYS = int(os.environ.get("SCHOOL_YEAR_LOGIN_GRACE_DAYS", "90"))
 
 # ------------------------------------------------------------------------------
 # Evaluation export (docs/export-format.md, "Settings")
