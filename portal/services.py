@@ -8,6 +8,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from .models import AuditLog, Notification, User
+from .outbox import task_enqueue
 
 
 def audit_log_record(
@@ -29,7 +30,7 @@ def notification_send(*, user: User, message: str, url: str = "") -> Notificatio
     from .tasks import notification_email_send  # tasks import this module
 
     notification = Notification.objects.create(user=user, message=message[:500], url=url)
-    notification_email_send.delay_on_commit(notification_id=notification.pk)
+    task_enqueue(notification_email_send, notification_id=notification.pk)
     return notification
 
 
