@@ -12,6 +12,7 @@ so every task queued here must be safe to run twice.
 """
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -82,12 +83,15 @@ def outbox_flush(*, now=None) -> FlushResult:
     due = Q(sent_at__isnull=True) & (
         Q(attempts__gt=0) | Q(created_at__lt=now - timedelta(seconds=settings.OUTBOX_GRACE_SECONDS))
     )
+    # On PostgreSQL two flushes at once lock different rows instead of sending the same twice.
+    # SQLite has no row locks, and a transaction held while publishing would stop the worker
+    # writing: there, each row is published and marked on its own.
+    skip_locked = connection.features.has_select_for_update_skip_locked
     sent, error = 0, ""
     while not error:
-        with transaction.atomic():
+        with transaction.atomic() if skip_locked else nullcontext():
             pending = OutboxMessage.objects.filter(due).order_by("created_at", "id")
-            if connection.features.has_select_for_update_skip_locked:
-                # Two flushes at once take different rows instead of sending the same twice.
+            if skip_locked:
                 pending = pending.select_for_update(skip_locked=True)
             batch = list(pending[:FLUSH_BATCH])
             if not batch:

@@ -282,9 +282,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {
         "visibility_timeout": 3600,
+        # Also for a Redis that hangs without closing the connection. The worker's BRPOP
+        # waits in its event loop, not on this timeout.
         "socket_connect_timeout": CELERY_BROKER_TIMEOUT,
-        # Longer than the worker's one-second BRPOP, short enough for a request to give up.
-        "socket_timeout": CELERY_BROKER_TIMEOUT + 3,
+        "socket_timeout": CELERY_BROKER_TIMEOUT,
     }
 )
 # The queue tasks go to and workers read; deployments sharing one Redis each use their own.
