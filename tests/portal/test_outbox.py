@@ -203,3 +203,17 @@ def test_with_redis_hung_a_write_waits_about_the_broker_timeout_not_minutes(
     (message,) = _pending()
     assert message.kwargs == {"notification_id": notification.pk}
     assert "timeout" in message.last_error.lower()
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_what_waits_for_the_broker_and_lets_nobody_edit_it(client):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    OutboxMessage.objects.create(
+        task_name=NOTIFICATION_TASK,
+        kwargs={"notification_id": 7},
+        attempts=2,
+        last_error="OperationalError: Error 111 connecting to 127.0.0.1:6379.",
+    )
+    page = client.get(reverse("admin:portal_outboxmessage_changelist")).content.decode()
+    assert NOTIFICATION_TASK in page and "Error 111 connecting" in page
+    assert client.get(reverse("admin:portal_outboxmessage_add")).status_code == 403
