@@ -4,7 +4,7 @@ scan obeys: roster, code scan, API and self check-in alike."""
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from bases.checkin_codes import ALPHABET, STEP_SECONDS, code_for, code_step, step_of
 from bases.errors import BaseError
@@ -31,6 +31,13 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages in English, so they read the same whatever the catalogue holds."""
+    with translation.override("en"):
+        yield
 
 
 def _running_session(**post):
