@@ -30,6 +30,8 @@ from ..services.attendance import (
     self_check_in_code,
     self_check_in_counts,
     self_check_in_session_for_code,
+    self_check_in_throttled,
+    self_check_in_wrong_code,
 )
 
 
@@ -110,6 +112,11 @@ def self_check_in(request: HttpRequest) -> HttpResponse:
     try:
         if student is None:
             raise BaseError(_("Your account is not linked to a student record yet."), code="none")
+        if self_check_in_throttled(user_id=request.user.pk):
+            raise BaseError(
+                _("Too many wrong codes. Wait a few minutes, or ask the coordinator."),
+                code="throttled",
+            )
         session_id = request.POST.get("session", "")
         if session_id.isdigit():
             session = Session.objects.select_related("post__base").filter(pk=session_id).first()
@@ -117,6 +124,8 @@ def self_check_in(request: HttpRequest) -> HttpResponse:
             session = self_check_in_session_for_code(code=code)
         scan = attendance_self_check_in(session=session, student=student, code=code)
     except BaseError as error:
+        if error.code == rules.Problem.CODE_EXPIRED:
+            self_check_in_wrong_code(user_id=request.user.pk)
         return _render_student(
             request, session=session, code=code, error=error.messages[0], status=400
         )

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -142,6 +143,18 @@ class TestStudentPhone:
         assert response.status_code == 400
         assert "no longer valid" in response.content.decode()
         assert not AttendanceScan.objects.exists()
+
+    def test_after_ten_wrong_codes_even_the_right_one_waits(self, client, session, student):
+        cache.clear()
+        client.force_login(student.user)
+        url = reverse("bases:self-check-in")
+        for _attempt in range(10):
+            assert client.post(url, {"code": "AAAAAA"}).status_code == 400
+        response = client.post(url, {"session": session.pk, "code": _code(session)})
+        assert response.status_code == 400
+        assert "Too many wrong codes" in response.content.decode()
+        assert not AttendanceScan.objects.exists()
+        cache.clear()
 
     def test_a_student_not_confirmed_is_told_so(self, client, session):
         other = StudentFactory()

@@ -29,6 +29,8 @@ from .self_check_in import (
     self_check_in_code,
     self_check_in_counts,
     self_check_in_session_for_code,
+    self_check_in_throttled,
+    self_check_in_wrong_code,
 )
 
 __all__ = [
@@ -54,5 +56,7 @@ __all__ = [
     "self_check_in_code",
     "self_check_in_counts",
     "self_check_in_session_for_code",
+    "self_check_in_throttled",
+    "self_check_in_wrong_code",
     "session_attendance_close",
 ]

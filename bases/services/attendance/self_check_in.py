@@ -10,6 +10,7 @@ apply, on a post that allows it) gets an attendance awaiting the coordinator's c
 import uuid
 from datetime import datetime
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +25,11 @@ from ...errors import BaseError
 from ...models import Attendance, AttendanceScan, Coordinator, Post, Session
 from .common import attendance_build, lock_session
 from .scans import AUTO_KIND, Scan, _Known, _record_scan
+
+# Wrong or expired codes a student may send before waiting: guessing a code is hopeless anyway
+# (26^6 values, each valid for a minute), this keeps it so.
+WRONG_CODES_ALLOWED = 10
+WRONG_CODES_WINDOW_SECONDS = 600
 
 # The reason a self-checked-in walk-in carries until the coordinator confirms (translated when
 # shown on the roster).
@@ -41,6 +47,24 @@ def _check_open(*, session: Session, now: datetime) -> None:
         raise self_error(problem, **rules.window_params(session))
     if problem:
         raise self_error(problem)
+
+
+def _wrong_codes_key(user_id: int) -> str:
+    return f"self-check-in:wrong-codes:{user_id}"
+
+
+def self_check_in_throttled(*, user_id: int) -> bool:
+    """True once the student sent too many wrong codes lately."""
+    return (cache.get(_wrong_codes_key(user_id)) or 0) >= WRONG_CODES_ALLOWED
+
+
+def self_check_in_wrong_code(*, user_id: int) -> None:
+    key = _wrong_codes_key(user_id)
+    cache.add(key, 0, WRONG_CODES_WINDOW_SECONDS)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired in between
+        cache.set(key, 1, WRONG_CODES_WINDOW_SECONDS)
 
 
 def self_check_in_sessions(*, now: datetime):
