@@ -311,3 +311,34 @@ class TestRepeatIntervalEverywhere:
         # Ten seconds later is past a five-second interval, and no minimum applies.
         scan = _self(session, student, now)
         assert scan.kind == "out"
+
+    def test_a_sheets_rows_are_not_double_scans(self, running):
+        """A sheet states its times on purpose: a row next to a roster scan still imports."""
+        session, student, coordinator = running
+        arrived = session.starts_at + timedelta(minutes=1)
+        attendance_scan_record(
+            session=session,
+            scan=Scan(nonce="roster-in-01", student=student, kind="in", happened_at=arrived),
+            source="roster",
+            recorded_by=coordinator,
+        )
+        result = attendance_scans_record(
+            session=session,
+            scans=[
+                Scan(
+                    nonce="sheet-in-001",
+                    student=student,
+                    kind="in",
+                    happened_at=arrived - timedelta(seconds=30),
+                ),
+                Scan(
+                    nonce="sheet-out-01",
+                    student=student,
+                    kind="out",
+                    happened_at=session.starts_at + timedelta(minutes=50),
+                ),
+            ],
+            source="import",
+            recorded_by=coordinator,
+        )
+        assert result.outcomes == ["created", "created"]

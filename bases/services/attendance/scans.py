@@ -7,8 +7,9 @@ of times. A correction by hand, with a reason, fixes the times; later scans no l
 
 Two rules of the policy guard against a double scan (`students.selectors.attendance_scan_limits`):
 a scan of a student within `scan_repeat_seconds` of another of theirs at the session is answered
-"already recorded" (code `already_recorded`), and a check-out crediting fewer than
-`minimum_checkout_minutes` is refused (code `short_stay`) unless the scan says it was confirmed.
+"already recorded" (code `already_recorded`; a sheet's rows are exempt), and a check-out crediting
+fewer than `minimum_checkout_minutes` is refused (code `short_stay`) unless the scan says it was
+confirmed.
 """
 
 import hashlib
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import User
-from students.models import Student
+from students.models import RecordedVia, Student
 from students.selectors import attendance_scan_limits
 
 from ... import attendance_rules as rules
@@ -38,6 +39,9 @@ from .common import attendance_build, credited_minutes_for, lock_session, rule_e
 
 # A scanned code says who, not which way: check in, or out if the student is already in.
 AUTO_KIND = "auto"
+# A sheet states each row's two times on purpose (and is checked row by row before it is
+# imported), so its scans are not double scans whatever their distance to others.
+REPEAT_EXEMPT_SOURCES = (RecordedVia.IMPORT,)
 
 
 @dataclass(frozen=True)
@@ -244,7 +248,8 @@ def _prepare_scan(
         raise BaseError(_("A scan is a check-in or a check-out."), code="bad_kind")
     _check_time(session=session, happened_at=scan.happened_at)
     _check_on_roster(known=known, student=scan.student)
-    _check_repeat(known=known, scan=scan)
+    if source not in REPEAT_EXEMPT_SOURCES:
+        _check_repeat(known=known, scan=scan)
     _check_short_stay(known=known, scan=scan)
     new = AttendanceScan(
         nonce=scan.nonce,
