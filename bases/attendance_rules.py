@@ -1,4 +1,5 @@
-"""The rules every way of recording attendance applies: roster, API scans and the sheet import.
+"""The rules every way of recording attendance applies: roster, API scans, self check-in and
+the sheet import.
 
 Each rule is a pure function of the facts it is given and returns a `Problem` code, or None when
 the rule holds; it reads nothing from the database. The callers word the problem for their
@@ -19,16 +20,26 @@ from .models import Session
 SCAN_MARGIN = timedelta(hours=3)
 # Clocks of phones and scanners drift; a scan a little in the future is still accepted.
 CLOCK_SKEW = timedelta(minutes=5)
+# When students may check themselves in and out with the session's rotating code: from half an
+# hour before the start to half an hour after the end (the roster keeps the wider scan margin).
+SELF_CHECK_IN_EARLY = timedelta(minutes=30)
+SELF_CHECK_IN_LATE = timedelta(minutes=30)
 
 
 class Problem(StrEnum):
     """Why attendance cannot be recorded as given."""
 
     CLOSED = "closed"
+    CANCELLED = "cancelled"
     NOT_CONFIRMED = "not_confirmed"
     TIME_IN_FUTURE = "time_in_future"
     TIME_OUTSIDE_SESSION = "time_outside_session"
     OVERLAP = "overlap"
+    ALREADY_RECORDED = "already_recorded"
+    SHORT_STAY = "short_stay"
+    SELF_CHECK_IN_OFF = "self_check_in_off"
+    OUTSIDE_CHECK_IN_WINDOW = "outside_check_in_window"
+    CODE_EXPIRED = "code_expired"
 
 
 # Messages are marked here and translated where they are shown (the caller's language).
@@ -36,16 +47,53 @@ SCAN_MESSAGES = {
     Problem.CLOSED: gettext_noop(
         "Attendance for this session is closed; ask for a correction instead."
     ),
+    Problem.CANCELLED: gettext_noop("The base cancelled this session; nothing is recorded for it."),
     Problem.NOT_CONFIRMED: gettext_noop("%(name)s is not confirmed for this session."),
     Problem.TIME_IN_FUTURE: gettext_noop("A scan cannot happen in the future."),
     Problem.TIME_OUTSIDE_SESSION: gettext_noop(
         "%(time)s is outside the session (%(start)s–%(end)s)."
     ),
+    Problem.ALREADY_RECORDED: gettext_noop(
+        "%(name)s was already recorded at %(time)s; a scan this soon after is not counted again."
+    ),
+    Problem.SHORT_STAY: gettext_noop(
+        "%(name)s checked in at %(time)s: checking out now credits only %(minutes)s minutes "
+        "(less than %(minimum)s). Confirm the check-out on the roster."
+    ),
+}
+# What a student checking themselves in is told (their own phone, so "you").
+SELF_MESSAGES = {
+    Problem.CLOSED: gettext_noop("Attendance for this session is closed."),
+    Problem.CANCELLED: gettext_noop("The base cancelled this session; nothing is recorded for it."),
+    Problem.NOT_CONFIRMED: gettext_noop(
+        "You are not confirmed for this session. Ask the coordinator at the door."
+    ),
+    Problem.ALREADY_RECORDED: gettext_noop(
+        "You were already recorded at %(time)s. Scan again later to check out."
+    ),
+    Problem.SHORT_STAY: gettext_noop(
+        "You checked in at %(time)s, only %(minutes)s minutes ago. To leave this early, ask "
+        "the coordinator to check you out."
+    ),
+    Problem.SELF_CHECK_IN_OFF: gettext_noop(
+        "Self check-in is off for this post. Ask the coordinator to check you in."
+    ),
+    Problem.OUTSIDE_CHECK_IN_WINDOW: gettext_noop(
+        "Check-in for this session is open from %(start)s to %(end)s."
+    ),
+    Problem.CODE_EXPIRED: gettext_noop(
+        "This code is no longer valid. Scan or type the code on the check-in screen now."
+    ),
+    Problem.TIME_OUTSIDE_SESSION: SCAN_MESSAGES[Problem.TIME_OUTSIDE_SESSION],
+    Problem.TIME_IN_FUTURE: SCAN_MESSAGES[Problem.TIME_IN_FUTURE],
 }
 SHEET_MESSAGES = {
     Problem.CLOSED: gettext_noop(
         "Attendance for session %(value)s is already closed; ask the coordinator for "
         "a correction instead."
+    ),
+    Problem.CANCELLED: gettext_noop(
+        "Session %(value)s was cancelled by the base; nothing is recorded for it."
     ),
     Problem.NOT_CONFIRMED: gettext_noop("%(name)s is not confirmed for session %(session)s."),
     Problem.TIME_IN_FUTURE: gettext_noop("%(time)s is in the future."),
@@ -76,7 +124,10 @@ def session_window(session: Session) -> tuple[datetime, datetime]:
 
 
 def session_closed(*, session: Session) -> Problem | None:
-    """A closed session takes no new attendance; corrections go through the roster."""
+    """A closed session takes no new attendance (corrections go through the roster); a
+    cancelled one takes none at all."""
+    if session.cancelled_at is not None:
+        return Problem.CANCELLED
     return Problem.CLOSED if session.attendance_closed_at is not None else None
 
 
@@ -93,6 +144,48 @@ def scan_time(*, session: Session, happened_at: datetime, now: datetime) -> Prob
     if not start <= happened_at <= end:
         return Problem.TIME_OUTSIDE_SESSION
     return None
+
+
+def repeated_scan(
+    *, happened_at: datetime, earlier: list[datetime], repeat: timedelta
+) -> datetime | None:
+    """A second scan this close to another of the same student is a double scan, not a new
+    check-out: returns the time of the scan it repeats, or None."""
+    close = [at for at in earlier if abs(happened_at - at) < repeat]
+    return min(close, key=lambda at: abs(happened_at - at)) if close else None
+
+
+def short_stay(
+    *, session: Session, checked_in_at: datetime, checked_out_at: datetime, minimum: int
+) -> Problem | None:
+    """A check-out that credits fewer than `minimum` minutes needs someone to confirm it."""
+    start, end = credited_span(
+        session=session, checked_in_at=checked_in_at, checked_out_at=checked_out_at
+    )
+    minutes = max(0, int((end - start).total_seconds() // 60))
+    return Problem.SHORT_STAY if minutes < minimum else None
+
+
+def self_check_in_window(session: Session) -> tuple[datetime, datetime]:
+    """When a student may check themselves in or out with the session's code."""
+    return session.starts_at - SELF_CHECK_IN_EARLY, session.ends_at + SELF_CHECK_IN_LATE
+
+
+def self_check_in_open(*, session: Session, now: datetime) -> Problem | None:
+    """Self check-in is on for the post, the session not closed, and now within its window."""
+    if not session.post.self_check_in:
+        return Problem.SELF_CHECK_IN_OFF
+    if problem := session_closed(session=session):
+        return problem
+    start, end = self_check_in_window(session)
+    if not start <= now <= end:
+        return Problem.OUTSIDE_CHECK_IN_WINDOW
+    return None
+
+
+def window_params(session: Session) -> dict[str, str]:
+    start, end = self_check_in_window(session)
+    return {"start": local_time(start), "end": local_time(end, "H:i")}
 
 
 def time_params(*, session: Session, happened_at: datetime) -> dict[str, str]:

@@ -80,6 +80,8 @@ class RequirementPolicyAdmin(admin.ModelAdmin):
         "minutes_per_credit_hour",
         "notice_days",
         "attendance_deadline_hours",
+        "scan_repeat_seconds",
+        "minimum_checkout_minutes",
     )
 
 

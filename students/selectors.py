@@ -1,5 +1,6 @@
 """Reads of schools, classes, students and the ledger, each scoped to the user asking."""
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Q, QuerySet
@@ -159,6 +160,29 @@ def attendance_deadline_hours() -> int:
     except RequirementPolicy.DoesNotExist:
         return DEFAULT_ATTENDANCE_DEADLINE_HOURS
     return policy.attendance_deadline_hours
+
+
+@dataclass(frozen=True)
+class ScanLimits:
+    """How close two scans of one student may come, and the shortest stay without a question."""
+
+    repeat_seconds: int
+    minimum_checkout_minutes: int
+    deadline_hours: int
+
+
+def attendance_scan_limits() -> ScanLimits:
+    """The attendance limits of the current policy (the one `attendance_deadline_hours` reads),
+    or the defaults without a policy: read once for a page that needs several."""
+    try:
+        policy = policy_for_entry_year(entry_year=school_year_of(timezone.localdate()))
+    except RequirementPolicy.DoesNotExist:
+        policy = RequirementPolicy(attendance_deadline_hours=DEFAULT_ATTENDANCE_DEADLINE_HOURS)
+    return ScanLimits(
+        repeat_seconds=policy.scan_repeat_seconds,
+        minimum_checkout_minutes=policy.minimum_checkout_minutes,
+        deadline_hours=policy.attendance_deadline_hours,
+    )
 
 
 def student_records(*, student: Student) -> QuerySet[PracticeRecord]:

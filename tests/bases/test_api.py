@@ -207,6 +207,20 @@ class TestAnswers:
         assert AttendanceScan.objects.get().happened_at == session.starts_at
         assert "scan-0000001 reused" in caplog.text
 
+    def test_a_second_scan_seconds_after_the_first_is_already_recorded(
+        self, client, session, token, student
+    ):
+        _row, raw = token
+        _post(client, _scan(session, student, "in", minutes=0), raw)
+        later = timezone.localtime(session.starts_at + timedelta(seconds=20)).isoformat()
+        response = _post(
+            client, _scan(session, student, "out", nonce="scan-0000002", time=later), raw
+        )
+        assert response.status_code == 422
+        assert response.json()["code"] == "already_recorded"
+        attendance = Attendance.objects.get(student=student)
+        assert attendance.checked_out_at is None
+
     def test_a_batch_answers_per_scan(self, client, session, token, student):
         _row, raw = token
         stranger = StudentFactory()
