@@ -232,3 +232,18 @@ def test_the_city_dashboard_links_every_district_to_its_report(client):
     assert f'href="/reports/districts/{district("310104").pk}/"' in html
     assert 'href="/reports/city/"' in html and 'data-testid="scope"' in html
     assert count == 4
+
+
+def test_the_attendance_rate_counts_only_seats_of_sessions_that_have_ended(client, district_world):
+    # Seats taken in a session still to come (or still running) cannot have been attended yet.
+    now = timezone.now()
+    for starts in (now + timedelta(hours=2), now - timedelta(hours=1)):
+        SessionFactory(post__base=district_world, starts_at=starts, capacity=10, taken=6)
+    sign_in(client, DistrictAdminFactory(district=district_world.district).user)
+    html = client.get("/dashboard/district/?view=bases").content.decode()
+    row = re.search(r'data-group="徐汇区图书馆">(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r'data-label="[^"]+">(\d+)', row) == ["4", "50", "14", "1"]
+    attended = re.search(r'>1 <span class="small muted">(\d+)%', row).group(1)
+    assert attended == "50"
+    sheet = load_workbook(io.BytesIO(client.get("/dashboard/district/?export=bases").content))
+    assert list(sheet.active.iter_rows(values_only=True))[1][1:] == (4, 50, 14, 1, 28, 50)
