@@ -28,9 +28,9 @@ USE_CHART_LIMIT = 15
 class BaseUse:
     """Seats offered (capacity), taken and attended over the sessions of a period.
 
-    `taken_ended` counts the seats taken in sessions that have ended: only those could have been
-    attended, so the attendance rate is `attended / taken_ended` (a session still to come or
-    still running would lower it for nothing).
+    `taken_ended` and `attended_ended` count the sessions that have ended: only their seats could
+    have been attended, so the attendance rate is `attended_ended / taken_ended` (a session still
+    to come or still running would skew it for nothing).
     """
 
     key: int
@@ -40,6 +40,7 @@ class BaseUse:
     taken: int = 0
     taken_ended: int = 0
     attended: int = 0
+    attended_ended: int = 0
     overdue: int = 0
 
     @property
@@ -48,7 +49,7 @@ class BaseUse:
 
     @property
     def attended_percent(self) -> int:
-        return round(100 * self.attended / self.taken_ended) if self.taken_ended else 0
+        return round(100 * self.attended_ended / self.taken_ended) if self.taken_ended else 0
 
 
 def school_year_period(today: date | None = None) -> tuple[datetime, datetime, str]:
@@ -67,7 +68,8 @@ def _use(
     now: datetime | None,
 ) -> list[BaseUse]:
     by_key = {group.key: group for group in groups}
-    ended = Q(ends_at__lte=now or timezone.now())
+    now = now or timezone.now()
+    ended = Q(ends_at__lte=now)
     for row in (
         sessions.order_by()
         .values(key)
@@ -86,12 +88,12 @@ def _use(
         Attendance.objects.filter(session__in=sessions.values("pk"), checked_in_at__isnull=False)
         .order_by()
         .values(attendance_key)
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), ended=Count("id", filter=Q(session__ends_at__lte=now)))
     )
     for row in attended:
         group = by_key.get(row[attendance_key])
         if group is not None:
-            group.attended = row["n"]
+            group.attended, group.attended_ended = row["n"], row["ended"]
     return groups
 
 

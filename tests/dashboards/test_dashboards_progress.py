@@ -242,14 +242,24 @@ def test_the_attendance_rate_counts_only_seats_of_sessions_that_have_ended(clien
     now = timezone.now()
     for starts in (now + timedelta(hours=2), now - timedelta(hours=1)):
         SessionFactory(post__base=district_world, starts_at=starts, capacity=10, taken=6)
+    # A student checked in at a running session counts as attended, not yet in the rate.
+    running = ApplicationFactory(
+        session__post__base=district_world, session__starts_at=now, session__capacity=20
+    )
+    Attendance.objects.create(
+        session=running.session,
+        student=running.student,
+        application=running,
+        checked_in_at=now,
+    )
     sign_in(client, DistrictAdminFactory(district=district_world.district).user)
     html = client.get("/dashboard/district/?view=bases").content.decode()
     row = re.search(r'data-group="徐汇区图书馆">(.*?)</tr>', html, re.S).group(1)
-    assert re.findall(r'data-label="[^"]+">(\d+)', row) == ["4", "50", "14", "1"]
-    attended = re.search(r'>1 <span class="small muted">(\d+)%', row).group(1)
-    assert attended == "50"
+    assert re.findall(r'data-label="[^"]+">(\d+)', row) == ["5", "70", "14", "2"]
+    attended = re.search(r'>2 <span class="small muted">(\d+)%', row).group(1)
+    assert attended == "50"  # 1 of the 2 seats taken in the sessions that have ended
     sheet = load_workbook(io.BytesIO(client.get("/dashboard/district/?export=bases").content))
-    assert list(sheet.active.iter_rows(values_only=True))[1][1:] == (4, 50, 14, 1, 28, 50)
+    assert list(sheet.active.iter_rows(values_only=True))[1][1:] == (5, 70, 14, 2, 20, 50)
 
 
 class TestBreakdowns:
