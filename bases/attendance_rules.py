@@ -5,9 +5,12 @@ Each rule is a pure function of the facts it is given and returns a `Problem` co
 the rule holds; it reads nothing from the database. The callers word the problem for their
 readers through the mappings below: a scan is refused with `SCAN_MESSAGES`, a sheet row is
 reported with `SHEET_MESSAGES` (which name the row's session or time, as the row's context).
+
+It also holds the other rules of a session's timing: the scan margin and clock skew, and the
+hours a reviewer is warned about (`session_flags`: late at night, longer than a day).
 """
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from django.utils import timezone
@@ -24,6 +27,13 @@ CLOCK_SKEW = timedelta(minutes=5)
 # hour before the start to half an hour after the end (the roster keeps the wider scan margin).
 SELF_CHECK_IN_EARLY = timedelta(minutes=30)
 SELF_CHECK_IN_LATE = timedelta(minutes=30)
+# Students are minors: a session with any part between these local times (22:00 to 06:00) is
+# flagged to the reviewer as late at night. No policy row holds session hours yet; this is the
+# one place to change them.
+NIGHT_STARTS = time(22, 0)
+NIGHT_ENDS = time(6, 0)
+# A session longer than this is flagged too (a typo in the end date, or a stay to look at).
+LONG_SESSION = timedelta(days=1)
 
 
 class Problem(StrEnum):
@@ -121,6 +131,47 @@ def local_time(moment: datetime, pattern: str = "Y-m-d H:i") -> str:
 def session_window(session: Session) -> tuple[datetime, datetime]:
     """When scans of a session may happen: the session widened by the scan margin."""
     return session.starts_at - SCAN_MARGIN, session.ends_at + SCAN_MARGIN
+
+
+class SessionFlag(StrEnum):
+    """What a reviewer should look at twice in a session's timing."""
+
+    LATE_NIGHT = "late_night"
+    LONGER_THAN_A_DAY = "longer_than_a_day"
+
+
+SESSION_FLAG_MESSAGES = {
+    SessionFlag.LATE_NIGHT: gettext_noop("Late at night (%(start)s–%(end)s)"),
+    SessionFlag.LONGER_THAN_A_DAY: gettext_noop("Longer than a day"),
+}
+
+
+def session_flag_params() -> dict[str, str]:
+    """The parameters of the flags' messages: the night's hours."""
+    return {"start": NIGHT_STARTS.strftime("%H:%M"), "end": NIGHT_ENDS.strftime("%H:%M")}
+
+
+def _touches_night(starts_at: datetime, ends_at: datetime) -> bool:
+    """Whether [starts_at, ends_at) shares any time with a night (NIGHT_STARTS to NIGHT_ENDS)."""
+    start, end = timezone.localtime(starts_at), timezone.localtime(ends_at)
+    day: date = start.date() - timedelta(days=1)
+    while day <= end.date():
+        night_start = timezone.make_aware(datetime.combine(day, NIGHT_STARTS))
+        night_end = timezone.make_aware(datetime.combine(day + timedelta(days=1), NIGHT_ENDS))
+        if night_start < end and night_end > start:
+            return True
+        day += timedelta(days=1)
+    return False
+
+
+def session_flags(*, starts_at: datetime, ends_at: datetime) -> list[SessionFlag]:
+    """The flags of a session's timing, for the post review page (none for a daytime session)."""
+    flags = []
+    if _touches_night(starts_at, ends_at):
+        flags.append(SessionFlag.LATE_NIGHT)
+    if ends_at - starts_at > LONG_SESSION:
+        flags.append(SessionFlag.LONGER_THAN_A_DAY)
+    return flags
 
 
 def session_closed(*, session: Session) -> Problem | None:

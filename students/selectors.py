@@ -24,6 +24,7 @@ from .policies import policy_for_entry_year
 from .progress import (
     Tally,
     credit_hours,
+    credit_hours_parts,
     progress_for_students,
     progress_from_records,
     school_year_label,
@@ -215,16 +216,19 @@ def progress_context(
     ]
     first_year = student.school_class.entry_year
     months = last_months(today)
+    year_keys = sorted({first_year, first_year + 1, first_year + 2, *progress.by_school_year})
+    year_hours = credit_hours_parts(
+        [progress.by_school_year.get(year, Tally()).volunteer_minutes for year in year_keys],
+        per_hour,
+    )
     years = [
         {
             "label": school_year_label(year),
             "grade": year - first_year + 1,
             "tally": progress.by_school_year.get(year, Tally()),
-            "hours": credit_hours(
-                progress.by_school_year.get(year, Tally()).volunteer_minutes, per_hour
-            ),
+            "hours": hours,
         }
-        for year in sorted({first_year, first_year + 1, first_year + 2, *progress.by_school_year})
+        for year, hours in zip(year_keys, year_hours, strict=True)
     ]
     days_chart, hours_chart = month_charts(progress, today)
     return {

@@ -142,7 +142,9 @@ class Session(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    cancel_reason = models.CharField(_("reason for cancelling"), max_length=300, blank=True)
+    cancel_reason = models.CharField(
+        _("reason for cancelling"), max_length=300, blank=True, db_default=""
+    )
 
     class Meta:
         verbose_name = _("session")

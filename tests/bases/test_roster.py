@@ -573,6 +573,22 @@ class TestClosingAndCorrections:
         assert PracticeRecord.objects.get(student=wang).credited_minutes == 150
         assert session.applications.get(student=wang).status == ApplicationStatus.ATTENDED
 
+    def test_a_no_show_corrected_into_attended_keeps_the_reason_in_the_records_history(
+        self, client, owner, session, wang
+    ):
+        client.force_login(owner)
+        client.post(_url("roster-close", session))
+        client.post(
+            _url("roster-correct", session, wang.pk),
+            _correction(wang, session, minutes_out=180, reason="签到机故障，已核实"),
+        )
+        record = PracticeRecord.objects.get(student=wang)
+        assert [(v.version, v.reason) for v in record.versions.all()] == [(1, "签到机故障，已核实")]
+        client.force_login(wang.user)
+        page = client.get(reverse("students:record-detail", args=[record.pk])).content.decode()
+        history = page.split('data-testid="versions"')[1]
+        assert "签到机故障，已核实" in history
+
     def test_a_correction_without_a_reason_or_beyond_the_session_is_refused(
         self, client, owner, session, li
     ):
