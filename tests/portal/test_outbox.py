@@ -79,9 +79,11 @@ def test_with_the_broker_down_the_write_stands_and_its_email_goes_once_the_broke
     (message,) = _pending()
     assert message.attempts == 1 and "connecting" in message.last_error.lower()
 
-    # Back on the working broker: the flush queues it, a real worker e-mails it once.
+    # Back on the working broker: the flush queues it, a real worker e-mails it once. (The
+    # flush runs before the worker starts: the tests' in-memory SQLite takes one writer at a
+    # time and does not wait for the other, unlike a database file.)
+    call_command("outbox_flush", stdout=open("/dev/null", "w"))  # noqa: SIM115
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
-        call_command("outbox_flush", stdout=open("/dev/null", "w"))  # noqa: SIM115
         assert wait_until(
             lambda: Notification.objects.filter(emailed_at__isnull=False).exists(), timeout=20
         ), f"the worker did not send the e-mail on {app.conf.broker_url}"
