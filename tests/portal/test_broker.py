@@ -15,8 +15,13 @@ MESSAGES = 300
 PADDING = "x" * 20_000  # a message written in more than one step by the kernel
 
 
+def _options(folder: str) -> dict:
+    control = os.path.join(folder, ".control")  # a hidden name: never read as a message
+    return {"data_folder_in": folder, "data_folder_out": folder, "control_folder": control}
+
+
 def _produce(folder: str, producer: int) -> None:
-    options = {"data_folder_in": folder, "data_folder_out": folder}
+    options = _options(folder)
     with Connection("filesystem://", transport=Transport, transport_options=options) as conn:
         queue = conn.SimpleQueue("race")
         for n in range(MESSAGES):
@@ -42,7 +47,7 @@ def test_messages_sent_by_other_processes_while_read_all_arrive_whole(tmp_path):
         process.start()
     received = set()
     try:
-        options = {"data_folder_in": folder, "data_folder_out": folder}
+        options = _options(folder)
         with Connection("filesystem://", transport=Transport, transport_options=options) as conn:
             queue = conn.SimpleQueue("race")
             while len(received) < PRODUCERS * MESSAGES:
@@ -55,4 +60,4 @@ def test_messages_sent_by_other_processes_while_read_all_arrive_whole(tmp_path):
             process.join(timeout=30)
     assert received == {(p, n) for p in range(PRODUCERS) for n in range(MESSAGES)}
     assert [p.exitcode for p in producers] == [0] * PRODUCERS
-    assert not [name for name in os.listdir(folder) if name.startswith(".")], "no partial file"
+    assert not [name for name in os.listdir(folder) if name.endswith(".part")], "no partial file"
