@@ -288,6 +288,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "socket_timeout": CELERY_BROKER_TIMEOUT,
     }
 )
+# kombu's filesystem transport, writing each message whole before a worker can see it.
+CELERY_BROKER_TRANSPORT = (
+    "portal.broker:Transport" if CELERY_BROKER_URL.startswith("filesystem") else None
+)
 # The queue tasks go to and workers read; deployments sharing one Redis each use their own.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_RESULT_BACKEND = None

@@ -42,7 +42,8 @@ from students.models import (
     TeacherRole,
 )
 
-pytestmark = pytest.mark.django_db
+# One worker of a parallel run seeds once for the whole module (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.long]
 
 CUSTOM_PASSWORD = "seed-pass-4821"
 SEAT_HOLDING = [ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED, ApplicationStatus.NO_SHOW]
