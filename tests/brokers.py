@@ -54,9 +54,9 @@ class RedisServer:
 @contextmanager
 def broker_at(url: str):
     """Point the Celery app (publishers and workers started inside) at `url`, then back."""
-    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    saved = (app.conf.broker_url, app.conf.broker_transport_options, app.conf.broker_transport)
     saved_env = os.environ.get("CELERY_BROKER_URL")
-    _use(url, _redis_options())
+    _use(url, _redis_options(), None)
     try:
         yield
     finally:
@@ -70,7 +70,7 @@ def _redis_options() -> dict:
     return {"socket_connect_timeout": timeout, "socket_timeout": timeout}
 
 
-def _use(url: str, options: dict) -> None:
+def _use(url: str, options: dict, transport: str | None) -> None:
     # The app keeps pools of connections (kombu's, shared) to the broker it used: drop them.
     pools.reset()
     app._pool = None
@@ -78,4 +78,6 @@ def _use(url: str, options: dict) -> None:
     # Celery reads CELERY_BROKER_URL from the environment before its own setting.
     os.environ["CELERY_BROKER_URL"] = url
     app.conf.broker_url = url
+    # The filesystem broker's own transport class would otherwise be used whatever the URL.
+    app.conf.broker_transport = transport
     app.conf.broker_transport_options = options
