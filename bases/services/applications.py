@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from portal.models import User
 from portal.services import audit_log_record, notification_send
+from portal.text import join_list
 from students.models import SchoolClass, Student
 
 from ..errors import BaseError
@@ -91,7 +92,7 @@ def check_class_eligible(*, session: Session, school_class: SchoolClass, today: 
         raise BaseError(
             _("This post is for grade(s) %(grades)s; you will be in grade %(grade)s."),
             code="not_eligible_grade",
-            params={"grades": "、".join(post.eligible_grades), "grade": grade},
+            params={"grades": join_list(post.eligible_grades), "grade": grade},
         )
     if (
         base.level == BaseLevel.SCHOOL
