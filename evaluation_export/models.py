@@ -1,17 +1,9 @@
-import re
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.text import without_server_paths
 from students.models import PracticeRecord
-
-# The two shapes of `ExportBatch.period` (evaluation_export/services/batches.py writes them).
-WEEK_PERIOD = re.compile(r"\A(\d{4})-W(\d{2})\Z")
-MINUTE_PERIOD = re.compile(r"\A(\d{4}-\d{2}-\d{2})T(\d{2})(\d{2})\Z")
 
 
 class BatchKind(models.TextChoices):
@@ -88,40 +80,6 @@ class ExportBatch(models.Model):
 
     def __str__(self):
         return f"{self.period} {self.kind}"
-
-    @property
-    def period_label(self) -> str:
-        """The period for people: "2026年第49周" / "week 49 of 2026", or a re-send's minute."""
-        week = WEEK_PERIOD.match(self.period)
-        if week:
-            return gettext("week %(week)s of %(year)s") % {
-                "week": int(week[2]),
-                "year": week[1],
-            }
-        minute = MINUTE_PERIOD.match(self.period)
-        if minute:
-            return f"{minute[1]} {minute[2]}:{minute[3]}"
-        return self.period
-
-    @property
-    def file_label(self) -> str:
-        """The file's own name, without the server's folders."""
-        return self.file.name.rsplit("/", 1)[-1] if self.file else ""
-
-    @property
-    def delivered_to_label(self) -> str:
-        """Where the file went: the endpoint's address, or the drop folder (never its path)."""
-        if self.delivered_to.startswith(("https://", "http://")):
-            return self.delivered_to
-        return gettext("the evaluation system's drop folder")
-
-    @property
-    def error_label(self) -> str:
-        return without_server_paths(self.error)
-
-    @property
-    def delivery_error_label(self) -> str:
-        return without_server_paths(self.delivery_error)
 
     @property
     def percent(self) -> int:

@@ -75,15 +75,6 @@ def exported_line_rejected_open_for_user(*, user: User) -> QuerySet[ExportedLine
     )
 
 
-def export_batch_is_unclaimed(batch: ExportBatch) -> bool:
-    """True while a batch has waited for a worker past EVALUATION_EXPORT_UNCLAIMED_SECONDS:
-    still pending, and no sign of life (or creation) within that time."""
-    if batch.status != BatchStatus.PENDING:
-        return False
-    last = max(filter(None, [batch.created_at, batch.heartbeat_at, batch.started_at]))
-    return (timezone.now() - last).total_seconds() > settings.EVALUATION_EXPORT_UNCLAIMED_SECONDS
-
-
 def export_batch_is_stale(batch: ExportBatch) -> bool:
     """True while a RUNNING batch's runner has been silent past EVALUATION_EXPORT_STALE_SECONDS."""
     if batch.status != BatchStatus.RUNNING or batch.heartbeat_at is None:

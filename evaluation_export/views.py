@@ -21,7 +21,6 @@ from .selectors import (
     export_batch_ack_counts,
     export_batch_get_for_user,
     export_batch_is_stale,
-    export_batch_is_unclaimed,
     export_batch_list_for_user,
     export_batch_operation_counts,
     exported_line_rejected_open_for_user,
@@ -62,18 +61,18 @@ def batch_start(request: HttpRequest) -> HttpResponse:
         kind=form.cleaned_data["kind"], fmt=form.cleaned_data["format"], requested_by=request.user
     )
     if created:
-        messages.success(request, _("Batch %(period)s started.") % {"period": batch.period_label})
+        messages.success(request, _("Batch %(period)s started.") % {"period": batch.period})
     elif batch.status == BatchStatus.DONE:
         messages.info(
             request,
             _("This period already has its batch (%(period)s); there is one batch per period.")
-            % {"period": batch.period_label},
+            % {"period": batch.period},
         )
     else:
         messages.info(
             request,
             _("This period's batch (%(period)s) exists already; it continues.")
-            % {"period": batch.period_label},
+            % {"period": batch.period},
         )
     return redirect("evaluation_export:batch-detail", batch_id=batch.pk)
 
@@ -98,8 +97,7 @@ def _status(batch: ExportBatch) -> dict:
         "download_url": reverse("evaluation_export:batch-download", args=[batch.pk])
         if batch.status == BatchStatus.DONE
         else "",
-        "error": batch.error_label,
-        "unclaimed": export_batch_is_unclaimed(batch),
+        "error": batch.error,
     }
 
 

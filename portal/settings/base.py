@@ -367,10 +367,6 @@ EVALUATION_EXPORT_RETRY_BACKOFF_MAX = int(
 )
 # Without PostgreSQL's advisory lock: a running batch silent this long has a dead runner.
 EVALUATION_EXPORT_STALE_SECONDS = float(os.environ.get("EVALUATION_EXPORT_STALE_SECONDS", "600"))
-# A batch still waiting this long has no worker to take it: its page says so and what to do.
-EVALUATION_EXPORT_UNCLAIMED_SECONDS = float(
-    os.environ.get("EVALUATION_EXPORT_UNCLAIMED_SECONDS", "60")
-)
 
 # ------------------------------------------------------------------------------
 # Logging

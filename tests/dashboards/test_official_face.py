@@ -153,12 +153,3 @@ class TestFormsShowNoDjangoDefaults:
         url = reverse("bases:post-detail", args=[session.post_id])
         assert "高中1年级、高中3年级" in client.get(url).content.decode()
         assert "Grade 1, Grade 3" in _english(client).get(url).content.decode()
-
-
-def test_server_paths_are_hidden_but_addresses_kept():
-    from portal.text import without_server_paths
-
-    text = "OSError: [Errno 28] No space left: '/srv/portal/var/drop/a.csv' (https://x.example/in)"
-    assert without_server_paths(text) == (
-        "OSError: [Errno 28] No space left: '…' (https://x.example/in)"
-    )

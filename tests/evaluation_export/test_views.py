@@ -27,7 +27,7 @@ def test_the_page_lists_batches_and_offers_a_run(city_client, ledger):
     batch = run_batch()
     response = city_client.get(reverse("evaluation_export:batch-list"))
     assert response.status_code == 200
-    assert batch.period_label in response.text
+    assert batch.period in response.text
     assert 'data-testid="batch-row"' in response.text
 
 

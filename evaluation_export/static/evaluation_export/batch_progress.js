@@ -12,7 +12,6 @@
   var meter = box.querySelector("[role=progressbar]");
   var badge = box.querySelector("[data-testid=batch-status]");
   var stale = box.querySelector("[data-role=stale]");
-  var unclaimed = box.querySelector("[data-role=unclaimed]");
 
   function show(data) {
     bar.style.width = data.percent + "%";
@@ -20,10 +19,6 @@
     label.textContent = data.label;
     if (badge) {
       badge.textContent = data.status_label;
-    }
-    if (unclaimed) {
-      // Nobody took the batch: say so and what to do, rather than show a bar at zero.
-      unclaimed.hidden = !data.unclaimed;
     }
     if (stale) {
       // A silent worker: say that the batch is being resumed rather than show a frozen bar.
