@@ -7,6 +7,9 @@ class BasesConfig(AppConfig):
     verbose_name = _("Bases and posts")
 
     def ready(self):
+        # Every process declares every kind of message the app stores (portal.messages).
+        from . import messages  # noqa: F401
+
         # Models are importable only once the app registry is ready.
         from .organisers import base_organiser_register
 

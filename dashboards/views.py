@@ -20,6 +20,7 @@ from bases.selectors import (
 )
 from districts.selectors import district_list, district_of_admin
 from portal.models import Role
+from portal.notifications import notifications_latest
 from portal.roles import dashboard_url_name, role_required
 from students.models import TeacherRole
 from students.selectors import student_of_user, teacher_assignments_of_user
@@ -53,8 +54,10 @@ def dashboard_none(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboards/dashboard_none.html")
 
 
-def _notifications(request: HttpRequest):
-    return request.user.notifications.all()[:10]
+def _notifications(request: HttpRequest) -> dict:
+    """The latest notifications and how many are unread; the rest are on their own page."""
+    latest, unread = notifications_latest(request.user, 5)
+    return {"notifications": latest, "unread_notifications": unread}
 
 
 @role_required(Role.STUDENT)
@@ -65,7 +68,7 @@ def dashboard_student(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboards/dashboard_student.html",
-        {"student": student, "notifications": _notifications(request), **context},
+        {"student": student, **_notifications(request), **context},
     )
 
 
@@ -85,7 +88,7 @@ def dashboard_coordinator(request: HttpRequest) -> HttpResponse:
             "today_sessions": session_list_for_user(user=request.user).filter(
                 starts_at__lt=day_start + timedelta(days=1), ends_at__gt=day_start
             ),
-            "notifications": _notifications(request),
+            **_notifications(request),
         },
     )
 
@@ -102,7 +105,7 @@ def dashboard_teacher(request: HttpRequest) -> HttpResponse:
         "dashboards/dashboard_teacher.html",
         {
             "assignments": assignments,
-            "notifications": _notifications(request),
+            **_notifications(request),
             **teacher_dashboard_context(assignments=assignments),
         },
     )
@@ -120,7 +123,7 @@ def dashboard_school(request: HttpRequest) -> HttpResponse:
         "dashboards/dashboard_school.html",
         {
             "assignments": assignments,
-            "notifications": _notifications(request),
+            **_notifications(request),
             **school_dashboard_context(assignments=assignments),
         },
     )
@@ -148,7 +151,7 @@ def dashboard_district(request: HttpRequest) -> HttpResponse:
         {
             "district": district,
             "overdue_sessions": overdue,
-            "notifications": _notifications(request),
+            **_notifications(request),
             **(district_dashboard_context(overdue=overdue) if district else {}),
         },
     )
@@ -164,5 +167,5 @@ def dashboard_city(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboards/dashboard_city.html",
-        {"districts": district_list(), "notifications": _notifications(request)},
+        {"districts": district_list(), **_notifications(request)},
     )

@@ -1,3 +1,6 @@
+import os
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -80,6 +83,25 @@ class ExportBatch(models.Model):
 
     def __str__(self):
         return f"{self.period} {self.kind}"
+
+    @property
+    def period_label(self) -> str:
+        """The period as people say it: `2026年第49周` for `2026-W49`, a re-send's date and time."""
+        week = re.fullmatch(r"(\d{4})-W(\d{2})", self.period)
+        if week:
+            return _("Week %(week)s of %(year)s") % {
+                "year": week[1],
+                "week": int(week[2]),
+            }
+        minute = re.fullmatch(r"(\d{4}-\d{2}-\d{2})T(\d{2})(\d{2})", self.period)
+        if minute:
+            return f"{minute[1]} {minute[2]}:{minute[3]}"
+        return self.period
+
+    @property
+    def file_label(self) -> str:
+        """The file's own name, never the folder it is kept in."""
+        return os.path.basename(self.file.name) if self.file else ""
 
     @property
     def percent(self) -> int:

@@ -75,6 +75,18 @@ def exported_line_rejected_open_for_user(*, user: User) -> QuerySet[ExportedLine
     )
 
 
+def export_batch_is_unclaimed(batch: ExportBatch) -> bool:
+    """True while a new batch has waited past EVALUATION_EXPORT_UNCLAIMED_SECONDS for a worker.
+
+    A worker takes a queued batch within seconds; one that has not is a sign that no worker
+    is running (or none can reach the queue), which the batch's page then says.
+    """
+    if batch.status != BatchStatus.PENDING or batch.started_at is not None:
+        return False
+    age = (timezone.now() - batch.created_at).total_seconds()
+    return age > settings.EVALUATION_EXPORT_UNCLAIMED_SECONDS
+
+
 def export_batch_is_stale(batch: ExportBatch) -> bool:
     """True while a RUNNING batch's runner has been silent past EVALUATION_EXPORT_STALE_SECONDS."""
     if batch.status != BatchStatus.RUNNING or batch.heartbeat_at is None:

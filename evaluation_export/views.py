@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from portal.errors import without_server_paths
 from portal.models import Role
 from portal.roles import role_required
 
@@ -21,6 +22,7 @@ from .selectors import (
     export_batch_ack_counts,
     export_batch_get_for_user,
     export_batch_is_stale,
+    export_batch_is_unclaimed,
     export_batch_list_for_user,
     export_batch_operation_counts,
     exported_line_rejected_open_for_user,
@@ -61,18 +63,18 @@ def batch_start(request: HttpRequest) -> HttpResponse:
         kind=form.cleaned_data["kind"], fmt=form.cleaned_data["format"], requested_by=request.user
     )
     if created:
-        messages.success(request, _("Batch %(period)s started.") % {"period": batch.period})
+        messages.success(request, _("Batch %(period)s started.") % {"period": batch.period_label})
     elif batch.status == BatchStatus.DONE:
         messages.info(
             request,
             _("This period already has its batch (%(period)s); there is one batch per period.")
-            % {"period": batch.period},
+            % {"period": batch.period_label},
         )
     else:
         messages.info(
             request,
             _("This period's batch (%(period)s) exists already; it continues.")
-            % {"period": batch.period},
+            % {"period": batch.period_label},
         )
     return redirect("evaluation_export:batch-detail", batch_id=batch.pk)
 
@@ -93,11 +95,12 @@ def _status(batch: ExportBatch) -> dict:
         "percent": batch.percent,
         "finished": batch.status in (BatchStatus.DONE, BatchStatus.FAILED),
         "stale": stale,
+        "unclaimed": export_batch_is_unclaimed(batch),
         "label": label,
         "download_url": reverse("evaluation_export:batch-download", args=[batch.pk])
         if batch.status == BatchStatus.DONE
         else "",
-        "error": batch.error,
+        "error": without_server_paths(batch.error),
     }
 
 
@@ -111,6 +114,9 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
         {
             "batch": batch,
             "status": _status(batch),
+            # Stored texts may name the server's folders; the page shows file names at most.
+            "delivery_error": without_server_paths(batch.delivery_error),
+            "delivered_to": without_server_paths(batch.delivered_to),
             "operations": export_batch_operation_counts(batch=batch) if done else None,
             "acks": export_batch_ack_counts(batch=batch) if done else None,
         },

@@ -1,5 +1,5 @@
 """Signing in safely: failed logins throttled (django-axes), lock-outs explained and audited,
-password-reset requests rate-limited."""
+password-reset requests rate-limited; the language a user reads in, kept for their e-mails."""
 
 from datetime import timedelta
 
@@ -10,13 +10,15 @@ from axes.signals import user_locked_out
 from axes.utils import reset
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.views.i18n import set_language
 
 from .models import User
 from .services import audit_log_record
@@ -104,3 +106,27 @@ class PasswordResetView(auth_views.PasswordResetView):
             response.status_code = 429
             return response
         return super().form_valid(form)
+
+
+# ------------------------------------------------------------------------------
+# The language a user reads in (their e-mails follow it)
+# ------------------------------------------------------------------------------
+def user_language_remember(*, user: User, language: str) -> None:
+    """Keep `language` as the user's, for what is written to them while they are away."""
+    if language in dict(settings.LANGUAGES) and user.pk and user.language != language:
+        User.objects.filter(pk=user.pk).update(language=language)
+        user.language = language
+
+
+@receiver(user_logged_in)
+def _remember_sign_in_language(sender, request, user, **kwargs):
+    if request is not None:
+        user_language_remember(user=user, language=translation.get_language())
+
+
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, which also keeps the choice on the signed-in user."""
+    response = set_language(request)
+    if request.method == "POST" and request.user.is_authenticated:
+        user_language_remember(user=request.user, language=request.POST.get("language", ""))
+    return response

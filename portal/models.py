@@ -3,6 +3,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .messages import message_render
+
 
 class Role(models.TextChoices):
     STUDENT = "student", _("Student")
@@ -18,6 +20,10 @@ class User(AbstractUser):
 
     full_name = models.CharField(_("full name"), max_length=64, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    #: The language the user last chose or signed in with: what their e-mails are written in.
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -65,7 +71,12 @@ class AuditLog(models.Model):
 
 
 class Notification(models.Model):
-    """A message shown on the user's dashboard and, once, sent by e-mail."""
+    """A message shown on the user's notifications page and, once, sent by e-mail.
+
+    It is kept as a message code and its parameters (`portal.messages`) and shown in the
+    reader's language; `message` holds the text in the site's language at the time of sending,
+    for the admin and for a code no longer declared.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -73,7 +84,9 @@ class Notification(models.Model):
         on_delete=models.CASCADE,
         related_name="notifications",
     )
-    message = models.CharField(_("message"), max_length=500)
+    code = models.CharField(_("message code"), max_length=64, blank=True)
+    params = models.JSONField(_("message parameters"), default=dict, blank=True)
+    message = models.CharField(_("message"), max_length=500, blank=True)
     url = models.CharField(_("link"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
@@ -83,7 +96,17 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "-created_at"])]
+        indexes = [
+            models.Index(fields=["user", "-created_at"]),
+            models.Index(
+                fields=["user"], name="notification_unread", condition=models.Q(read_at=None)
+            ),
+        ]
 
     def __str__(self):
         return self.message
+
+    @property
+    def text(self) -> str:
+        """The message in the active language."""
+        return message_render(self.code, self.params, fallback=self.message)

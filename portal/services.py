@@ -5,8 +5,11 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import models, transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from .messages import MessageKind
 from .models import AuditLog, Notification, User
 
 
@@ -24,13 +27,44 @@ def audit_log_record(
     )
 
 
-def notification_send(*, user: User, message: str, url: str = "") -> Notification:
-    """Store a notification and e-mail it once the surrounding transaction commits."""
+def notification_send(
+    *, user: User, message: MessageKind, params: dict[str, Any] | None = None, url: str = ""
+) -> Notification:
+    """Store a notification and e-mail it once the surrounding transaction commits.
+
+    It is stored as `message`'s code and `params` and shown in the reader's language; `url` is
+    the portal page it is about (a path), linked from the notifications page and the e-mail.
+    """
     from .tasks import notification_email_send  # tasks import this module
 
-    notification = Notification.objects.create(user=user, message=message[:500], url=url)
-    notification_email_send.delay_on_commit(notification_id=notification.pk)
+    params = params or {}
+    with translation.override(settings.LANGUAGE_CODE):
+        text = message.render(params)
+    notification = Notification.objects.create(
+        user=user,
+        code=message.code,
+        params=params,
+        message=text[: Notification._meta.get_field("message").max_length],
+        url=url,
+    )
+    if user.email:  # nothing to send otherwise; the page shows it all the same
+        notification_email_send.delay_on_commit(notification_id=notification.pk)
     return notification
+
+
+def notification_email_text(notification: Notification) -> tuple[str, str]:
+    """The e-mail's subject and body, in the recipient's language, with a link to the page."""
+    with translation.override(notification.user.language or settings.LANGUAGE_CODE):
+        subject = f"{settings.PORTAL_NAME}: {_('a new notification')}"
+        body = notification.text
+        if notification.url:
+            body += "\n\n" + _("Open it in the portal: %(link)s") % {
+                "link": settings.PORTAL_SITE_URL.rstrip("/") + notification.url
+            }
+        body += "\n\n" + _("All your notifications: %(link)s") % {
+            "link": settings.PORTAL_SITE_URL.rstrip("/") + reverse("notifications")
+        }
+    return subject, body
 
 
 @transaction.atomic
@@ -45,9 +79,10 @@ def notification_email(*, notification_id: int) -> Notification | None:
     if notification is None or notification.emailed_at is not None:
         return notification
     if notification.user.email:
+        subject, body = notification_email_text(notification)
         send_mail(
-            subject=str(settings.PORTAL_NAME),
-            message=notification.message,
+            subject=subject,
+            message=body,
             from_email=None,
             recipient_list=[notification.user.email],
         )

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
@@ -22,6 +23,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._writer import ALL_TEMP_FILES, WorksheetWriter
 
 from .tempfiles import portal_tmp_path
@@ -166,6 +168,49 @@ def write_xlsx_to(
         _remove_sheet_files(workbook)
         raise
     return count
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a small workbook of several tables (e.g. a template with its instructions)."""
+
+    title: str
+    header: Sequence[Any]
+    rows: Iterable[Sequence[Any]]
+    #: Column widths in characters, from the first column on.
+    widths: Sequence[int] = ()
+    #: Keep the header in view while scrolling.
+    freeze_header: bool = True
+
+
+def write_workbook(sheets: Sequence[Sheet]) -> bytes:
+    """Several tables, one sheet each, written like every other file (escaped, text as text).
+
+    Each sheet holds its header and at most SHEET_MAX_ROWS - 1 rows: this is for small workbooks
+    such as templates; a long table goes through `write_xlsx_to`, which continues on new sheets.
+    """
+    workbook = Workbook(write_only=True)
+    try:
+        for spec in sheets:
+            sheet = workbook.create_sheet(title=sheet_title(spec.title))
+            if spec.freeze_header:
+                sheet.freeze_panes = "A2"
+            for column, width in enumerate(spec.widths, start=1):
+                sheet.column_dimensions[get_column_letter(column)].width = width
+            _start_sheet_writer(sheet)
+            cells = _RowCells(sheet)
+            if spec.header:
+                sheet.append(cells(spec.header))
+            for count, row in enumerate(spec.rows, start=1):
+                if count >= SHEET_MAX_ROWS:
+                    raise ValueError(f"sheet {spec.title!r} has more rows than a sheet holds")
+                sheet.append(cells(row))
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+    except BaseException:
+        _remove_sheet_files(workbook)
+        raise
+    return buffer.getvalue()
 
 
 def write_xlsx(rows: Iterable[Sequence[Any]], header: Sequence[Any], title: str) -> bytes:

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import accounts
+from . import accounts, notifications
 
 urlpatterns = [
     path("", include("dashboards.urls")),
@@ -17,6 +17,18 @@ urlpatterns = [
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path(
+        "notifications/<int:notification_id>/open/",
+        notifications.notification_open,
+        name="notification-open",
+    ),
+    path(
+        "notifications/read-all/",
+        notifications.notification_read_all,
+        name="notifications-read-all",
+    ),
+    path("i18n/setlang/", accounts.language_set, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     # Pictures of bases and posts are public; only their folder is served, never the rest of

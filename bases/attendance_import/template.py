@@ -1,16 +1,12 @@
 """The downloadable template: the sheet to fill in, the base's recent sessions, instructions."""
 
-import io
 from datetime import timedelta
-from typing import Any
 
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
-from portal.spreadsheets import TEXT_FORMAT, escape_text
+from portal.spreadsheets import Sheet, write_workbook
 
 from ..models import (
     ON_SESSION_STATUSES,
@@ -31,12 +27,6 @@ from .reading import COLUMNS
 # ------------------------------------------------------------------------------
 # The template
 # ------------------------------------------------------------------------------
-def _text_cell(sheet, value: Any) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=escape_text(str(value)))
-    cell.number_format = TEXT_FORMAT
-    return cell
-
-
 def template_sessions(*, base: Base) -> list[Session]:
     now = timezone.now()
     return list(
@@ -52,29 +42,6 @@ def template_sessions(*, base: Base) -> list[Session]:
 
 def template_xlsx(*, base: Base) -> bytes:
     """The sheet to fill in, the base's recent sessions with their ids, and how to fill it."""
-    workbook = Workbook(write_only=True)
-    rows = workbook.create_sheet("attendance")
-    rows.freeze_panes = "A2"
-    for letter, width in zip("ABCDE", (24, 12, 20, 20, 30), strict=True):
-        rows.column_dimensions[letter].width = width
-    rows.append([_text_cell(rows, name) for name in COLUMNS])
-    sessions = workbook.create_sheet("sessions")
-    sessions.freeze_panes = "A2"
-    for letter, width in zip("ABCDEF", (12, 20, 10, 30, 14, 14), strict=True):
-        sessions.column_dimensions[letter].width = width
-    sessions.append(
-        [
-            _text_cell(sessions, header)
-            for header in (
-                "session_id",
-                _("Starts"),
-                _("Ends"),
-                _("Post"),
-                _("Confirmed"),
-                _("Attendance"),
-            )
-        ]
-    )
     confirmed = dict(
         Application.objects.filter(
             session__post__base=base,
@@ -84,25 +51,36 @@ def template_xlsx(*, base: Base) -> bytes:
         .annotate(n=Count("pk"))
         .values_list("session_id", "n")
     )
-    for session in template_sessions(base=base):
-        start = timezone.localtime(session.starts_at)
-        sessions.append(
-            [
-                _text_cell(sessions, session.pk),
-                _text_cell(sessions, start.strftime("%Y-%m-%d %H:%M")),
-                _text_cell(sessions, timezone.localtime(session.ends_at).strftime("%H:%M")),
-                _text_cell(sessions, session.post.title),
-                confirmed.get(session.pk, 0),
-                _text_cell(sessions, _("closed") if session.attendance_closed_at else _("open")),
-            ]
-        )
-    notes = workbook.create_sheet("instructions")
-    notes.column_dimensions["A"].width = 100
-    for line in _instructions():
-        notes.append([_text_cell(notes, line)])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    session_rows = [
+        [
+            # Text, like the column of the sheet it is copied into.
+            str(session.pk),
+            timezone.localtime(session.starts_at).strftime("%Y-%m-%d %H:%M"),
+            timezone.localtime(session.ends_at).strftime("%H:%M"),
+            session.post.title,
+            confirmed.get(session.pk, 0),
+            _("closed") if session.attendance_closed_at else _("open"),
+        ]
+        for session in template_sessions(base=base)
+    ]
+    return write_workbook(
+        [
+            Sheet("attendance", COLUMNS, [], widths=(24, 12, 20, 20, 30)),
+            Sheet(
+                "sessions",
+                ("session_id", _("Starts"), _("Ends"), _("Post"), _("Confirmed"), _("Attendance")),
+                session_rows,
+                widths=(12, 20, 10, 30, 14, 14),
+            ),
+            Sheet(
+                "instructions",
+                (),
+                ([line] for line in _instructions()),
+                widths=(100,),
+                freeze_header=False,
+            ),
+        ]
+    )
 
 
 def _instructions() -> list[str]:

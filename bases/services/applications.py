@@ -31,6 +31,12 @@ from portal.text import join_list
 from students.models import SchoolClass, Student
 
 from ..errors import BaseError
+from ..messages import (
+    APPLICATION_CONFIRMED,
+    APPLICATION_PENDING,
+    APPLICATION_PROMOTED,
+    APPLICATION_WAITLISTED,
+)
 from ..models import (
     LIVE_APPLICATION,
     LIVE_STATUSES,
@@ -215,7 +221,26 @@ def _apply(*, student: Student, session: Session, waitlist_if_full: bool) -> App
     audit_log_record(
         actor=student.user, action="application.create", target=application, data={"status": status}
     )
+    _tell_applied(application)
     return application
+
+
+def _tell_applied(application: Application) -> None:
+    """Tell the student where their application stands: confirmed, drawn later or waiting."""
+    student = application.student
+    if student.user_id is None:
+        return
+    params = {"session": session_label(application.session)}
+    if application.status == ApplicationStatus.WAITLISTED:
+        message = APPLICATION_WAITLISTED
+        params["position"] = waitlist_position(application)
+    elif application.status == ApplicationStatus.PENDING:
+        message = APPLICATION_PENDING
+    else:
+        message = APPLICATION_CONFIRMED
+    notification_send(
+        user=student.user, message=message, params=params, url=reverse("bases:my-applications")
+    )
 
 
 @transaction.atomic
@@ -273,8 +298,8 @@ def waitlist_promote_next(*, session: Session) -> Application | None:
     if candidate.student.user_id:
         notification_send(
             user=candidate.student.user,
-            message=_("A seat came free: you are confirmed for %(session)s.")
-            % {"session": session_label(session)},
+            message=APPLICATION_PROMOTED,
+            params={"session": session_label(session)},
             url=reverse("bases:my-applications"),
         )
     return candidate

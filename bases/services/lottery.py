@@ -20,6 +20,7 @@ from portal.services import audit_log_record, notification_send
 from students.selectors import policy_for_entry_year, volunteer_minutes_by_student
 
 from ..errors import BaseError
+from ..messages import LOTTERY_CONFIRMED, LOTTERY_WAITLISTED
 from ..models import Allocation, Application, ApplicationStatus, Session
 from .applications import session_label
 
@@ -104,14 +105,13 @@ def session_lottery_draw(*, session: Session, seed: int | None = None) -> list[A
         if application.student.user_id is None:
             continue
         if application.status == ApplicationStatus.CONFIRMED:
-            message = _("Lottery drawn: you are confirmed for %(session)s.")
+            message = LOTTERY_CONFIRMED
         else:
-            message = _(
-                "Lottery drawn: you are number %(position)s on the waiting list for %(session)s."
-            )
+            message = LOTTERY_WAITLISTED
         notification_send(
             user=application.student.user,
-            message=message % {"session": label, "position": application.draw_position - confirmed},
+            message=message,
+            params={"session": label, "position": application.draw_position - confirmed},
             url=reverse("bases:my-applications"),
         )
     return sorted(applications, key=lambda a: a.draw_position)

@@ -13,6 +13,7 @@ from portal.services import audit_log_record, notification_send
 from portal.uploads import CleanImage
 
 from ..errors import BaseError
+from ..messages import POST_APPROVED, POST_RETURNED
 from ..models import Base, BaseStatus, Coordinator, Post, PostStatus, Session
 
 POST_FIELDS = ("title", "category", "description", "requirements", "place", "eligible_grades")
@@ -152,12 +153,8 @@ def _review(*, post: Post, reviewer: User, status: str, note: str, action: str) 
     for coordinator in post.base.coordinators.select_related("user"):
         notification_send(
             user=coordinator.user,
-            message=(
-                _("Post approved: %(title)s")
-                if status == PostStatus.PUBLISHED
-                else _("Post returned: %(title)s. Reason: %(note)s")
-            )
-            % {"title": post.title, "note": note},
+            message=POST_APPROVED if status == PostStatus.PUBLISHED else POST_RETURNED,
+            params={"title": post.title, "note": note},
             url=reverse("bases:post-manage", args=[post.pk]),
         )
     return post

@@ -367,6 +367,10 @@ EVALUATION_EXPORT_RETRY_BACKOFF_MAX = int(
 )
 # Without PostgreSQL's advisory lock: a running batch silent this long has a dead runner.
 EVALUATION_EXPORT_STALE_SECONDS = float(os.environ.get("EVALUATION_EXPORT_STALE_SECONDS", "600"))
+# A new batch no worker has taken after this long: its page says that no worker seems to run.
+EVALUATION_EXPORT_UNCLAIMED_SECONDS = float(
+    os.environ.get("EVALUATION_EXPORT_UNCLAIMED_SECONDS", "60")
+)
 
 # ------------------------------------------------------------------------------
 # Logging

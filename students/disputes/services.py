@@ -18,6 +18,13 @@ from django.utils.translation import gettext as _
 from portal.models import User
 from portal.services import audit_log_record, notification_send
 
+from ..messages import (
+    DISPUTE_ABOUT_YOUR_RECORD,
+    DISPUTE_CORRECTED,
+    DISPUTE_REVOKED,
+    DISPUTE_TO_ANSWER,
+    DISPUTE_UPHELD,
+)
 from ..models import Dispute, DisputeStatus, PracticeRecord, RecordStatus
 from ..organisers import record_answerers
 from ..selectors import record_list_for_user
@@ -95,16 +102,16 @@ def dispute_raise(*, record: PracticeRecord, raised_by: User, reason: str) -> Di
     for answerer in record_answerers(record=record):
         notification_send(
             user=answerer,
-            message=_("A dispute was raised about %(record)s of %(name)s. Please answer it.")
-            % {"record": label, "name": record.student.name},
+            message=DISPUTE_TO_ANSWER,
+            params={"record": label, "name": record.student.name},
             url=url,
         )
     student_user = record.student.user
     if student_user is not None and student_user.pk != raised_by.pk:
         notification_send(
             user=student_user,
-            message=_("%(who)s raised a dispute about your record %(record)s.")
-            % {"who": raised_by.get_full_name(), "record": label},
+            message=DISPUTE_ABOUT_YOUR_RECORD,
+            params={"who": raised_by.get_full_name(), "record": label},
             url=url,
         )
     return dispute
@@ -156,17 +163,17 @@ def _finish_answer(
             "record_status": record.status,
         },
     )
-    messages = {
-        DisputeStatus.UPHELD: _("The dispute about %(record)s was answered: the record stands."),
-        DisputeStatus.CORRECTED: _("The dispute about %(record)s was answered: it was corrected."),
-        DisputeStatus.REVOKED: _("The dispute about %(record)s was answered: it was revoked."),
-    }
-    message = messages[status] % {"record": _record_label(record)} + " " + reason
+    message = {
+        DisputeStatus.UPHELD: DISPUTE_UPHELD,
+        DisputeStatus.CORRECTED: DISPUTE_CORRECTED,
+        DisputeStatus.REVOKED: DISPUTE_REVOKED,
+    }[status]
+    params = {"record": _record_label(record), "reason": reason}
     told = set()
     for user in (dispute.raised_by, record.student.user):
         if user is not None and user.pk not in told:
             told.add(user.pk)
-            notification_send(user=user, message=message, url=_record_url(record))
+            notification_send(user=user, message=message, params=params, url=_record_url(record))
     return dispute
 
 

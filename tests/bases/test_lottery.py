@@ -112,7 +112,9 @@ class TestDrawing:
         _close_window(lottery_session)
         drawn = session_lottery_draw(session=lottery_session, seed=7)
         for application in drawn:
-            message = Notification.objects.get(user=application.student.user).message
+            message = Notification.objects.get(
+                user=application.student.user, code__startswith="lottery."
+            ).message
             assert lottery_session.post.title in message
             if application.status == ApplicationStatus.WAITLISTED:
                 assert str(application.draw_position - 3) in message

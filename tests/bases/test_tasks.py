@@ -49,7 +49,12 @@ class TestLotteryBeat:
         ]
         assert still_open.lottery_drawn_at is None
         assert set(still_open.applications.values_list("status", flat=True)) == {"pending"}
-        assert Notification.objects.filter(user__student__in=students).count() == 3
+        assert (
+            Notification.objects.filter(
+                user__student__in=students, code__startswith="lottery."
+            ).count()
+            == 3
+        )
         assert tasks.sessions_lottery_draw_due() == []
 
     def test_a_draw_queued_twice_runs_once(self, make_session, make_student):
@@ -64,7 +69,7 @@ class TestLotteryBeat:
         session.refresh_from_db()
         assert session.lottery_seed == seed
         assert session.taken == 1
-        assert Notification.objects.count() == 2
+        assert Notification.objects.filter(code__startswith="lottery.").count() == 2
 
     def test_other_refusals_are_not_swallowed(self, make_session):
         session = make_session()

@@ -1,9 +1,11 @@
 """The city admin starts a batch, follows its progress and downloads the file; others get 404."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone, translation
 
 from evaluation_export.models import AckStatus, BatchKind, BatchStatus, ExportBatch
 from evaluation_export.services import export_batch_create, export_batch_run
@@ -27,7 +29,7 @@ def test_the_page_lists_batches_and_offers_a_run(city_client, ledger):
     batch = run_batch()
     response = city_client.get(reverse("evaluation_export:batch-list"))
     assert response.status_code == 200
-    assert batch.period in response.text
+    assert batch.period_label in response.text
     assert 'data-testid="batch-row"' in response.text
 
 
@@ -203,3 +205,64 @@ def test_deliver_again_queues_a_delivery_after_commit(
     assert response.status_code == 302
     assert queued == [{"batch_id": batch.pk}]
     assert AuditLog.objects.filter(action="export.deliver_again").exists()
+
+
+def test_periods_are_shown_as_people_say_them(city_client):
+    week, _ = export_batch_create(kind=BatchKind.DELTA, period="2026-W49")
+    resend, _ = export_batch_create(kind=BatchKind.FULL, period="2026-11-30T1015")
+    html = city_client.get(reverse("evaluation_export:batch-list")).text
+    assert "2026年第49周" in html and "2026-W49" not in html
+    assert "2026-11-30 10:15" in html
+    with translation.override("en"):
+        assert week.period_label == "Week 49 of 2026"
+    detail = city_client.get(reverse("evaluation_export:batch-detail", args=[week.pk])).text
+    assert "2026年第49周" in detail.split("<h1>")[1].split("</h1>")[0]
+    assert resend.period_label == "2026-11-30 10:15"
+
+
+def test_a_batch_no_worker_took_within_a_minute_says_so_and_what_to_do(city_client, settings):
+    batch, _ = export_batch_create(kind=BatchKind.DELTA, period="2026-W49")
+    url = reverse("evaluation_export:batch-detail", args=[batch.pk])
+    status_url = reverse("evaluation_export:batch-status", args=[batch.pk])
+    fresh = city_client.get(url).text
+    assert 'data-testid="batch-unclaimed" data-role="unclaimed" hidden' in fresh
+    assert city_client.get(status_url).json()["unclaimed"] is False
+
+    ExportBatch.objects.filter(pk=batch.pk).update(
+        created_at=timezone.now()
+        - timedelta(seconds=settings.EVALUATION_EXPORT_UNCLAIMED_SECONDS + 5)
+    )
+    waiting = city_client.get(url).text
+    assert 'data-testid="batch-unclaimed" data-role="unclaimed">' in waiting
+    assert "超过一分钟仍没有后台进程开始处理此批次" in waiting
+    assert "Celery" in waiting
+    assert city_client.get(status_url).json()["unclaimed"] is True
+    # Taken by a worker: the warning goes.
+    ExportBatch.objects.filter(pk=batch.pk).update(
+        status=BatchStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+    assert city_client.get(status_url).json()["unclaimed"] is False
+
+
+def test_no_server_folder_is_shown_on_the_batch_page(city_client, ledger):
+    ledger.record()
+    batch = run_batch()
+    ExportBatch.objects.filter(pk=batch.pk).update(
+        delivered_at=timezone.now(),
+        delivered_to="/srv/portal/var/drop/outbox",
+        delivery_error="PermissionError: [Errno 13] Permission denied: '/srv/portal/var/drop/in'",
+    )
+    html = city_client.get(reverse("evaluation_export:batch-detail", args=[batch.pk])).text
+    assert "/srv/" not in html
+    assert "…/outbox" in html and "…/in" in html
+    assert Path(batch.file.name).name in html and "exports/" not in html
+
+    failed, _ = export_batch_create(kind=BatchKind.FULL, period="2026-W50")
+    ExportBatch.objects.filter(pk=failed.pk).update(
+        status=BatchStatus.FAILED,
+        error="FileNotFoundError: [Errno 2] No such file or directory: '/srv/portal/media/x.part'",
+    )
+    page = city_client.get(reverse("evaluation_export:batch-detail", args=[failed.pk])).text
+    status = city_client.get(reverse("evaluation_export:batch-status", args=[failed.pk])).json()
+    assert "/srv/" not in page and "/srv/" not in status["error"]
+    assert "…/x.part" in page

@@ -12,6 +12,7 @@
   var meter = box.querySelector("[role=progressbar]");
   var badge = box.querySelector("[data-testid=batch-status]");
   var stale = box.querySelector("[data-role=stale]");
+  var unclaimed = box.querySelector("[data-role=unclaimed]");
 
   function show(data) {
     bar.style.width = data.percent + "%";
@@ -23,6 +24,10 @@
     if (stale) {
       // A silent worker: say that the batch is being resumed rather than show a frozen bar.
       stale.hidden = !data.stale;
+    }
+    if (unclaimed) {
+      // No worker has taken the batch: say so and what to do, instead of an empty bar.
+      unclaimed.hidden = !data.unclaimed;
     }
   }
 

@@ -1,0 +1,34 @@
+"""What bases and their posts tell people: each message a stable code and its text.
+
+Stored with the notification as code and parameters (see `portal.messages`) and shown in the
+reader's language. Parameters: `session` is a session's label (post title, date and times),
+`title` a post's title, `note` a reviewer's words, `position` a place on a waiting list.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+from portal.messages import message_kind
+
+APPLICATION_CONFIRMED = message_kind(
+    "application.confirmed", _("You are confirmed for %(session)s.")
+)
+APPLICATION_PENDING = message_kind(
+    "application.pending",
+    _("You applied for %(session)s. Seats are drawn by lottery; you will be told the result."),
+)
+APPLICATION_WAITLISTED = message_kind(
+    "application.waitlisted",
+    _("%(session)s is full: you are number %(position)s on the waiting list."),
+)
+APPLICATION_PROMOTED = message_kind(
+    "application.promoted", _("A seat came free: you are confirmed for %(session)s.")
+)
+LOTTERY_CONFIRMED = message_kind(
+    "lottery.confirmed", _("Lottery drawn: you are confirmed for %(session)s.")
+)
+LOTTERY_WAITLISTED = message_kind(
+    "lottery.waitlisted",
+    _("Lottery drawn: you are number %(position)s on the waiting list for %(session)s."),
+)
+POST_APPROVED = message_kind("post.approved", _("Post approved: %(title)s"))
+POST_RETURNED = message_kind("post.returned", _("Post returned: %(title)s. Reason: %(note)s"))
