@@ -73,18 +73,7 @@ def teacher_dashboard_context(*, assignments) -> dict:
             for a in assignments
         ],
     )
-    total = Completion(key=None, label="")
-    for group in groups:
-        total.merge(group)
-    attention = [g for g in groups if g.needs_attention]
-    return {
-        "class_groups": groups,
-        "class_chart": completion_chart(groups),
-        # The headline over every class, and where its at-risk list is one tap away.
-        "headline": total,
-        "attention_url": f"{attention[0].url}?state=attention" if len(attention) == 1 else "",
-        **_legend(),
-    }
+    return {"class_groups": groups, "class_chart": completion_chart(groups), **_legend()}
 
 
 def _legend() -> dict:

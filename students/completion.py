@@ -75,16 +75,6 @@ class Completion:
         return self.counts[Forecast.BEHIND]
 
     @property
-    def on_course(self) -> int:
-        """Done or on track: the students whose progress is fine."""
-        return self.done + self.on_track
-
-    @property
-    def needs_attention(self) -> int:
-        """At risk or behind: the students the class report's "attention" filter lists."""
-        return self.at_risk + self.behind
-
-    @property
     def done_percent(self) -> int:
         return self._percent(self.done)
 
