@@ -75,13 +75,23 @@ class Completion:
         return self.counts[Forecast.BEHIND]
 
     @property
+    def on_course(self) -> int:
+        """Done or on track: no need to act."""
+        return self.done + self.on_track
+
+    @property
+    def needs_attention(self) -> int:
+        """At risk or behind: the students a teacher should talk to."""
+        return self.at_risk + self.behind
+
+    @property
     def done_percent(self) -> int:
         return self._percent(self.done)
 
     @property
     def on_course_percent(self) -> int:
         """Done or on track."""
-        return self._percent(self.done + self.on_track)
+        return self._percent(self.on_course)
 
     @property
     def average_hours(self) -> Decimal:

@@ -75,6 +75,22 @@ class TestStudentDashboard:
         assert 'data-testid="days-chart"' in html and "<svg" in html
         assert 'data-testid="dashboard-title"' in html and 'data-testid="scope"' in html
 
+    def test_the_figures_come_first_then_upcoming_sessions_then_the_rest(self, client, student):
+        sign_in(client, student.user)
+        html = client.get("/dashboard/student/").content.decode()
+        order = [
+            html.index(f'data-testid="{testid}"')
+            for testid in ("forecast", "hours-bar", "days-bar", "upcoming", "scope")
+        ]
+        assert order == sorted(order)
+
+    def test_an_account_without_a_student_says_why(self, client):
+        user = UserFactory(role=Role.STUDENT)
+        client.force_login(user)
+        html = client.get("/dashboard/student/").content.decode()
+        assert "您的账号尚未关联学生学籍信息" in html
+        assert 'data-testid="progress"' not in html
+
     def test_each_record_shows_its_state_including_exported(self, client, student):
         final = add_record(student, day=date(2025, 10, 10))
         in_notice = add_record(student, day=date(2026, 11, 20), status=RecordStatus.IN_NOTICE)
@@ -141,6 +157,22 @@ def test_the_head_teacher_dashboard_counts_the_class_by_state(client, klass):
         StudentFactory(school_class=klass)
     assert queries_for(client, "/dashboard/teacher/")[0] == count == 6
     assert 'data-testid="todo"' in html
+
+
+def test_the_head_teacher_sees_a_headline_and_the_at_risk_list_one_tap_away(client, klass):
+    sign_in(client, HeadTeacherFactory(school_class=klass).user)
+    html = client.get("/dashboard/teacher/").content.decode()
+    headline = html.split('data-testid="class-headline"')[1].split("</section>")[0]
+    # One student of each state: done and on track count as on track.
+    assert "4人中2人进度正常，1人有风险，1人进度落后" in headline
+    assert f'href="/reports/classes/{klass.pk}/?state=attention"' in headline
+    assert "查看需关注的 2 名学生" in headline
+    # The headline comes before everything else on the page.
+    assert html.index('data-testid="class-headline"') < html.index('data-testid="scope"')
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    english = client.get("/dashboard/teacher/").content.decode()
+    assert "4 students: 2 on track, 1 at risk, 1 behind" in english
+    assert "See the 2 students who need attention" in english
 
 
 def test_the_school_admin_dashboard_shows_completion_by_grade(client, klass):
