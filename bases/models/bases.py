@@ -47,6 +47,8 @@ class Base(models.Model):
         _("picture"),
         upload_to="images/bases/",
         blank=True,
+        default="",
+        db_default="",
         help_text=_("A JPEG or PNG picture of the base; it is re-encoded without its metadata."),
     )
     status = models.CharField(

@@ -70,6 +70,8 @@ class Post(models.Model):
         _("picture"),
         upload_to="images/posts/",
         blank=True,
+        default="",
+        db_default="",
         help_text=_("A JPEG or PNG picture of the post; it is re-encoded without its metadata."),
     )
     eligible_grades = models.CharField(
