@@ -25,7 +25,7 @@ UTC = ZoneInfo("UTC")
 
 TABLES = {
     "user": ("portal.User", "id password last_login is_superuser username first_name last_name "
-             "email is_staff is_active date_joined full_name role"),
+             "email is_staff is_active date_joined full_name role language"),
     "school": ("students.School", "id code name name_en district_id"),
     "schoolclass": ("students.SchoolClass", "id school_id entry_year number"),
     "student": ("students.Student",
@@ -183,7 +183,7 @@ class BenchData(Activity):
         user_id = self.new_id("user")
         joined = self.now_text
         return user_id, (user_id, self.refs.password_hash, None, staff, username, "", "", "",
-                         staff, True, joined, full_name, role)  # fmt: skip
+                         staff, True, joined, full_name, role, "")  # fmt: skip
 
     def admins(self):
         self.city_admin, row = self.user("bench-city", "city_admin", "市教委管理员", staff=True)
