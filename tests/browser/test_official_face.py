@@ -37,3 +37,17 @@ def test_help_privacy_and_a_post_page_fit_a_phone_and_their_pictures_load(
     page.goto(f"{live_server.url}/posts/{session.post_id}/")
     picture = page.get_by_test_id("post-picture")
     expect(picture).to_have_attribute("src", "/static/portal/placeholders/safety_training.svg")
+
+
+def test_a_student_sees_whether_they_are_on_track_on_the_first_phone_screen(page, live_server):
+    from tests.browser.conftest import login
+    from tests.factories import PASSWORD, StudentFactory
+
+    StudentFactory(user__username="student", name="李明")
+    page.set_viewport_size(PHONE)
+    login(page, live_server, "student", PASSWORD)
+    page.goto(f"{live_server.url}/dashboard/student/")
+    for testid in ("forecast", "hours-bar", "days-bar"):
+        box = page.get_by_test_id(testid).bounding_box()
+        assert box["y"] + box["height"] <= PHONE["height"], testid
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
