@@ -448,7 +448,8 @@ class CleanImage:
 def read_image_upload(upload, *, limits: ImageLimits | None = None) -> CleanImage:
     """`read_image` of an uploaded file, refusing one too large before reading it."""
     limits = limits or ImageLimits.from_settings()
-    # One byte past the limit is enough for the size refusal; the rest is never read.
+    if upload.size > limits.max_bytes:  # refused by its size, without reading it
+        raise _picture_too_large(upload.size, limits)
     return read_image(upload.read(limits.max_bytes + 1), limits=limits)
 
 
@@ -466,6 +467,14 @@ def _not_a_picture(head: bytes) -> UploadRefused:
     )
 
 
+def _picture_too_large(size: int, limits: ImageLimits) -> UploadRefused:
+    return UploadRefused(
+        _("The picture is %(size)s MB; at most %(max)s MB are accepted."),
+        code="too_large",
+        params={"size": f"{size / MB:.1f}", "max": f"{limits.max_bytes / MB:g}"},
+    )
+
+
 def read_image(content: bytes, *, limits: ImageLimits | None = None) -> CleanImage:
     """The picture re-encoded (JPEG stays JPEG, PNG stays PNG), or UploadRefused.
 
@@ -477,11 +486,7 @@ def read_image(content: bytes, *, limits: ImageLimits | None = None) -> CleanIma
     if not content:
         raise UploadRefused(_("The file is empty."), code="empty_file")
     if len(content) > limits.max_bytes:
-        raise UploadRefused(
-            _("The picture is %(size)s MB; at most %(max)s MB are accepted."),
-            code="too_large",
-            params={"size": f"{len(content) / MB:.1f}", "max": f"{limits.max_bytes / MB:g}"},
-        )
+        raise _picture_too_large(len(content), limits)
     if content.startswith(JPEG_MAGIC):
         kind = "JPEG"
     elif content.startswith(PNG_MAGIC):

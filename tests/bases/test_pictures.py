@@ -5,6 +5,7 @@ import io
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.urls import reverse
 from PIL import Image
 
@@ -142,3 +143,12 @@ def test_a_post_without_a_picture_shows_its_bases_picture(client):
     assert base.image.url in detail
     assert 'alt="Picture of 上海图书馆"' in detail
     assert "placeholders/" not in detail
+
+
+def test_a_picture_over_the_size_limit_is_refused_with_its_size(client, owner, base):
+    content = b"\xff\xd8\xff" + b"\0" * (3 * 1024 * 1024)
+    with override_settings(IMAGE_UPLOAD_MAX_BYTES=2 * 1024 * 1024):
+        client.force_login(owner)
+        response = _create(client, base, SimpleUploadedFile("big.jpg", content))
+    assert "The picture is 3.0 MB; at most 2 MB are accepted." in response.content.decode()
+    assert not Post.objects.exists()
