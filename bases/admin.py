@@ -128,7 +128,9 @@ class SessionTimingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(ReadOnlyAdmin):
+    """Read-only: only the services change these (seats, notices and audit stay right)."""
+
     list_display = (
         "post",
         "starts_at",
@@ -153,7 +155,9 @@ class SessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClassReservation)
-class ClassReservationAdmin(admin.ModelAdmin):
+class ClassReservationAdmin(ReadOnlyAdmin):
+    """Read-only: only the services change these (seats, notices and audit stay right)."""
+
     list_display = ("session", "school_class", "seats", "release_at", "released_at")
     list_select_related = ("session__post__base", "school_class__school")
     search_fields = ("session__post__title", "school_class__school__code")
@@ -161,7 +165,9 @@ class ClassReservationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(ReadOnlyAdmin):
+    """Read-only: only the services change these (seats, notices and audit stay right)."""
+
     list_display = ("student", "session", "status", "draw_position", "created_at")
     list_filter = ("status", "session__allocation")
     list_select_related = ("student", "session__post__base")
@@ -172,7 +178,9 @@ class ApplicationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(admin.ModelAdmin):
+class AttendanceAdmin(ReadOnlyAdmin):
+    """Read-only: only the services change these (seats, notices and audit stay right)."""
+
     list_display = (
         "student",
         "session",

@@ -161,6 +161,44 @@ class SessionForm(SessionPlanFields):
         return data
 
 
+class SessionEditForm(forms.Form):
+    """A session's day, times and seats, as its coordinator changes them."""
+
+    day = forms.DateField(label=_("Date"), widget=DATE)
+    start_time = forms.TimeField(label=_("Starts"), widget=TIME)
+    end_time = forms.TimeField(label=_("Ends"), widget=TIME)
+    capacity = forms.IntegerField(label=_("Seats"), min_value=1, max_value=10000)
+
+    @classmethod
+    def for_session(cls, session, data=None):
+        start = timezone.localtime(session.starts_at)
+        initial = {
+            "day": start.date(),
+            "start_time": start.time().replace(second=0, microsecond=0),
+            "end_time": timezone.localtime(session.ends_at).time().replace(second=0, microsecond=0),
+            "capacity": session.capacity,
+        }
+        return cls(data, initial=initial)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("day") and data.get("start_time") and data.get("end_time"):
+            data["starts_at"] = _aware(data["day"], data["start_time"])
+            data["ends_at"] = _aware(data["day"], data["end_time"])
+        return data
+
+
+class StudentReasonForm(forms.Form):
+    """The reason a base gives the students it cancels or removes; they are told it."""
+
+    reason = forms.CharField(
+        label=_("Reason (the students are told it)"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Give a reason: the students are told it.")},
+    )
+
+
 class SessionSeriesForm(SessionPlanFields):
     first_day = forms.DateField(label=_("First day"), widget=DATE)
     weekdays = forms.TypedMultipleChoiceField(

@@ -32,3 +32,19 @@ LOTTERY_WAITLISTED = message_kind(
 )
 POST_APPROVED = message_kind("post.approved", _("Post approved: %(title)s"))
 POST_RETURNED = message_kind("post.returned", _("Post returned: %(title)s. Reason: %(note)s"))
+RESERVATION_NAMED = message_kind(
+    "reservation.named",
+    _("Your head teacher named you on a seat your class booked: %(session)s."),
+)
+SESSION_CHANGED = message_kind(
+    "session.changed",
+    _("The base changed a session you applied for: %(before)s is now %(after)s."),
+)
+SESSION_CANCELLED = message_kind(
+    "session.cancelled",
+    _("The base cancelled %(session)s. Reason: %(reason)s. Nothing is credited for it."),
+)
+APPLICATION_REMOVED = message_kind(
+    "application.removed",
+    _("The base removed you from %(session)s. Reason: %(reason)s"),
+)

@@ -147,8 +147,14 @@ def viewer_school_id(*, user: User) -> int | None:
 
 
 def upcoming_session_q(*, now: datetime, prefix: str = "") -> Q:
-    """Sessions still to come whose application window has not closed."""
-    return Q(**{f"{prefix}starts_at__gt": now, f"{prefix}applications_close_at__gt": now})
+    """Sessions still to come whose application window has not closed, not cancelled."""
+    return Q(
+        **{
+            f"{prefix}starts_at__gt": now,
+            f"{prefix}applications_close_at__gt": now,
+            f"{prefix}cancelled_at": None,
+        }
+    )
 
 
 def open_post_list(*, school_id: int | None, now: datetime) -> QuerySet[Post]:
@@ -222,7 +228,7 @@ def post_get_open(*, post_id: int, school_id: int | None, now: datetime) -> Post
 
 
 def session_list_for_post(*, post: Post, now: datetime) -> QuerySet[Session]:
-    return post.sessions.filter(starts_at__gt=now).order_by("starts_at", "id")
+    return post.sessions.filter(starts_at__gt=now, cancelled_at=None).order_by("starts_at", "id")
 
 
 def application_list_for_student(*, student: Student) -> QuerySet[Application]:

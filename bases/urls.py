@@ -37,6 +37,17 @@ urlpatterns = [
         manage.session_series_create_view,
         name="session-series-create",
     ),
+    path("manage/sessions/<int:session_id>/edit/", manage.session_edit_view, name="session-edit"),
+    path(
+        "manage/sessions/<int:session_id>/cancel/",
+        manage.session_cancel_view,
+        name="session-cancel",
+    ),
+    path(
+        "manage/applications/<int:application_id>/remove/",
+        manage.application_remove_view,
+        name="application-remove",
+    ),
     path(
         "manage/sessions/<int:session_id>/delete/",
         manage.session_delete_view,

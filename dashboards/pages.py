@@ -45,7 +45,7 @@ def privacy_page(request: HttpRequest) -> HttpResponse:
         "dashboards/privacy.html",
         {
             "records_years": settings.RETENTION_RECORDS_YEARS_AFTER_GRADUATION,
-            "account_months": settings.RETENTION_ACCOUNT_MONTHS_AFTER_GRADUATION,
+            "login_grace_days": settings.SCHOOL_YEAR_LOGIN_GRACE_DAYS,
             "audit_years": settings.RETENTION_AUDIT_LOG_YEARS,
         },
     )

@@ -1,5 +1,6 @@
 from django.conf import settings
 
+from .preferences import large_text_on
 from .roles import dashboard_url_name
 
 
@@ -15,4 +16,5 @@ def navigation(request):
             "hours": settings.PORTAL_HOTLINE_HOURS,
             "icp": settings.PORTAL_ICP_NUMBER,
         },
+        "large_text": large_text_on(request),
     }

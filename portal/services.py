@@ -52,6 +52,34 @@ def notification_send(
     return notification
 
 
+def notification_send_bulk(
+    *, message: MessageKind, items: list[tuple[User, dict[str, Any], str]]
+) -> list[Notification]:
+    """One notification per (user, params, url), written in one statement, e.g. for a batch."""
+    if not items:
+        return []
+    field = Notification._meta.get_field("message")
+    rows = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for user, params, url in items:
+            rows.append(
+                Notification(
+                    user=user,
+                    code=message.code,
+                    params=params,
+                    message=message.render(params)[: field.max_length],
+                    url=url,
+                )
+            )
+    created = Notification.objects.bulk_create(rows)
+    from .tasks import notification_email_send  # tasks import this module
+
+    for notification in created:
+        if notification.user.email and notification.pk is not None:
+            notification_email_send.delay_on_commit(notification_id=notification.pk)
+    return created
+
+
 def notification_email_text(notification: Notification) -> tuple[str, str]:
     """The e-mail's subject and body, in the recipient's language, with a link to the page."""
     with translation.override(notification.user.language or settings.LANGUAGE_CODE):

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import accounts, notifications
+from . import accounts, notifications, preferences
 
 urlpatterns = [
     path("", include("dashboards.urls")),
@@ -30,6 +30,7 @@ urlpatterns = [
     ),
     path("i18n/setlang/", accounts.language_set, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("text-size/", preferences.text_size, name="text-size"),
     path("admin/", admin.site.urls),
     # Pictures of bases and posts are public; only their folder is served, never the rest of
     # MEDIA_ROOT (export batches live there). A proxy in front may serve the folder itself.

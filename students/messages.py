@@ -5,9 +5,23 @@ reader's language. Parameters: `record` is a record's label (title and date), `n
 name, `who` the person who raised a dispute, `reason` the answerer's words.
 """
 
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from portal.messages import message_kind
+
+
+def record_label(record) -> str:
+    """A record as messages name it: its title and first date, in no particular language."""
+    day = date_format(timezone.localtime(record.started_at), "Y-m-d")
+    return f"{record.title} ({day})"
+
+
+def record_url(record) -> str:
+    return reverse("students:record-detail", args=[record.pk])
+
 
 DISPUTE_TO_ANSWER = message_kind(
     "dispute.raised.answerer",
@@ -27,4 +41,21 @@ DISPUTE_CORRECTED = message_kind(
 DISPUTE_REVOKED = message_kind(
     "dispute.revoked",
     _("The dispute about %(record)s was answered: it was revoked. %(reason)s"),
+)
+RECORD_IN_NOTICE = message_kind(
+    "record.in_notice",
+    _(
+        "Your record %(record)s is in public notice until %(until)s. Check it; if something is "
+        "wrong, raise a dispute before then."
+    ),
+)
+RECORD_FINAL = message_kind(
+    "record.final", _("Your record %(record)s is final and counts toward the requirement.")
+)
+RECORD_CORRECTED = message_kind(
+    "record.corrected",
+    _("Your record %(record)s was corrected: %(minutes)s minutes credited. Reason: %(reason)s"),
+)
+RECORD_REVOKED = message_kind(
+    "record.revoked", _("Your record %(record)s was revoked. Reason: %(reason)s")
 )

@@ -11,8 +11,16 @@ from django.utils.translation import gettext as _
 
 from districts.models import District
 from portal.models import User
-from portal.services import audit_log_record
+from portal.services import audit_log_record, notification_send, notification_send_bulk
 
+from .messages import (
+    RECORD_CORRECTED,
+    RECORD_FINAL,
+    RECORD_IN_NOTICE,
+    RECORD_REVOKED,
+    record_label,
+    record_url,
+)
 from .models import (
     Category,
     PracticeRecord,
@@ -156,7 +164,25 @@ def practice_record_upsert(
         target=record,
         data={"source_ref": source_ref, "credited_minutes": facts.credited_minutes},
     )
+    _tell_student(
+        record,
+        RECORD_IN_NOTICE,
+        until=date_format(record.notice_ends_on, "Y-m-d"),
+    )
     return record, True
+
+
+def _tell_student(record: PracticeRecord, message, **params) -> None:
+    """Tell the record's student (if they have a login) what happened to it."""
+    student = record.student
+    if student.user_id is None:
+        return
+    notification_send(
+        user=student.user,
+        message=message,
+        params={"record": record_label(record), **params},
+        url=record_url(record),
+    )
 
 
 @transaction.atomic
@@ -168,8 +194,12 @@ def practice_record_correct(
     credited_minutes: int,
     changed_by: User,
     reason: str,
+    tell_student: bool = True,
 ) -> PracticeRecord:
-    """Change a record's times or credit with a reason; the record gets a new version."""
+    """Change a record's times or credit with a reason; the record gets a new version.
+
+    The student is told, unless the caller tells them itself (a dispute's answer does).
+    """
     if not reason.strip():
         raise LedgerError(_("A correction needs a reason."), code="reason_required")
     record = PracticeRecord.objects.select_for_update().get(pk=record.pk)
@@ -217,14 +247,19 @@ def practice_record_correct(
             },
         },
     )
+    if tell_student:
+        _tell_student(record, RECORD_CORRECTED, minutes=credited_minutes, reason=reason)
     return record
 
 
 @transaction.atomic
 def practice_record_revoke(
-    *, record: PracticeRecord, revoked_by: User, reason: str
+    *, record: PracticeRecord, revoked_by: User, reason: str, tell_student: bool = True
 ) -> PracticeRecord:
-    """Revoke a record with a reason; it stays in the ledger, shown apart, as a new version."""
+    """Revoke a record with a reason; it stays in the ledger, shown apart, as a new version.
+
+    The student is told, unless the caller tells them itself (a dispute's answer does).
+    """
     if not reason.strip():
         raise LedgerError(_("A revocation needs a reason."), code="reason_required")
     record = PracticeRecord.objects.select_for_update().get(pk=record.pk)
@@ -240,6 +275,8 @@ def practice_record_revoke(
         target=record,
         data={"reason": reason, "version": record.version},
     )
+    if tell_student:
+        _tell_student(record, RECORD_REVOKED, reason=reason)
     return record
 
 
@@ -274,6 +311,19 @@ def _practice_records_finalise_batch(*, today: date) -> int:
     )
     if not due:
         return 0
-    return PracticeRecord.objects.filter(pk__in=due, status=RecordStatus.IN_NOTICE).update(
+    done = PracticeRecord.objects.filter(pk__in=due, status=RecordStatus.IN_NOTICE).update(
         status=RecordStatus.FINAL, confirmed_at=now, updated_at=now
     )
+    final = (
+        PracticeRecord.objects.filter(pk__in=due, status=RecordStatus.FINAL, confirmed_at=now)
+        .exclude(student__user=None)
+        .select_related("student__user")
+    )
+    notification_send_bulk(
+        message=RECORD_FINAL,
+        items=[
+            (record.student.user, {"record": record_label(record)}, record_url(record))
+            for record in final
+        ],
+    )
+    return done

@@ -21,7 +21,9 @@ def _figure_with_bar(value, required, done: bool, percent: int):
 class ClassReportTable(tables.Table):
     """The class report: one row per student, sortable; category columns added per category."""
 
-    name = tables.Column(verbose_name=_("Name"), attrs={"td": {"class": "cell-title"}})
+    name = tables.Column(
+        verbose_name=_("Name"), attrs={"td": {"class": "cell-title"}, "th": {"class": "cell-title"}}
+    )
     student_number = tables.Column(
         verbose_name=_("Student number"), attrs={"td": {"data-label": _("Student number")}}
     )
@@ -40,7 +42,7 @@ class ClassReportTable(tables.Table):
     forecast = tables.Column(
         verbose_name=_("State"),
         order_by=("forecast_rank", "progress__volunteer_minutes"),
-        attrs={"td": {"class": "state", "data-label": _("State")}},
+        attrs={"td": {"class": "state", "data-label": _("State")}, "th": {"class": "state"}},
     )
 
     class Meta:

@@ -53,6 +53,7 @@ class ApplicationStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     ATTENDED = "attended", _("Attended")
     NO_SHOW = "no_show", _("No show")
+    REMOVED = "removed", _("Removed by the base")
 
 
 # Still waiting for the session: the student may cancel, and the application counts as open.
@@ -66,7 +67,9 @@ ON_SESSION_STATUSES = (ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED)
 # On the session's roster: holding a seat, or marked absent when attendance closed.
 ON_ROSTER_STATUSES = (*ON_SESSION_STATUSES, ApplicationStatus.NO_SHOW)
 
-LIVE_APPLICATION = ~Q(status__in=[ApplicationStatus.CANCELLED, ApplicationStatus.REJECTED])
+LIVE_APPLICATION = ~Q(
+    status__in=[ApplicationStatus.CANCELLED, ApplicationStatus.REJECTED, ApplicationStatus.REMOVED]
+)
 
 
 class Application(models.Model):
@@ -87,6 +90,8 @@ class Application(models.Model):
         on_delete=models.SET_NULL,
         related_name="applications",
     )
+    # Why the base cancelled the session or removed the student, as the student was told.
+    status_reason = models.CharField(_("reason"), max_length=300, blank=True)
     draw_position = models.PositiveIntegerField(_("draw position"), null=True, blank=True)
     draw_weight = models.FloatField(_("draw weight"), null=True, blank=True)
     created_at = models.DateTimeField(_("applied at"), auto_now_add=True)

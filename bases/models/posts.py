@@ -173,6 +173,17 @@ class Session(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Called off by the base (typhoon, venue closed): applicants told, seats released.
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cancelled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("session")
@@ -207,6 +218,10 @@ class Session(models.Model):
 
     def __str__(self):
         return f"{self.post.title} {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def is_future(self) -> bool:
+        return self.starts_at > timezone.now()
 
     @property
     def seats_left(self) -> int:

@@ -77,7 +77,10 @@ def session_label(session: Session) -> str:
 
 
 def check_post_open(*, session: Session, today: date) -> None:
-    """Refuse with `not_open` unless the post is published and its base certified on `today`."""
+    """Refuse with `not_open` unless the post is published and its base certified on `today`,
+    and with `cancelled` a session the base called off."""
+    if session.cancelled_at is not None:
+        raise BaseError(_("The base cancelled this session."), code="cancelled")
     post = session.post
     base = post.base
     if (

@@ -182,16 +182,6 @@ def post_return(*, post: Post, reviewer: User, reason: str) -> Post:
     )
 
 
-@transaction.atomic
-def post_close(*, post: Post, closed_by: User) -> Post:
-    _check_coordinator(user=closed_by, base=post.base)
-    post = Post.objects.select_for_update().get(pk=post.pk)
-    post.status = PostStatus.CLOSED
-    post.save(update_fields=["status", "updated_at"])
-    audit_log_record(actor=closed_by, action="post.close", target=post)
-    return post
-
-
 def _new_session(
     *, post: Post, starts_at: datetime, ends_at: datetime, plan: SessionPlan
 ) -> Session:

@@ -4,15 +4,17 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.models import User
-from portal.services import audit_log_record
+from portal.services import audit_log_record, notification_send
 from students.models import SchoolClass, Student, TeacherAssignment, TeacherRole
 
 from ..errors import BaseError
+from ..messages import RESERVATION_NAMED
 from ..models import LIVE_APPLICATION, Application, ApplicationStatus, ClassReservation, Session
 from .applications import (
     _check_no_clash,
@@ -21,6 +23,7 @@ from .applications import (
     _lock_student,
     check_class_eligible,
     check_post_open,
+    session_label,
     waitlist_promote_next,
 )
 
@@ -117,6 +120,13 @@ def class_reservation_name(
         status=ApplicationStatus.CONFIRMED,
     )
     audit_log_record(actor=named_by, action="reservation.name", target=application)
+    if student.user_id is not None:
+        notification_send(
+            user=student.user,
+            message=RESERVATION_NAMED,
+            params={"session": session_label(session)},
+            url=reverse("bases:my-applications"),
+        )
     return application
 
 

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,8 +22,21 @@ from portal.services import audit_log_record
 from portal.spreadsheets import write_xlsx
 
 from ..errors import BaseError
-from ..forms import PostForm, SessionForm, SessionSeriesForm
-from ..models import Application, ApplicationStatus, ClassReservation, Post, Session
+from ..forms import (
+    PostForm,
+    SessionEditForm,
+    SessionForm,
+    SessionSeriesForm,
+    StudentReasonForm,
+)
+from ..models import (
+    LIVE_STATUSES,
+    Application,
+    ApplicationStatus,
+    ClassReservation,
+    Post,
+    Session,
+)
 from ..selectors import (
     applicant_list_for_session,
     base_get_for_user,
@@ -31,10 +44,10 @@ from ..selectors import (
     post_get_for_user,
     post_list_for_user,
     session_get_for_user,
+    session_list_for_user,
 )
 from ..services.applications import session_label
 from ..services.publishing import (
-    post_close,
     post_create,
     post_submit,
     post_update,
@@ -42,9 +55,16 @@ from ..services.publishing import (
     session_delete,
     session_series_create,
 )
+from ..services.season import (
+    application_remove,
+    post_close,
+    post_close_affected,
+    session_cancel,
+    session_update,
+)
 
 POSTS_PER_PAGE = 25
-DEAD = [ApplicationStatus.CANCELLED, ApplicationStatus.REJECTED]
+DEAD = [ApplicationStatus.CANCELLED, ApplicationStatus.REJECTED, ApplicationStatus.REMOVED]
 
 
 def _manage_url(post: Post, anchor: str = "") -> str:
@@ -175,20 +195,33 @@ def post_submit_view(request: HttpRequest, post_id: int) -> HttpResponse:
     return redirect(_manage_url(post))
 
 
-@require_POST
 @role_required(Role.COORDINATOR)
 def post_close_view(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Close a post; first says how many students its future sessions would leave, if any."""
     post = post_get_for_user(user=request.user, post_id=post_id)
-    try:
-        post_close(post=post, closed_by=request.user)
-    except BaseError as error:
-        messages.error(request, error.messages[0])
-    else:
-        messages.success(
-            request,
-            _("Closed: %(title)s no longer appears in the listing.") % {"title": post.title},
-        )
-    return redirect(_manage_url(post))
+    sessions, students = post_close_affected(post)
+    form = StudentReasonForm(request.POST or None)
+    if request.method == "POST" and (not students or form.is_valid()):
+        try:
+            post_close(
+                post=post,
+                closed_by=request.user,
+                cancel_sessions=bool(students),
+                reason=form.cleaned_data.get("reason", "") if students else "",
+            )
+        except BaseError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("Closed: %(title)s no longer appears in the listing.") % {"title": post.title},
+            )
+            return redirect(_manage_url(post))
+    return render(
+        request,
+        "bases/manage_post_close.html",
+        {"post": post, "sessions": sessions, "students": students, "form": form},
+    )
 
 
 # ------------------------------------------------------------------------------
@@ -270,9 +303,94 @@ def session_delete_view(request: HttpRequest, session_id: int) -> HttpResponse:
     return redirect(_manage_url(session.post, "sessions"))
 
 
+@role_required(Role.COORDINATOR)
+def session_edit_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Move a session or change its seats; applicants are told of a new time."""
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    form = SessionEditForm.for_session(session, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            session = session_update(
+                session=session,
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                capacity=data["capacity"],
+                updated_by=request.user,
+            )
+        except BaseError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, _("Session changed: %(session)s.") % {"session": session_label(session)}
+            )
+            return redirect(_manage_url(session.post, f"session-{session.pk}"))
+    return render(request, "bases/manage_session_edit.html", {"session": session, "form": form})
+
+
+@role_required(Role.COORDINATOR)
+def session_cancel_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Call a session off with a reason, after a page that says whom it affects."""
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    form = StudentReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session_cancel(
+                session=session, cancelled_by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except BaseError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("Session cancelled: %(session)s. Its applicants have been told.")
+                % {"session": session_label(session)},
+            )
+            return redirect(_manage_url(session.post, "sessions"))
+    applicants = session.applications.filter(status__in=LIVE_STATUSES).count()
+    return render(
+        request,
+        "bases/manage_session_cancel.html",
+        {"session": session, "form": form, "applicants": applicants},
+    )
+
+
 # ------------------------------------------------------------------------------
 # Applicants
 # ------------------------------------------------------------------------------
+@role_required(Role.COORDINATOR)
+def application_remove_view(request: HttpRequest, application_id: int) -> HttpResponse:
+    """Take one student off a session with a reason the student is told."""
+    application = get_object_or_404(
+        Application.objects.select_related("student__school_class", "session__post"),
+        pk=application_id,
+        session__in=session_list_for_user(user=request.user),
+    )
+    session = application.session
+    form = StudentReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            application_remove(
+                application=application,
+                removed_by=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except BaseError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("%(name)s was removed from the session and told why.")
+                % {"name": application.student.name},
+            )
+            return redirect("bases:session-applicants", session_id=session.pk)
+    return render(
+        request,
+        "bases/manage_application_remove.html",
+        {"application": application, "session": session, "form": form},
+    )
+
+
 @role_required(Role.COORDINATOR)
 def session_applicants(request: HttpRequest, session_id: int) -> HttpResponse:
     """Who applied: name, school, class and a masked student number only (design §8)."""
@@ -280,7 +398,12 @@ def session_applicants(request: HttpRequest, session_id: int) -> HttpResponse:
     return render(
         request,
         "bases/manage_applicants.html",
-        {"session": session, "applications": applicant_list_for_session(session=session)},
+        {
+            "session": session,
+            "applications": applicant_list_for_session(session=session),
+            "live_statuses": LIVE_STATUSES,
+            "now": timezone.now(),
+        },
     )
 
 

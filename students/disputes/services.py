@@ -10,9 +10,7 @@ the record is then `disputed` until its organiser answers: uphold (back to notic
 from datetime import date, datetime
 
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from portal.models import User
@@ -24,6 +22,8 @@ from ..messages import (
     DISPUTE_REVOKED,
     DISPUTE_TO_ANSWER,
     DISPUTE_UPHELD,
+    record_label,
+    record_url,
 )
 from ..models import Dispute, DisputeStatus, PracticeRecord, RecordStatus
 from ..organisers import record_answerers
@@ -48,15 +48,6 @@ def _clean_reason(reason: str, *, missing: str) -> str:
             code="reason_too_long",
         )
     return reason
-
-
-def _record_label(record: PracticeRecord) -> str:
-    day = date_format(timezone.localtime(record.started_at), "Y-m-d")
-    return f"{record.title} ({day})"
-
-
-def _record_url(record: PracticeRecord) -> str:
-    return reverse("students:record-detail", args=[record.pk])
 
 
 @transaction.atomic
@@ -98,7 +89,7 @@ def dispute_raise(*, record: PracticeRecord, raised_by: User, reason: str) -> Di
         target=dispute,
         data={"record": record.pk, "version": record.version, "reason": reason},
     )
-    label, url = _record_label(record), _record_url(record)
+    label, url = record_label(record), record_url(record)
     for answerer in record_answerers(record=record):
         notification_send(
             user=answerer,
@@ -168,12 +159,12 @@ def _finish_answer(
         DisputeStatus.CORRECTED: DISPUTE_CORRECTED,
         DisputeStatus.REVOKED: DISPUTE_REVOKED,
     }[status]
-    params = {"record": _record_label(record), "reason": reason}
+    params = {"record": record_label(record), "reason": reason}
     told = set()
     for user in (dispute.raised_by, record.student.user):
         if user is not None and user.pk not in told:
             told.add(user.pk)
-            notification_send(user=user, message=message, params=params, url=_record_url(record))
+            notification_send(user=user, message=message, params=params, url=record_url(record))
     return dispute
 
 
@@ -214,6 +205,7 @@ def dispute_correct(
         credited_minutes=credited_minutes,
         changed_by=answered_by,
         reason=reason,
+        tell_student=False,  # the answer to the dispute tells them
     )
     return _finish_answer(
         dispute=dispute,
@@ -229,7 +221,9 @@ def dispute_revoke(*, dispute: Dispute, answered_by: User, reason: str) -> Dispu
     """The record is revoked: it stays in the ledger, shown apart, and never counts."""
     reason = _clean_reason(reason, missing=_("Give the reason for your answer."))
     dispute, record = _lock_open_dispute(dispute=dispute, answered_by=answered_by)
-    record = practice_record_revoke(record=record, revoked_by=answered_by, reason=reason)
+    record = practice_record_revoke(
+        record=record, revoked_by=answered_by, reason=reason, tell_student=False
+    )
     return _finish_answer(
         dispute=dispute,
         record=record,

@@ -13,7 +13,6 @@ from bases.selectors import post_listing
 from bases.services.publishing import (
     SessionPlan,
     post_approve,
-    post_close,
     post_create,
     post_return,
     post_submit,
@@ -22,6 +21,7 @@ from bases.services.publishing import (
     session_delete,
     session_series_create,
 )
+from bases.services.season import post_close
 from portal.models import AuditLog, Notification
 from tests.factories import ApplicationFactory, CoordinatorFactory, PostFactory, category, district
 

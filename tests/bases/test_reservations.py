@@ -163,6 +163,8 @@ class TestNaming:
         assert application.reservation == reservation
         assert assert_seats_consistent(session) == 3
         assert AuditLog.objects.filter(action="reservation.name", actor=head_teacher).exists()
+        (told,) = Notification.objects.filter(user=student.user, code="reservation.named")
+        assert session.post.title in told.message
 
     def test_a_student_of_another_class_cannot_be_named(self, session, school_class, head_teacher):
         reservation = _reserve(session, school_class, head_teacher)

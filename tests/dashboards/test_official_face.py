@@ -110,11 +110,16 @@ class TestPrivacyPage:
         assert "Personal Information Protection Law" in html
         assert "3 years after the student graduates" in html
 
-    @override_settings(RETENTION_RECORDS_YEARS_AFTER_GRADUATION=5, RETENTION_AUDIT_LOG_YEARS=1)
+    @override_settings(
+        RETENTION_RECORDS_YEARS_AFTER_GRADUATION=5,
+        RETENTION_AUDIT_LOG_YEARS=1,
+        SCHOOL_YEAR_LOGIN_GRACE_DAYS=30,
+    )
     def test_the_periods_come_from_the_settings(self, client):
         html = _english(client).get(reverse("dashboards:privacy")).content.decode()
         assert "5 years after the student graduates" in html
         assert "The audit log: 1 year." in html
+        assert "stops working 30 days after the school year is closed" in html
 
 
 class TestFormsShowNoDjangoDefaults:

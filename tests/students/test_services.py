@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from portal.models import AuditLog
+from portal.models import AuditLog, Notification
 from students.models import PracticeRecord, RecordedVia, RecordStatus
 from students.services import (
     LedgerError,
@@ -185,3 +185,61 @@ class TestNoOverlap:
         assert error.value.code == "overlap"
         second.refresh_from_db()
         assert second.version == 1
+
+
+class TestTheStudentIsTold:
+    """Each step of a record reaches its student as a notification linking to the record."""
+
+    def _codes(self, student):
+        return list(
+            Notification.objects.filter(user=student.user)
+            .order_by("pk")
+            .values_list("code", flat=True)
+        )
+
+    def test_in_notice_corrected_revoked_and_final(self):
+        student = StudentFactory()
+        record, _ = practice_record_upsert(
+            source_ref="a:1", facts=_facts(student), recorded_by=None
+        )
+        notice = Notification.objects.get(user=student.user, code="record.in_notice")
+        assert record.notice_ends_on.isoformat() in notice.message
+        assert notice.url == f"/records/{record.pk}/"
+        # The same source again creates nothing and tells nobody again.
+        practice_record_upsert(source_ref="a:1", facts=_facts(student), recorded_by=None)
+        assert self._codes(student) == ["record.in_notice"]
+
+        practice_record_correct(
+            record=record,
+            started_at=record.started_at,
+            ended_at=record.ended_at,
+            credited_minutes=120,
+            changed_by=UserFactory(),
+            reason="提前离开",
+        )
+        corrected = Notification.objects.get(user=student.user, code="record.corrected")
+        assert "120" in corrected.message and "提前离开" in corrected.message
+
+        other, _ = practice_record_upsert(
+            source_ref="a:2",
+            facts=_facts(student, start=timezone.make_aware(datetime(2026, 10, 11, 9, 0))),
+            recorded_by=None,
+        )
+        practice_record_revoke(record=other, revoked_by=UserFactory(), reason="重复录入")
+        assert "重复录入" in Notification.objects.get(code="record.revoked").message
+
+        practice_records_finalise(today=record.notice_ends_on + timedelta(days=1))
+        final = Notification.objects.get(user=student.user, code="record.final")
+        assert "图书管理员" in final.message
+        assert self._codes(student) == [
+            "record.in_notice",
+            "record.corrected",
+            "record.in_notice",
+            "record.revoked",
+            "record.final",
+        ]
+
+    def test_a_student_without_a_login_is_not_told(self):
+        student = StudentFactory(user=None)
+        practice_record_upsert(source_ref="a:1", facts=_facts(student), recorded_by=None)
+        assert not Notification.objects.exists()

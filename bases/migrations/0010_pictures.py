@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bases', '0008_api_token_expiry'),
+        ('bases', '0009_session_cancel_application_removed'),
     ]
 
     operations = [
