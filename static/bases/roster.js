@@ -27,7 +27,6 @@
   var TIMEOUT_MS = 20000;
 
   var inFlight = false;
-  var flashFor = ""; // the nonce of the queued code the flash is about, if any
   var blocked = ""; // why syncing waits for the user (signed out), shown until it works again
   var memoryQueue = []; // used only when localStorage is unavailable
 
@@ -149,8 +148,7 @@
     countOut: root.querySelector("[data-count=out]")
   };
 
-  function flash(message, kind, nonce) {
-    flashFor = nonce || "";
+  function flash(message, kind) {
     if (!el.flash) {
       return;
     }
@@ -291,19 +289,13 @@
   function applyAnswer(body) {
     var done = [];
     var last = "";
-    var flashedError = "";
     (body.results || []).forEach(function (result) {
       if (result.status === "created" || result.status === "repeated") {
         done.push(result.nonce);
         last = result.message || last;
       } else if (result.status === "error") {
         done.push(result.nonce); // the server refused it for good: say so, do not resend
-        if (flashFor && result.nonce === flashFor) {
-          // The code the flash says is being checked: its answer replaces it, one message.
-          flashedError = fmt(T.failed, { message: result.message || result.code });
-        } else {
-          showError(result.message || result.code);
-        }
+        showError(result.message || result.code);
       }
     });
     removeSynced(done);
@@ -313,9 +305,7 @@
       rows[id].setAttribute("data-in", state.in || "");
       rows[id].setAttribute("data-out", state.out || "");
     });
-    if (flashedError) {
-      flash(flashedError, "error");
-    } else if (last) {
+    if (last) {
       flash(last, "ok");
     }
     return done.length > 0;
@@ -372,46 +362,6 @@
   }
 
   // ---------------------------------------------------------------- actions
-  /* The question to ask before checking this student out, or "" when the check-in is not
-     recent (within T.confirmCheckoutMinutes of now, by the phone's clock). */
-  function checkoutQuestion(id) {
-    var row = rows[id];
-    if (!row) {
-      return "";
-    }
-    var s = shown(row, pendingTimes(load())[id]);
-    if (!s.in || s.out) {
-      return "";
-    }
-    var now = new Date();
-    var parts = s.in.split(":");
-    var minutes = now.getHours() * 60 + now.getMinutes() - (Number(parts[0]) * 60 + Number(parts[1]));
-    if (minutes < 0 || minutes >= (T.confirmCheckoutMinutes || 0)) {
-      return "";
-    }
-    return fmt(T.checkoutConfirm, { name: row.getAttribute("data-name"), time: s.in });
-  }
-
-  // The check-out button's form asks through portal.js's data-confirm, set as the button is
-  // pressed (a click comes before the submit), so the question is never stale.
-  root.addEventListener(
-    "click",
-    function (event) {
-      var button = event.target.closest ? event.target.closest(".check-out") : null;
-      var form = button ? button.form : null;
-      if (!form || !form.querySelector("input[name=student]")) {
-        return;
-      }
-      var question = checkoutQuestion(form.querySelector("input[name=student]").value);
-      if (question) {
-        form.setAttribute("data-confirm", question);
-      } else {
-        form.removeAttribute("data-confirm");
-      }
-    },
-    true
-  );
-
   function recordScan(studentId, kind, via) {
     var row = rows[studentId];
     var item = enqueue({ student: Number(studentId), kind: kind, via: via });
@@ -440,18 +390,12 @@
       }
       if (match) {
         var kind = isIn(match) ? "out" : "in";
-        var question = kind === "out" ? checkoutQuestion(match) : "";
-        if (question && !window.confirm(question)) {
-          flash(fmt(T.checkoutKept, { name: rows[match].getAttribute("data-name") }), "");
-          return;
-        }
         var item = enqueue({ student: Number(match), kind: kind, via: "scan", time: time });
         var name = rows[match].getAttribute("data-name");
         flash(fmt(kind === "in" ? T.checkedIn : T.checkedOut, { name: name, time: hm(item.time) }), "ok");
       } else {
-        var queued = enqueue({ code: code, kind: "auto", via: "scan", time: time });
-        // Tied to the code's nonce: the server's answer replaces this message, not adds one.
-        flash(fmt(T.codeKept, { code: code }), "", queued.nonce);
+        enqueue({ code: code, kind: "auto", via: "scan", time: time });
+        flash(fmt(T.codeKept, { code: code }), "");
       }
     });
   }

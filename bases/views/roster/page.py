@@ -46,19 +46,9 @@ def _roster_url(session: Session, anchor: str = "") -> str:
     return reverse("bases:session-roster", args=[session.pk]) + (f"#{anchor}" if anchor else "")
 
 
-# A check-out this soon after the check-in is asked about first (a double scan, a slip of the
-# thumb); the page asks, the server's own rules still decide.
-CONFIRM_CHECKOUT_WITHIN_MINUTES = 15
-
-
 def _client_strings() -> dict:
     """What the page's script shows, translated here so Chinese is the default."""
     return {
-        "confirmCheckoutMinutes": CONFIRM_CHECKOUT_WITHIN_MINUTES,
-        "checkoutConfirm": _(
-            "%(name)s was checked in at %(time)s, only a few minutes ago. Check out now?"
-        ),
-        "checkoutKept": _("Not checked out: %(name)s is still checked in."),
         "waiting": _("%(count)s waiting to sync"),
         "allSynced": _("All synced"),
         "offline": _("Offline: actions are kept on this phone"),
