@@ -110,3 +110,37 @@ class Notification(models.Model):
     def text(self) -> str:
         """The message in the active language."""
         return message_render(self.code, self.params, fallback=self.message)
+
+
+class OutboxMessage(models.Model):
+    """A task to queue, written in the same transaction as the change that needs it.
+
+    Published right after commit; if the broker cannot take it then, it stays pending (with
+    the error) until `portal.outbox.outbox_flush` publishes it. Sent rows are purged later.
+    """
+
+    task_name = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    # Signatures (as dicts) run one after the other once this task has succeeded (a chain).
+    then = models.JSONField(_("then"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="outbox_pending_idx",
+            ),
+            models.Index(fields=["sent_at"], name="outbox_sent_idx"),
+        ]
+
+    def __str__(self):
+        return self.task_name

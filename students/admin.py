@@ -17,6 +17,7 @@ from .models import (
     RequirementPolicy,
     School,
     SchoolClass,
+    SchoolYearClose,
     Student,
     TeacherAssignment,
 )
@@ -79,6 +80,8 @@ class RequirementPolicyAdmin(admin.ModelAdmin):
         "minutes_per_credit_hour",
         "notice_days",
         "attendance_deadline_hours",
+        "scan_repeat_seconds",
+        "minimum_checkout_minutes",
     )
 
 
@@ -153,3 +156,18 @@ class CertificateAdmin(ReadOnlyAdmin):
     list_display = ("student", "issued_at", "issued_by")
     list_select_related = ("student", "issued_by")
     search_fields = ("student__student_number", "student__name", "code")
+
+
+@admin.register(SchoolYearClose)
+class SchoolYearCloseAdmin(ReadOnlyAdmin):
+    """Closed only through the page or `close_school_year`, which do the graduates' part."""
+
+    list_display = (
+        "__str__",
+        "closed_on",
+        "graduates",
+        "records_finalised",
+        "logins_disable_on",
+        "logins_disabled_at",
+        "closed_by",
+    )

@@ -94,3 +94,17 @@ def colleague(owned):
 @pytest.fixture
 def outsider(owned):
     return outsider_of(owned)
+
+
+@pytest.fixture
+def redis_server():
+    """A private redis-server (tests/brokers.py) a test may stop and start; never the shared one."""
+    import shutil
+
+    from tests.brokers import RedisServer
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server on the PATH")
+    server = RedisServer().start()
+    yield server
+    server.stop()

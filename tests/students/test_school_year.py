@@ -172,3 +172,16 @@ def test_only_the_city_admin_may_close(year, client):
     )
     assert response.status_code in (403, 404)
     assert not SchoolYearClose.objects.exists()
+
+
+def test_the_database_refuses_a_close_whose_graduates_are_not_its_third_grade():
+    from tests.constraint_helpers import refused
+
+    with refused(SchoolYearClose, "school_year_close_graduating_cohort"):
+        SchoolYearClose.objects.create(
+            school_year=2026,
+            closed_on=date(2027, 7, 1),
+            graduating_entry_year=2025,
+            grace_days=90,
+            logins_disable_on=date(2027, 9, 29),
+        )

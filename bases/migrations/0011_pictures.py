@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bases', '0009_session_cancel_application_removed'),
+        ('bases', '0010_self_check_in'),
     ]
 
     operations = [
