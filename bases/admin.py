@@ -1,10 +1,13 @@
 """Admin for bases, their contracts, coordinators, posts, sessions and attendance."""
 
+from django import forms
 from django.contrib import admin
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin import ReadOnlyAdmin, SheetImportExportAdmin
+from portal.uploads import read_image_upload
 
 from .models import (
     Application,
@@ -20,6 +23,22 @@ from .models import (
     Session,
 )
 from .resources import BaseResource
+
+
+class PictureAdminForm(forms.ModelForm):
+    """A picture uploaded in the admin goes through the portal's guarded reader, re-encoded."""
+
+    image = forms.FileField(
+        label=_("picture"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+    )
+
+    def clean_image(self):
+        value = self.cleaned_data.get("image")
+        if isinstance(value, UploadedFile):
+            return read_image_upload(value).as_file()
+        return value
 
 
 class SchoolContractInline(admin.TabularInline):
@@ -44,6 +63,7 @@ class CoordinatorInline(admin.TabularInline):
 
 @admin.register(Base)
 class BaseAdmin(SheetImportExportAdmin):
+    form = PictureAdminForm
     resource_classes = [BaseResource]
     list_display = ("code", "name", "level", "district", "status", "certified_until")
     list_filter = ("level", "status", "district")
@@ -73,6 +93,7 @@ class CoordinatorAdmin(admin.ModelAdmin):
 
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
+    form = PictureAdminForm
     list_display = ("title", "base", "category", "status", "eligible_grades", "updated_at")
     list_filter = ("status", "category", "base__level", "base__district")
     list_select_related = ("base", "category")

@@ -8,6 +8,7 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.uploads import CleanImage, read_image_upload
 from students.models import Category
 
 from .models import Allocation, BaseLevel, BaseStatus, Post
@@ -32,7 +33,9 @@ def _aware(day, moment) -> datetime:
 # ------------------------------------------------------------------------------
 class PostForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=100)
-    category = forms.ModelChoiceField(label=_("Category"), queryset=Category.objects.all())
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.all(), empty_label=_("Choose a category")
+    )
     description = forms.CharField(
         label=_("What students will do"), widget=forms.Textarea(attrs={"rows": 4}), required=False
     )
@@ -45,6 +48,17 @@ class PostForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("Choose at least one grade.")},
     )
+    image = forms.FileField(
+        label=_("Picture (optional)"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png"}),
+        help_text=_(
+            "A JPEG or PNG photo of the place or the work, without people's faces. It is "
+            "re-encoded and its metadata (camera, place) removed. Without one, the category's "
+            "picture is shown."
+        ),
+    )
+    remove_image = forms.BooleanField(label=_("Remove the current picture"), required=False)
 
     def __init__(self, *args, post: Post | None = None, **kwargs):
         if post is not None:
@@ -66,6 +80,12 @@ class PostForm(forms.Form):
         self.fields["eligible_grades"].choices = [
             (grade, gettext("Grade %(g)s") % {"g": grade}) for grade in GRADES
         ]
+        if post is None or not post.image:
+            del self.fields["remove_image"]
+
+    def clean_image(self) -> CleanImage | None:
+        upload = self.cleaned_data.get("image")
+        return read_image_upload(upload) if upload else None
 
     def clean_title(self) -> str:
         return " ".join(self.cleaned_data["title"].split())
@@ -80,6 +100,13 @@ class PostForm(forms.Form):
     def post_fields(self) -> dict:
         """The cleaned fields, named as the publishing services take them."""
         return {name: self.cleaned_data[name] for name in POST_FIELDS}
+
+    def picture(self) -> dict:
+        """The new picture, or whether to remove the old one, as the publishing services take it."""
+        return {
+            "image": self.cleaned_data.get("image"),
+            "remove_image": bool(self.cleaned_data.get("remove_image")),
+        }
 
 
 class SessionPlanFields(forms.Form):
@@ -247,7 +274,9 @@ class BaseFilterForm(forms.Form):
 # School admins and head teachers
 # ------------------------------------------------------------------------------
 class ContractForm(ReasonForm):
-    base = forms.ModelChoiceField(label=_("School-level base"), queryset=None)
+    base = forms.ModelChoiceField(
+        label=_("School-level base"), queryset=None, empty_label=_("Choose a base")
+    )
     valid_until = forms.DateField(label=_("Contract valid until"), widget=DATE)
 
     field_order = ["base", "valid_until", "reason"]
@@ -280,6 +309,6 @@ class NameStudentForm(forms.Form):
 
     def __init__(self, *args, students, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["student"].choices = [("", "---------")] + [
+        self.fields["student"].choices = [("", gettext("Choose a student"))] + [
             (s.pk, f"{s.name} ({s.masked_student_number})") for s in students
         ]

@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from .models import Post
@@ -43,8 +44,14 @@ class PostListingTable(tables.Table):
         template_name = "django_tables2/table.html"
 
     def render_title(self, record):
+        picture = record.picture
         return format_html(
+            '<img class="face-thumb" src="{}" alt="{}" width="96" height="60" loading="lazy"'
+            ' data-testid="post-picture"{}>'
             '<a href="{}">{}</a><br><span class="small muted">{}</span>',
+            picture.url,
+            picture.alt,
+            mark_safe(" data-placeholder") if picture.placeholder else "",
             reverse("bases:post-detail", args=[record.pk]),
             record.title,
             record.place,

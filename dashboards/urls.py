@@ -1,11 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import pages, views
 
 app_name = "dashboards"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("help/", pages.help_page, name="help"),
+    path("privacy/", pages.privacy_page, name="privacy"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/none/", views.dashboard_none, name="dashboard-none"),
     path("dashboard/student/", views.dashboard_student, name="dashboard-student"),

@@ -1,4 +1,7 @@
-"""Reading an uploaded sheet (xlsx or csv) safely, for every upload path of the portal.
+"""Reading an uploaded sheet (xlsx or csv) or picture safely, for every upload path of the portal.
+
+Pictures (`read_image`, at the end) are decoded by Pillow within a pixel budget and re-encoded
+from the pixels alone; sheets (`read_rows`) are checked as follows.
 
 In this order, and a refusal (`UploadRefused`, one message for people) reads no further:
 1. size: at most `UploadLimits.max_bytes`;
@@ -17,18 +20,23 @@ In this order, and a refusal (`UploadRefused`, one message for people) reads no 
 import csv
 import io
 import re
+import warnings
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from uuid import uuid4
 
 import openpyxl
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.worksheet._reader import WorkSheetParser
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 XLSX, CSV = "xlsx", "csv"
 MB = 1024 * 1024
@@ -395,3 +403,146 @@ def _caused_by_unsafe_xml(error: BaseException | None) -> bool:
             return True
         error, seen = error.__cause__ or error.__context__, seen + 1
     return False
+
+
+# ------------------------------------------------------------------------------
+# Pictures (bases and posts)
+# ------------------------------------------------------------------------------
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """How large a picture may be: bytes as sent, pixels decoded, and width as stored."""
+
+    max_bytes: int = 5 * MB
+    #: Decoded pixels (width × height): a small file may claim a huge canvas (a pixel bomb).
+    max_pixels: int = 40_000_000
+    #: Wider pictures are scaled down to this width.
+    max_width: int = 1200
+
+    @classmethod
+    def from_settings(cls) -> "ImageLimits":
+        return cls(
+            max_bytes=settings.IMAGE_UPLOAD_MAX_BYTES,
+            max_pixels=settings.IMAGE_MAX_PIXELS,
+            max_width=settings.IMAGE_MAX_WIDTH,
+        )
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    """A picture re-encoded from its pixels: no EXIF, GPS, comments or colour profile."""
+
+    content: bytes
+    extension: str  # "jpg" or "png"
+    width: int
+    height: int
+
+    def as_file(self):
+        """A file for an ImageField, under a random name (the sender's name is not kept)."""
+        return ContentFile(self.content, name=f"{uuid4().hex}.{self.extension}")
+
+
+def read_image_upload(upload, *, limits: ImageLimits | None = None) -> CleanImage:
+    """`read_image` of an uploaded file, refusing one too large before reading it."""
+    limits = limits or ImageLimits.from_settings()
+    if upload.size > limits.max_bytes:  # refused by its size, without reading it
+        raise _picture_too_large(upload.size, limits)
+    return read_image(upload.read(limits.max_bytes + 1), limits=limits)
+
+
+def _not_a_picture(head: bytes) -> UploadRefused:
+    other = _other_format(head[:16])
+    if other is not None:
+        return UploadRefused(
+            _("This file is %(kind)s, not a JPEG or PNG picture."),
+            code="not_image",
+            params={"kind": other},
+        )
+    return UploadRefused(
+        _("This file is not a JPEG or PNG picture; save the picture as JPEG or PNG and try again."),
+        code="not_image",
+    )
+
+
+def _picture_too_large(size: int, limits: ImageLimits) -> UploadRefused:
+    return UploadRefused(
+        _("The picture is %(size)s MB; at most %(max)s MB are accepted."),
+        code="too_large",
+        params={"size": f"{size / MB:.1f}", "max": f"{limits.max_bytes / MB:g}"},
+    )
+
+
+def read_image(content: bytes, *, limits: ImageLimits | None = None) -> CleanImage:
+    """The picture re-encoded (JPEG stays JPEG, PNG stays PNG), or UploadRefused.
+
+    In this order: size; type by the first bytes (JPEG or PNG only); the pixel count read from
+    the header, before any pixel is decoded; decoding; turning by the EXIF orientation; scaling
+    down to `max_width`; saving anew, which leaves every metadata block behind.
+    """
+    limits = limits or ImageLimits.from_settings()
+    if not content:
+        raise UploadRefused(_("The file is empty."), code="empty_file")
+    if len(content) > limits.max_bytes:
+        raise _picture_too_large(len(content), limits)
+    if content.startswith(JPEG_MAGIC):
+        kind = "JPEG"
+    elif content.startswith(PNG_MAGIC):
+        kind = "PNG"
+    else:
+        raise _not_a_picture(content)
+    damaged = UploadRefused(
+        _("The picture is damaged and cannot be read; save it again and retry."),
+        code="unreadable",
+    )
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns past its own budget; ours, below, is lower and refuses instead.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            source = Image.open(io.BytesIO(content), formats=[kind])
+        with source:
+            width, height = source.size
+            if width * height > limits.max_pixels:
+                raise UploadRefused(
+                    _(
+                        "The picture is %(width)s × %(height)s pixels, too large to open "
+                        "safely; make it smaller and try again."
+                    ),
+                    code="too_many_pixels",
+                    params={"width": width, "height": height},
+                )
+            source.load()
+            picture = ImageOps.exif_transpose(source)
+    except UploadRefused:
+        raise
+    except Image.DecompressionBombError:
+        raise UploadRefused(
+            _("The picture is too large to open safely; make it smaller and try again."),
+            code="too_many_pixels",
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise damaged from None
+    if kind == "JPEG":
+        picture = picture.convert("RGB")
+    elif picture.mode not in ("RGB", "RGBA"):
+        has_alpha = picture.mode in ("LA", "PA") or "transparency" in picture.info
+        picture = picture.convert("RGBA" if has_alpha else "RGB")
+    if picture.width > limits.max_width:
+        height = max(1, round(picture.height * limits.max_width / picture.width))
+        picture = picture.resize((limits.max_width, height), Image.LANCZOS)
+    # A new image from the pixels alone: nothing of the original's info travels with it.
+    clean = Image.new(picture.mode, picture.size)
+    clean.paste(picture)
+    out = io.BytesIO()
+    if kind == "JPEG":
+        clean.save(out, "JPEG", quality=85, optimize=True, progressive=True)
+    else:
+        clean.save(out, "PNG", optimize=True)
+    return CleanImage(
+        content=out.getvalue(),
+        extension="jpg" if kind == "JPEG" else "png",
+        width=clean.width,
+        height=clean.height,
+    )

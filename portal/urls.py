@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from . import accounts, notifications, preferences
 
@@ -31,6 +32,14 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("text-size/", preferences.text_size, name="text-size"),
     path("admin/", admin.site.urls),
+    # Pictures of bases and posts are public; only their folder is served, never the rest of
+    # MEDIA_ROOT (export batches live there). A proxy in front may serve the folder itself.
+    re_path(
+        r"^media/(?P<path>images/(?:bases|posts)/[0-9a-f]{32}\.(?:jpg|png))$",
+        serve,
+        {"document_root": settings.MEDIA_ROOT},
+        name="media-image",
+    ),
 ]
 
 handler400 = "portal.errors.bad_request"

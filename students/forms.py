@@ -86,8 +86,12 @@ class DisputeAnswerForm(forms.Form):
 
 
 class SchoolActivityForm(forms.Form):
-    school_class = forms.ModelChoiceField(label=_("Class"), queryset=SchoolClass.objects.none())
-    category = forms.ModelChoiceField(label=_("Category"), queryset=Category.objects.all())
+    school_class = forms.ModelChoiceField(
+        label=_("Class"), queryset=SchoolClass.objects.none(), empty_label=_("Choose a class")
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.all(), empty_label=_("Choose a category")
+    )
     title = forms.CharField(
         label=_("Activity"), max_length=200, help_text=_("For example: 高二学农社会实践")
     )

@@ -43,6 +43,14 @@ class Base(models.Model):
     )
     address = models.CharField(_("address"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
+    image = models.ImageField(
+        _("picture"),
+        upload_to="images/bases/",
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("A JPEG or PNG picture of the base; it is re-encoded without its metadata."),
+    )
     status = models.CharField(
         _("certification status"),
         max_length=16,

@@ -1,11 +1,16 @@
 """Posts a base offers, and their sessions."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.text import join_list
 from students.models import Category
 
 from .bases import Base
@@ -21,6 +26,33 @@ class PostStatus(models.TextChoices):
 GRADES_REGEX = r"\A1?2?3?\Z"
 
 
+# Categories with a drawing of their own in static/portal/placeholders/; others get default.svg.
+PLACEHOLDER_CATEGORIES = frozenset(
+    {
+        "volunteer_service",
+        "social_investigation",
+        "career_experience",
+        "safety_training",
+        "military_training",
+        "rural_practice",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """What a page shows for a post: its picture, its base's, or its category's drawing."""
+
+    url: str
+    alt: str
+    placeholder: bool
+
+
+def grades_display(grades: str) -> str:
+    """ "12" -> "高中1年级、高中2年级" / "Grade 1, Grade 2, Grade 3", in the current language."""
+    return join_list(gettext("Grade %(g)s") % {"g": grade} for grade in grades)
+
+
 class Post(models.Model):
     """A role at a base (岗位) that students apply for through its sessions."""
 
@@ -34,6 +66,14 @@ class Post(models.Model):
     description = models.TextField(_("description"), blank=True)
     requirements = models.TextField(_("requirements"), blank=True)
     place = models.CharField(_("place"), max_length=200, blank=True)
+    image = models.ImageField(
+        _("picture"),
+        upload_to="images/posts/",
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("A JPEG or PNG picture of the post; it is re-encoded without its metadata."),
+    )
     eligible_grades = models.CharField(
         _("eligible grades"),
         max_length=3,
@@ -98,6 +138,23 @@ class Post(models.Model):
 
     def __str__(self):
         return f"{self.title} - {self.base}"
+
+    @property
+    def grades_display(self) -> str:
+        return grades_display(self.eligible_grades)
+
+    @property
+    def picture(self) -> Picture:
+        """The post's own picture, else its base's, else a drawing for its category."""
+        if self.image:
+            alt = gettext("Picture of %(title)s") % {"title": self.title}
+            return Picture(url=self.image.url, alt=alt, placeholder=False)
+        if self.base.image:
+            alt = gettext("Picture of %(base)s") % {"base": self.base.name}
+            return Picture(url=self.base.image.url, alt=alt, placeholder=False)
+        code = self.category.code if self.category.code in PLACEHOLDER_CATEGORIES else "default"
+        alt = gettext("Drawing for the category %(category)s") % {"category": self.category.name}
+        return Picture(url=static(f"portal/placeholders/{code}.svg"), alt=alt, placeholder=True)
 
 
 class Allocation(models.TextChoices):

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from portal.models import User
 from portal.services import audit_log_record, notification_send
+from portal.text import join_list
 from students.models import SchoolClass, Student
 
 from ..errors import BaseError
@@ -100,7 +101,7 @@ def check_class_eligible(*, session: Session, school_class: SchoolClass, today: 
         raise BaseError(
             _("This post is for grade(s) %(grades)s; you will be in grade %(grade)s."),
             code="not_eligible_grade",
-            params={"grades": "、".join(post.eligible_grades), "grade": grade},
+            params={"grades": join_list(post.eligible_grades), "grade": grade},
         )
     if (
         base.level == BaseLevel.SCHOOL
@@ -185,6 +186,25 @@ def _check_no_clash(*, session: Session, student: Student, on_behalf: bool = Fal
         )
 
 
+def check_can_apply(*, session: Session, student: Student, now: datetime) -> None:
+    """Raise the first rule that keeps this student from applying now, in the order applying
+    checks them: the post open, the window, grade and school, not applied yet, no clash. A full
+    session is not among them: the student may still join its waiting list."""
+    check_open_for(session=session, student=student, now=now)
+    _check_not_applied(session=session, student=student)
+    _check_no_clash(session=session, student=student)
+
+
+def application_refusal(*, session: Session, student: Student, now: datetime) -> BaseError | None:
+    """Why this student could not apply for this session now, or None: what a page shows in
+    place of the button, from the same rules applying enforces."""
+    try:
+        check_can_apply(session=session, student=student, now=now)
+    except BaseError as error:
+        return error
+    return None
+
+
 def _take_seat(session: Session) -> bool:
     """Take one seat if one is free; the session row stays locked until the commit either way."""
     if not LOCKING:  # the canary: read, then write, as if there were no locks and no guard
@@ -208,9 +228,7 @@ def _apply(*, student: Student, session: Session, waitlist_if_full: bool) -> App
     session = Session.objects.select_related("post__base").get(pk=session.pk)
     if session.allocation == Allocation.LOTTERY:  # as stored, whatever the caller passed
         session = _lock_session(session)
-    check_open_for(session=session, student=student, now=now)
-    _check_not_applied(session=session, student=student)
-    _check_no_clash(session=session, student=student)
+    check_can_apply(session=session, student=student, now=now)
     if session.allocation == Allocation.LOTTERY:
         status = ApplicationStatus.PENDING
     elif _take_seat(session):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from portal.models import Role, User
 from portal.services import audit_log_record, notification_send
+from portal.uploads import CleanImage
 
 from ..errors import BaseError
 from ..messages import POST_APPROVED, POST_RETURNED
@@ -42,12 +43,31 @@ def _check_post_fields(fields: dict) -> None:
         raise TypeError(f"Unknown post fields: {', '.join(unknown)}")
 
 
+def _set_picture(post: Post, *, image: CleanImage | None, remove_image: bool) -> None:
+    """Store a new picture (already re-encoded by `portal.uploads.read_image`), or drop it.
+
+    The old file is deleted once the change commits; a rolled-back change leaves it in place.
+    """
+    if image is None and not remove_image:
+        return
+    old = post.image.name if post.image else ""
+    if image is not None:
+        upload = image.as_file()
+        post.image.save(upload.name, upload, save=False)
+    else:
+        post.image = ""
+    if old:
+        storage = post.image.storage
+        transaction.on_commit(lambda: storage.delete(old))
+
+
 @transaction.atomic
-def post_create(*, base: Base, created_by: User, **fields) -> Post:
+def post_create(*, base: Base, created_by: User, image: CleanImage | None = None, **fields) -> Post:
     """Create a draft post; it reaches students only after the district admin approves it."""
     _check_post_fields(fields)
     _check_coordinator(user=created_by, base=base)
     post = Post(base=base, created_by=created_by, status=PostStatus.DRAFT, **fields)
+    _set_picture(post, image=image, remove_image=False)
     post.full_clean()
     post.save()
     audit_log_record(actor=created_by, action="post.create", target=post)
@@ -55,13 +75,24 @@ def post_create(*, base: Base, created_by: User, **fields) -> Post:
 
 
 @transaction.atomic
-def post_update(*, post: Post, updated_by: User, **fields) -> Post:
-    """Edit a post; a published post goes back to review so students never see unreviewed text."""
+def post_update(
+    *,
+    post: Post,
+    updated_by: User,
+    image: CleanImage | None = None,
+    remove_image: bool = False,
+    **fields,
+) -> Post:
+    """Edit a post; a published post goes back to review so students never see unreviewed text.
+
+    A new picture (or its removal) is a change like any other: the post is reviewed again.
+    """
     _check_post_fields(fields)
     _check_coordinator(user=updated_by, base=post.base)
     post = Post.objects.select_for_update().get(pk=post.pk)
     for name, value in fields.items():
         setattr(post, name, value)
+    _set_picture(post, image=image, remove_image=remove_image)
     if post.status == PostStatus.PUBLISHED:
         post.status = PostStatus.IN_REVIEW
     post.full_clean()

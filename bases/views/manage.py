@@ -97,10 +97,15 @@ def my_posts(request: HttpRequest) -> HttpResponse:
 @role_required(Role.COORDINATOR)
 def post_create_view(request: HttpRequest, base_id: int) -> HttpResponse:
     base = base_get_for_user(user=request.user, base_id=base_id)
-    form = PostForm(request.POST or None)
+    form = PostForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            post = post_create(base=base, created_by=request.user, **form.post_fields())
+            post = post_create(
+                base=base,
+                created_by=request.user,
+                image=form.picture()["image"],
+                **form.post_fields(),
+            )
         except BaseError as error:
             form.add_error(None, error)
         else:
@@ -116,10 +121,12 @@ def post_create_view(request: HttpRequest, base_id: int) -> HttpResponse:
 @role_required(Role.COORDINATOR)
 def post_edit_view(request: HttpRequest, post_id: int) -> HttpResponse:
     post = post_get_for_user(user=request.user, post_id=post_id)
-    form = PostForm(request.POST or None, post=post)
+    form = PostForm(request.POST or None, request.FILES or None, post=post)
     if request.method == "POST" and form.is_valid():
         try:
-            post = post_update(post=post, updated_by=request.user, **form.post_fields())
+            post = post_update(
+                post=post, updated_by=request.user, **form.picture(), **form.post_fields()
+            )
         except BaseError as error:
             form.add_error(None, error)
         else:

@@ -19,6 +19,7 @@ from ..selectors import (
     session_list_for_post,
     viewer_school_id,
 )
+from ..services.applications import application_refusal
 from ..tables import PostListingTable
 
 
@@ -68,6 +69,12 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         session.my_application = applied.get(session.pk)
         session.window_open = session.applications_open_at <= now < session.applications_close_at
         session.window_not_yet = now < session.applications_open_at
+        # Before the student taps: the reason applying would give, from the same rules.
+        refusal = None
+        if student is not None and session.my_application is None:
+            refusal = application_refusal(session=session, student=student, now=now)
+        session.why_not = refusal.messages[0] if refusal else ""
+        session.why_not_code = refusal.code if refusal else ""
     return render(
         request,
         "bases/post_detail.html",

@@ -360,6 +360,27 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 PORTAL_NAME = _("Shanghai Student Social Practice Portal")
 # The portal's public address, for links made outside a web request (certificate QR codes).
 PORTAL_SITE_URL = os.environ.get("PORTAL_SITE_URL", "http://localhost:8000")
+# Who runs the portal and how people reach them: the footer of every page, the privacy and help
+# pages. An empty variable keeps the demo default (the operator's default is translated).
+PORTAL_OPERATOR = os.environ.get("PORTAL_OPERATOR") or _("Shanghai Municipal Education Commission")
+PORTAL_CONTACT_EMAIL = os.environ.get("PORTAL_CONTACT_EMAIL") or "shijian@example.edu.cn"
+PORTAL_HOTLINE = os.environ.get("PORTAL_HOTLINE") or "021-6000 0000"
+PORTAL_HOTLINE_HOURS = os.environ.get("PORTAL_HOTLINE_HOURS") or _("weekdays 9:00–17:00")
+# The site's ICP filing number (备案号), shown in the footer when set.
+PORTAL_ICP_NUMBER = os.environ.get("PORTAL_ICP_NUMBER", "")
+# How long personal data is kept, as the privacy page states it (logins: the school year's
+# close below). Nothing in the code purges records or the audit log: the operator deletes them
+# on these terms, and these settings are the one place the terms are written.
+RETENTION_RECORDS_YEARS_AFTER_GRADUATION = int(
+    os.environ.get("RETENTION_RECORDS_YEARS_AFTER_GRADUATION", "3")
+)
+RETENTION_AUDIT_LOG_YEARS = int(os.environ.get("RETENTION_AUDIT_LOG_YEARS", "3"))
+
+# Pictures of bases and posts: re-encoded on upload (portal/uploads.py, `read_image`);
+# larger ones are refused.
+IMAGE_UPLOAD_MAX_BYTES = int(os.environ.get("IMAGE_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
+IMAGE_MAX_PIXELS = int(os.environ.get("IMAGE_MAX_PIXELS", str(40_000_000)))
+IMAGE_MAX_WIDTH = int(os.environ.get("IMAGE_MAX_WIDTH", "1200"))
 # Days after the close of a school year before its graduates' logins are disabled (their
 # records, certificates and verification pages stay).
 SCHOOL_YEAR_LOGIN_GRACE_DAYS = int(os.environ.get("SCHOOL_YEAR_LOGIN_GRACE_DAYS", "90"))

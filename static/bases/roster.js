@@ -36,6 +36,7 @@
   var TIMEOUT_MS = 20000;
 
   var inFlight = false;
+  var flashFor = ""; // the nonce of the queued code the flash is about, if any
   var polling = false;
   var generation = 0; // bumped by each answer, so an older poll answer is dropped
   var blocked = ""; // why syncing waits for the user (signed out), shown until it works again
@@ -159,7 +160,8 @@
     countOut: root.querySelector("[data-count=out]")
   };
 
-  function flash(message, kind) {
+  function flash(message, kind, nonce) {
+    flashFor = nonce || "";
     if (!el.flash) {
       return;
     }
@@ -300,18 +302,26 @@
   function applyAnswer(body) {
     var done = [];
     var last = "";
+    var flashedError = "";
     (body.results || []).forEach(function (result) {
       if (result.status === "created" || result.status === "repeated") {
         done.push(result.nonce);
         last = result.message || last;
       } else if (result.status === "error") {
         done.push(result.nonce); // the server refused it for good: say so, do not resend
-        showError(result.message || result.code);
+        if (flashFor && result.nonce === flashFor) {
+          // The code the flash says is being checked: its answer replaces it, one message.
+          flashedError = fmt(T.failed, { message: result.message || result.code });
+        } else {
+          showError(result.message || result.code);
+        }
       }
     });
     removeSynced(done);
     applyStates(body.rows || {});
-    if (last) {
+    if (flashedError) {
+      flash(flashedError, "error");
+    } else if (last) {
       flash(last, "ok");
     }
     return done.length > 0;
@@ -505,8 +515,9 @@
         var name = rows[match].getAttribute("data-name");
         flash(fmt(kind === "in" ? T.checkedIn : T.checkedOut, { name: name, time: hm(item.time) }), "ok");
       } else {
-        enqueue({ code: code, kind: "auto", via: "scan", time: time });
-        flash(fmt(T.codeKept, { code: code }), "");
+        var queued = enqueue({ code: code, kind: "auto", via: "scan", time: time });
+        // Tied to the code's nonce: the server's answer replaces this message, not adds one.
+        flash(fmt(T.codeKept, { code: code }), "", queued.nonce);
       }
     });
   }

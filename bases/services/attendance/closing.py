@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from portal.models import User
 from portal.services import audit_log_record
+from portal.text import join_list
 from students.services import LedgerError, RecordFacts, practice_record_upsert
 
 from ...attendance_rules import credited_span
@@ -73,7 +74,7 @@ def session_attendance_close(*, session: Session, closed_by: User) -> int:
         raise BaseError(
             _("Check out everyone present before closing: %(names)s."),
             code="missing_checkout",
-            params={"names": "、".join(missing)},
+            params={"names": join_list(missing)},
         )
     written = 0
     attended_students = set()
