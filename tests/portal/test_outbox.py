@@ -183,7 +183,9 @@ def test_a_write_rolled_back_while_redis_is_down_queues_nothing_when_it_returns(
                 notification_send(user=user, message=CONFIRMED, params=SEAT)
             assert wait_until(lambda: len(mail.outbox) == 1, timeout=20)
     assert not _pending().exists()
-    assert [m.body for m in mail.outbox] == ["您的报名已确认"], "only the committed one"
+    assert [m.body.splitlines()[0] for m in mail.outbox] == [
+        "您已被录取：图书管理员 2026-12-10 09:00–12:00。"
+    ], "only the committed one"
 
 
 @pytest.mark.postgres
