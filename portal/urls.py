@@ -3,7 +3,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from . import accounts, notifications, preferences
+from . import accounts, activation, notifications, preferences
 
 urlpatterns = [
     path("", include("dashboards.urls")),
@@ -14,6 +14,12 @@ urlpatterns = [
         "accounts/password_reset/",
         accounts.PasswordResetView.as_view(),
         name="password_reset",
+    ),
+    path("accounts/activate/", activation.activate, name="activate"),
+    path(
+        "accounts/password_change/",
+        activation.PasswordChangeView.as_view(),
+        name="password_change",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("notifications/", notifications.notification_list, name="notifications"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import certificates, code, notice, progress, reports, school_records
+from .views import certificates, code, notice, progress, reports, roster, school_records
 
 app_name = "students"
 
@@ -43,6 +43,33 @@ urlpatterns = [
         "certificates/classes/<int:class_id>/",
         certificates.class_certificates,
         name="class-certificates",
+    ),
+    path("schools/<int:school_id>/roster/", roster.roster_upload, name="roster"),
+    path(
+        "schools/<int:school_id>/roster/template.xlsx",
+        roster.roster_template,
+        name="roster-template",
+    ),
+    path(
+        "schools/<int:school_id>/roster/imports/<int:import_id>/",
+        roster.roster_import_detail,
+        name="roster-import",
+    ),
+    path(
+        "schools/<int:school_id>/roster/imports/<int:import_id>/confirm/",
+        roster.roster_import_confirm_view,
+        name="roster-import-confirm",
+    ),
+    path("classes/<int:class_id>/logins/", roster.class_logins, name="class-logins"),
+    path(
+        "classes/<int:class_id>/logins/slips.pdf",
+        roster.class_login_slips,
+        name="class-login-slips",
+    ),
+    path(
+        "students/<int:student_id>/login-reset/",
+        roster.student_login_reset_view,
+        name="student-login-reset",
     ),
     path("verify/<str:code>/", certificates.certificate_verify, name="certificate-verify"),
 ]
