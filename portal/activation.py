@@ -38,7 +38,7 @@ from .services import audit_log_record
 ACTIVATION_CODE_DAYS = 30
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
-#: Wrong codes allowed per username and per address each hour.
+#: Wrong codes allowed per username and per address each hour; then even the right one waits.
 ACTIVATION_TRIES_PER_HOUR = 10
 TRIES_WINDOW_SECONDS = 3600
 
@@ -110,13 +110,17 @@ def login_reset(*, user: User, reset_by: User) -> str:
     return activation_codes_issue(users=[user], issued_by=reset_by, reason="reset")[user.pk]
 
 
-def _take_try(key: str) -> bool:
-    cache.add(key, 0, TRIES_WINDOW_SECONDS)
-    try:
-        return cache.incr(key) <= ACTIVATION_TRIES_PER_HOUR
-    except ValueError:
-        cache.set(key, 1, TRIES_WINDOW_SECONDS)
-        return True
+def _tries_left(keys: list[str]) -> bool:
+    return all((cache.get(key) or 0) < ACTIVATION_TRIES_PER_HOUR for key in keys)
+
+
+def _count_wrong_try(keys: list[str]) -> None:
+    for key in keys:
+        cache.add(key, 0, TRIES_WINDOW_SECONDS)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, TRIES_WINDOW_SECONDS)
 
 
 def _wrong_code() -> ActivationError:
@@ -132,22 +136,20 @@ def _wrong_code() -> ActivationError:
 def activation_code_check(*, username: str, code: str, ip_address: str = "") -> User:
     """The user the code opens; ActivationError otherwise (too many tries count as wrong)."""
     username = (username or "").strip()
-    if not (
-        _take_try(f"activation:user:{username.lower()}")
-        and _take_try(f"activation:ip:{ip_address or 'unknown'}")
-    ):
+    keys = [f"activation:user:{username.lower()}", f"activation:ip:{ip_address or 'unknown'}"]
+    if not _tries_left(keys):
         raise ActivationError(
             _("Too many wrong activation codes. Please try again in an hour."), code="throttled"
         )
     user = User.objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise _wrong_code()
-    wanted = code_hash(user_id=user.pk, code=code)
-    now = timezone.now()
-    for stored in _open_codes(models.Q(user=user)).filter(expires_at__gt=now):
-        if constant_time_compare(stored.code_hash, wanted):
-            user._activation_code = stored
-            return user
+    if user is not None:
+        wanted = code_hash(user_id=user.pk, code=code)
+        now = timezone.now()
+        for stored in _open_codes(models.Q(user=user)).filter(expires_at__gt=now):
+            if constant_time_compare(stored.code_hash, wanted):
+                user._activation_code = stored
+                return user
+    _count_wrong_try(keys)
     raise _wrong_code()
 
 

@@ -350,6 +350,28 @@ def test_a_code_of_one_user_does_not_open_another(onboarded):
         activation_code_check(username=second.user.username, code=codes[first.user_id])
 
 
+@pytest.fixture
+def fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_wrong_codes_are_throttled_then_even_the_right_one_waits(client, onboarded, fresh_cache):
+    from portal.activation import ACTIVATION_TRIES_PER_HOUR
+
+    student = Student.objects.filter(school_class=onboarded).first()
+    code = activation_codes_issue(users=[student.user], issued_by=None)[student.user_id]
+    for _attempt in range(ACTIVATION_TRIES_PER_HOUR):
+        assert activate(client, student.student_number, "AAAA-AAAA").status_code == 400
+    response = activate(client, student.student_number, code)
+    assert response.status_code == 400 and "Too many wrong" in response.content.decode()
+    student.user.refresh_from_db()
+    assert not student.user.has_usable_password()
+
+
 def test_a_user_who_must_change_their_password_is_sent_to_the_change_page(client):
     user = StudentFactory().user
     user.must_change_password = True
