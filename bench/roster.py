@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         slips_s, _pdf = timed(
             lambda: render_login_slips_pdf(
                 class_login_slips_issue(school_class=first_class, issued_by=admin),
-                school_class=first_class,
+                title=str(first_class),
                 site_url="https://portal.example/",
             )
         )

@@ -26,7 +26,9 @@ class User(AbstractUser):
     )
     #: Set when someone else chose the password (an admin, a reset): the next page is the
     #: password change page until the user picks their own (`portal.middleware`).
-    must_change_password = models.BooleanField(_("must change password"), default=False)
+    must_change_password = models.BooleanField(
+        _("must change password"), default=False, db_default=False
+    )
 
     class Meta:
         verbose_name = _("user")

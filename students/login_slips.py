@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from districts.models import District, DistrictAdmin
 from portal.activation import (
     ACTIVATION_CODE_DAYS,
     activation_codes_issue,
@@ -21,7 +22,7 @@ from portal.activation import (
 )
 from portal.models import User
 
-from .models import SchoolClass, Student, TeacherAssignment, TeacherRole
+from .models import School, SchoolClass, Student, TeacherAssignment, TeacherRole
 from .pdf import html_to_pdf
 
 
@@ -30,7 +31,7 @@ class Slip:
     name: str
     username: str
     code: str
-    kind: str  # "student" or "teacher"
+    kind: str  # "student", "teacher", "school_admin" or "district_admin"
 
 
 def class_logins_pending(*, school_class: SchoolClass) -> tuple[list[Student], list[User]]:
@@ -72,12 +73,51 @@ def student_login_reset(*, student: Student, reset_by: User) -> Slip:
     return Slip(student.name, student.user.username, code, "student")
 
 
-def render_login_slips_pdf(slips: list[Slip], *, school_class: SchoolClass, site_url: str) -> bytes:
+def staff_login_slips_issue(
+    *, people: list[tuple[str, User]], issued_by: User, kind: str
+) -> list[Slip]:
+    """Fresh codes for the admins (each named with their school or district) not activated."""
+    pending = [(where, user) for where, user in people if not user_is_activated(user)]
+    codes = activation_codes_issue(users=[user for _, user in pending], issued_by=issued_by)
+    return [
+        Slip(f"{user.get_full_name()} · {where}", user.username, codes[user.pk], kind)
+        for where, user in pending
+    ]
+
+
+def staff_login_reset(*, user: User, where: str, reset_by: User, kind: str) -> Slip:
+    code = login_reset(user=user, reset_by=reset_by)
+    return Slip(f"{user.get_full_name()} · {where}", user.username, code, kind)
+
+
+def school_admins_of_district(*, district: District) -> list[tuple[School, User]]:
+    """The district's schools' admins, school by school (the district admin onboards them)."""
+    return [
+        (a.school, a.user)
+        for a in TeacherAssignment.objects.filter(
+            school__district=district, role=TeacherRole.SCHOOL_ADMIN, user__is_active=True
+        )
+        .select_related("school", "user")
+        .order_by("school__code", "user__username")
+    ]
+
+
+def district_admins() -> list[tuple[District, User]]:
+    """Every district's admins (the city admin onboards them)."""
+    return [
+        (a.district, a.user)
+        for a in DistrictAdmin.objects.filter(user__is_active=True)
+        .select_related("district", "user")
+        .order_by("district__sort_order", "user__username")
+    ]
+
+
+def render_login_slips_pdf(slips: list[Slip], *, title: str, site_url: str) -> bytes:
     html = render_to_string(
         "students/login_slips_pdf.html",
         {
             "slips": slips,
-            "school_class": school_class,
+            "title": title,
             "activate_url": site_url.rstrip("/") + reverse("activate"),
             "login_url": site_url.rstrip("/") + reverse("login"),
             "days": ACTIVATION_CODE_DAYS,

@@ -71,5 +71,11 @@ urlpatterns = [
         roster.student_login_reset_view,
         name="student-login-reset",
     ),
+    path(
+        "districts/<int:district_id>/school-admin-logins/",
+        roster.staff_logins_page,
+        name="school-admin-logins",
+    ),
+    path("district-admin-logins/", roster.staff_logins_page, name="district-admin-logins"),
     path("verify/<str:code>/", certificates.certificate_verify, name="certificate-verify"),
 ]

@@ -197,8 +197,13 @@ class Student(models.Model):
             RegexValidator(NATIONAL_ID_REGEX, _("Use 18 characters: 17 digits and a digit or X."))
         ],
     )
-    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
-    guardian_contact = models.CharField(_("guardian contact"), max_length=64, blank=True)
+    # Database defaults too: bulk loaders that write rows directly need not know these columns.
+    gender = models.CharField(
+        _("gender"), max_length=8, choices=Gender.choices, blank=True, default="", db_default=""
+    )
+    guardian_contact = models.CharField(
+        _("guardian contact"), max_length=64, blank=True, default="", db_default=""
+    )
     #: The day the school's roster stopped naming the student: never deleted, records stay.
     left_on = models.DateField(_("left on"), null=True, blank=True)
     personal_code = models.CharField(

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -13,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from districts.selectors import district_get_for_user
 from portal.activation import user_is_activated
 from portal.http import PDF_CONTENT_TYPE, XLSX_CONTENT_TYPE, attachment_response
 from portal.models import Role
@@ -29,7 +31,11 @@ from portal.uploads import (
 from ..login_slips import (
     class_login_slips_issue,
     class_logins_pending,
+    district_admins,
     render_login_slips_pdf,
+    school_admins_of_district,
+    staff_login_reset,
+    staff_login_slips_issue,
     student_login_reset,
 )
 from ..models import RosterImport, RosterImportStatus, School, SchoolClass, Student
@@ -230,9 +236,13 @@ def _site_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/")
 
 
-def _slips_pdf(request, slips, school_class, name: str) -> HttpResponse:
+def _class_title(school_class: SchoolClass) -> str:
+    return f"{school_class.school.name} {school_class.name}"
+
+
+def _slips_pdf(request, slips, title: str, name: str) -> HttpResponse:
     response = attachment_response(
-        render_login_slips_pdf(slips, school_class=school_class, site_url=_site_url(request)),
+        render_login_slips_pdf(slips, title=title, site_url=_site_url(request)),
         filename=f"{name}-{timezone.localdate().isoformat()}.pdf",
         content_type=PDF_CONTENT_TYPE,
     )
@@ -255,7 +265,7 @@ def class_login_slips(request: HttpRequest, class_id: int) -> HttpResponse:
     return _slips_pdf(
         request,
         slips,
-        school_class,
+        _class_title(school_class),
         f"login-slips-{school_class.school.code}-{school_class.entry_year}-{school_class.number}",
     )
 
@@ -270,9 +280,75 @@ def student_login_reset_view(request: HttpRequest, student_id: int) -> HttpRespo
         raise Http404
     slip = student_login_reset(student=student, reset_by=request.user)
     if request.POST.get("format") == "pdf":
-        return _slips_pdf(request, [slip], student.school_class, f"login-slip-{slip.username}")
+        return _slips_pdf(
+            request, [slip], _class_title(student.school_class), f"login-slip-{slip.username}"
+        )
     return render(
         request,
         "students/login_reset_done.html",
-        {"slip": slip, "student": student, "school_class": student.school_class},
+        {
+            "slip": slip,
+            "name": student.name,
+            "back_url": reverse("students:class-logins", args=[student.school_class_id]),
+        },
+    )
+
+
+# ------------------------------------------------------------------------------
+# Admins' logins: the district admin for the district's school admins, the city admin for the
+# district admins (their accounts are created in Django admin; slips and resets are here)
+# ------------------------------------------------------------------------------
+def _staff(request: HttpRequest, district_id: int | None):
+    """(title, [(where, user)], kind, page URL) of the admins the user onboards; 404 otherwise."""
+    if district_id is None:
+        if request.user.role != Role.CITY_ADMIN:
+            raise Http404
+        people = [(d.name, u) for d, u in district_admins()]
+        return (
+            _("District admins"),
+            people,
+            "district_admin",
+            reverse("students:district-admin-logins"),
+        )
+    district = district_get_for_user(user=request.user, district_id=district_id)
+    people = [(s.name, u) for s, u in school_admins_of_district(district=district)]
+    return (
+        _("School admins of %(district)s") % {"district": district.name},
+        people,
+        "school_admin",
+        reverse("students:school-admin-logins", args=[district.pk]),
+    )
+
+
+@role_required(Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+def staff_logins_page(request: HttpRequest, district_id: int | None = None) -> HttpResponse:
+    title, people, kind, url = _staff(request, district_id)
+    if request.method == "POST":
+        user_id = request.POST.get("reset")
+        if user_id:
+            found = [(where, u) for where, u in people if str(u.pk) == user_id]
+            if not found:
+                raise Http404
+            where, user = found[0]
+            slip = staff_login_reset(user=user, where=where, reset_by=request.user, kind=kind)
+            if request.POST.get("format") == "pdf":
+                return _slips_pdf(request, [slip], title, f"login-slip-{slip.username}")
+            response = render(
+                request,
+                "students/login_reset_done.html",
+                {"slip": slip, "name": user.get_full_name(), "back_url": url},
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+        slips = staff_login_slips_issue(people=people, issued_by=request.user, kind=kind)
+        return _slips_pdf(request, slips, title, f"login-slips-{kind}")
+    rows = [(where, user, user_is_activated(user)) for where, user in people]
+    return render(
+        request,
+        "students/staff_logins.html",
+        {
+            "title": title,
+            "rows": rows,
+            "pending": sum(1 for *_, activated in rows if not activated),
+        },
     )

@@ -428,3 +428,59 @@ def test_school_admin_cannot_reset_passwords(admin_client, onboarded):
     assert admin_client.post(url).status_code == 404
     page = admin_client.get(reverse("students:class-logins", args=[onboarded.pk]))
     assert page.status_code == 200 and student.name in page.content.decode()
+
+
+# ------------------------------------------------------------------------------
+# The district admin for the district's school admins, the city admin for district admins
+# ------------------------------------------------------------------------------
+def test_district_admin_prints_slips_and_resets_the_districts_school_admins(client):
+    from tests.factories import DistrictAdminFactory, UserFactory, district
+
+    own = SchoolAdminFactory(
+        user=UserFactory(username="xuhuiadmin", full_name="徐汇管理员", role=Role.SCHOOL_ADMIN),
+        school=SchoolFactory(name="上海市南洋模范中学", district=district("310104")),
+    )
+    own.user.set_unusable_password()
+    own.user.save()
+    other = SchoolAdminFactory(school=SchoolFactory(district=district("310101")))
+    head = DistrictAdminFactory(district=district("310104"))
+    client.force_login(head.user)
+    url = reverse("students:school-admin-logins", args=[district("310104").pk])
+    page = client.get(url).content.decode()
+    assert "xuhuiadmin" in page and other.user.username not in page
+
+    text = slips_text(client.post(url))
+    assert "徐汇管理员" in text and "上海市南洋模范中学" in text and len(codes_in(text)) == 1
+    assert client.post(url, {"reset": other.user.pk}).status_code == 404
+    reset = client.post(url, {"reset": own.user.pk})
+    code = codes_in(reset.content.decode())[0]
+    client.logout()
+    assert activate(client, "xuhuiadmin", code).status_code == 302
+
+    # Another district's page, and a school admin, get 404.
+    client.force_login(head.user)
+    assert (
+        client.get(
+            reverse("students:school-admin-logins", args=[district("310101").pk])
+        ).status_code
+        == 404
+    )
+    own.user.refresh_from_db()  # activated: a new password
+    client.force_login(own.user)
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("students:district-admin-logins")).status_code == 404
+
+
+def test_city_admin_prints_slips_for_district_admins(client):
+    from tests.factories import DistrictAdminFactory, UserFactory
+
+    district_admin = DistrictAdminFactory(user__full_name="黄浦区管理员")
+    district_admin.user.set_unusable_password()
+    district_admin.user.save()
+    client.force_login(UserFactory(role=Role.CITY_ADMIN))
+    url = reverse("students:district-admin-logins")
+    assert "黄浦区管理员" in client.get(url).content.decode()
+    text = slips_text(client.post(url))
+    assert "黄浦区管理员" in text and len(codes_in(text)) == 1
+    client.force_login(district_admin.user)
+    assert client.get(url).status_code == 404
