@@ -42,6 +42,10 @@ check: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(PROD_CHECK_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 
+# Two pytest-xdist workers, each with its own test database, media, broker folder and queue
+# (portal/settings/test.py); a module sharing one costly fixture stays on one worker
+# (tests/conftest.py). PYTEST_ARGS="-n 0" runs in one process.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 pytest: install system-packages-test messages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -66,6 +66,8 @@ class RosterScanForm(forms.Form):
         required=False,
         widget=forms.HiddenInput,
     )
+    # Sent by the "check out anyway" button after a short stay was questioned.
+    confirm_short = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean_code(self) -> str:
         return _normalise_code(self.cleaned_data["code"])
@@ -98,6 +100,8 @@ class RosterSyncItemForm(forms.Form):
         choices=[(RecordedVia.ROSTER, "roster"), (RecordedVia.SCAN, "scan")], required=False
     )
     time = AwareDateTimeField()
+    # The page asked before queueing a check-out crediting less than the policy's minimum.
+    confirm_short = forms.BooleanField(required=False)
 
     def clean_code(self) -> str:
         return _normalise_code(self.cleaned_data["code"])

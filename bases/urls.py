@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from .views import api, attendance_import, manage, public, review, roster, school, student
+from .views import (
+    api,
+    attendance_import,
+    manage,
+    public,
+    review,
+    roster,
+    school,
+    self_check_in,
+    student,
+)
 
 app_name = "bases"
 
@@ -96,6 +106,42 @@ urlpatterns = [
     # roster
     path("manage/sessions/<int:session_id>/roster/", roster.session_roster, name="session-roster"),
     path("manage/sessions/<int:session_id>/roster/sync/", roster.roster_sync, name="roster-sync"),
+    path(
+        "manage/sessions/<int:session_id>/roster/state/", roster.roster_state, name="roster-state"
+    ),
+    path(
+        "manage/sessions/<int:session_id>/roster/students/<int:student_id>/confirm/",
+        roster.roster_walk_in_confirm,
+        name="roster-walk-in-confirm",
+    ),
+    path(
+        "manage/sessions/<int:session_id>/roster/students/<int:student_id>/refuse/",
+        roster.roster_walk_in_refuse,
+        name="roster-walk-in-refuse",
+    ),
+    # self check-in
+    path("manage/sessions/<int:session_id>/kiosk/", self_check_in.kiosk, name="kiosk"),
+    path(
+        "manage/sessions/<int:session_id>/kiosk/code/",
+        self_check_in.kiosk_code,
+        name="kiosk-code",
+    ),
+    path(
+        "manage/posts/<int:post_id>/self-check-in/",
+        self_check_in.post_self_check_in,
+        name="post-self-check-in",
+    ),
+    path("check-in/", self_check_in.self_check_in, name="self-check-in"),
+    path(
+        "check-in/<int:session_id>/done/",
+        self_check_in.self_check_in_done,
+        name="self-check-in-done",
+    ),
+    path(
+        "check-in/<int:session_id>/<str:code>/",
+        self_check_in.self_check_in_scan,
+        name="self-check-in-scan",
+    ),
     path(
         "manage/sessions/<int:session_id>/roster/record/",
         roster.roster_record,

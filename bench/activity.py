@@ -250,7 +250,7 @@ class Activity:
         attendance_id = self.new_id("attendance")
         yield "attendance", (
             attendance_id, session_id, student, app_id, cell.at(arrived),
-            cell.at(cell.minutes + left), credited, via, "", False, coordinator, closed,
+            cell.at(cell.minutes + left), credited, via, "", False, coordinator, closed, False,
         )  # fmt: skip
         record_id = self.new_id("practicerecord")
         status, notice_ends_on, confirmed = cell.status[self.cohort_of[student]]

@@ -25,7 +25,7 @@ UTC = ZoneInfo("UTC")
 
 TABLES = {
     "user": ("portal.User", "id password last_login is_superuser username first_name last_name "
-             "email is_staff is_active date_joined full_name role"),
+             "email is_staff is_active date_joined full_name role language"),
     "school": ("students.School", "id code name name_en district_id"),
     "schoolclass": ("students.SchoolClass", "id school_id entry_year number"),
     "student": ("students.Student",
@@ -40,7 +40,7 @@ TABLES = {
     "coordinator": ("bases.Coordinator", "id user_id base_id"),
     "post": ("bases.Post", "id base_id title category_id description requirements place "
              "eligible_grades status review_note reviewed_by_id reviewed_at created_by_id "
-             "created_at updated_at"),
+             "created_at updated_at self_check_in allows_walk_ins"),
     "session": ("bases.Session", "id post_id starts_at ends_at capacity taken allocation "
                 "applications_open_at applications_close_at cancel_cutoff_at lottery_seed "
                 "lottery_drawn_at attendance_closed_at attendance_closed_by_id"),
@@ -48,7 +48,7 @@ TABLES = {
                     "draw_position draw_weight created_at updated_at"),
     "attendance": ("bases.Attendance", "id session_id student_id application_id checked_in_at "
                    "checked_out_at credited_minutes recorded_via walk_in_reason corrected "
-                   "recorded_by_id updated_at"),
+                   "recorded_by_id updated_at awaiting_confirmation"),
     "practicerecord": ("students.PracticeRecord", "id student_id source_ref category_id title "
                        "organiser_name organiser_level district_id started_at ended_at "
                        "credited_minutes recorded_via recorded_by_id status notice_ends_on "
@@ -183,7 +183,7 @@ class BenchData(Activity):
         user_id = self.new_id("user")
         joined = self.now_text
         return user_id, (user_id, self.refs.password_hash, None, staff, username, "", "", "",
-                         staff, True, joined, full_name, role)  # fmt: skip
+                         staff, True, joined, full_name, role, "")  # fmt: skip
 
     def admins(self):
         self.city_admin, row = self.user("bench-city", "city_admin", "市教委管理员", staff=True)
@@ -357,7 +357,7 @@ class BenchData(Activity):
                     "请提前10分钟到达，穿校服，携带学生证。", base["name"], grades, status,
                     "内容完整，同意发布。" if reviewed else "",
                     base["certifier"] if reviewed else None, at if reviewed else None,
-                    base["coordinator"], at, at,
+                    base["coordinator"], at, at, True, False,
                 )  # fmt: skip
                 weight = popularity * shares[k] / sum(shares) * (0.35 if volunteer else 1.0)
                 self.post_info.append(

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,14 +26,21 @@ USE_CHART_LIMIT = 15
 
 @dataclass
 class BaseUse:
-    """Seats offered (capacity), taken and attended over the sessions of a period."""
+    """Seats offered (capacity), taken and attended over the sessions of a period.
+
+    `taken_ended` and `attended_ended` count the sessions that have ended: only their seats could
+    have been attended, so the attendance rate is `attended_ended / taken_ended` (a session still
+    to come or still running would skew it for nothing).
+    """
 
     key: int
     label: str
     sessions: int = 0
     offered: int = 0
     taken: int = 0
+    taken_ended: int = 0
     attended: int = 0
+    attended_ended: int = 0
     overdue: int = 0
 
     @property
@@ -42,7 +49,7 @@ class BaseUse:
 
     @property
     def attended_percent(self) -> int:
-        return round(100 * self.attended / self.taken) if self.taken else 0
+        return round(100 * self.attended_ended / self.taken_ended) if self.taken_ended else 0
 
 
 def school_year_period(today: date | None = None) -> tuple[datetime, datetime, str]:
@@ -54,32 +61,48 @@ def school_year_period(today: date | None = None) -> tuple[datetime, datetime, s
 
 
 def _use(
-    groups: list[BaseUse], sessions: QuerySet[Session], key: str, attendance_key: str
+    groups: list[BaseUse],
+    sessions: QuerySet[Session],
+    key: str,
+    attendance_key: str,
+    now: datetime | None,
 ) -> list[BaseUse]:
     by_key = {group.key: group for group in groups}
+    now = now or timezone.now()
+    ended = Q(ends_at__lte=now)
     for row in (
         sessions.order_by()
         .values(key)
-        .annotate(n=Count("id"), offered=Sum("capacity"), taken=Sum("taken"))
+        .annotate(
+            n=Count("id"),
+            offered=Sum("capacity"),
+            seats_taken=Sum("taken"),
+            seats_taken_ended=Sum("taken", filter=ended, default=0),
+        )
     ):
         group = by_key.get(row[key])
         if group is not None:
-            group.sessions, group.offered, group.taken = row["n"], row["offered"], row["taken"]
+            group.sessions, group.offered = row["n"], row["offered"]
+            group.taken, group.taken_ended = row["seats_taken"], row["seats_taken_ended"]
     attended = (
         Attendance.objects.filter(session__in=sessions.values("pk"), checked_in_at__isnull=False)
         .order_by()
         .values(attendance_key)
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), ended=Count("id", filter=Q(session__ends_at__lte=now)))
     )
     for row in attended:
         group = by_key.get(row[attendance_key])
         if group is not None:
-            group.attended = row["n"]
+            group.attended, group.attended_ended = row["n"], row["ended"]
     return groups
 
 
-def base_use_for_district(*, district: District, start: datetime, end: datetime) -> list[BaseUse]:
-    """Each base of the district with sessions in [start, end), busiest first: three queries."""
+def base_use_for_district(
+    *, district: District, start: datetime, end: datetime, now: datetime | None = None
+) -> list[BaseUse]:
+    """Each base of the district with sessions in [start, end), busiest first: three queries.
+
+    The attendance rate counts the sessions ended by `now` (the current time by default)."""
     bases = Base.objects.filter(district=district).order_by("code")
     sessions = Session.objects.filter(
         post__base__district=district, starts_at__gte=start, starts_at__lt=end
@@ -89,12 +112,15 @@ def base_use_for_district(*, district: District, start: datetime, end: datetime)
         sessions,
         "post__base_id",
         "session__post__base_id",
+        now,
     )
     return sorted((g for g in groups if g.sessions), key=lambda g: (-g.offered, g.label))
 
 
-def base_use_by_district(*, start: datetime, end: datetime) -> list[BaseUse]:
-    """The bases' use of each district in [start, end): three queries."""
+def base_use_by_district(
+    *, start: datetime, end: datetime, now: datetime | None = None
+) -> list[BaseUse]:
+    """The bases' use of each district in [start, end): three queries (rate as above)."""
     districts = District.objects.order_by("sort_order", "code")
     sessions = Session.objects.filter(starts_at__gte=start, starts_at__lt=end)
     return _use(
@@ -102,6 +128,7 @@ def base_use_by_district(*, start: datetime, end: datetime) -> list[BaseUse]:
         sessions,
         "post__base__district_id",
         "session__post__base__district_id",
+        now,
     )
 
 
@@ -138,7 +165,7 @@ def base_use_header(first: str) -> list[str]:
         _("Seats taken"),
         _("Attended"),
         _("Taken %"),
-        _("Attended / taken (%)"),
+        _("Attended / taken in ended sessions (%)"),
     ]
 
 

@@ -40,11 +40,18 @@ class DemoActivities:
         with_sessions = set(
             Session.objects.filter(post__in=self.posts).values_list("post_id", flat=True)
         )
-        planned = []
+        planned, to_review = [], []
+        review_rng = self.rng("sessions in review")  # apart, so the other posts' draws stay
         for post in self.posts:
-            held = post.status in (PostStatus.PUBLISHED, PostStatus.CLOSED)
-            if held and post.pk not in with_sessions:
+            if post.pk in with_sessions:
+                continue
+            if post.status in (PostStatus.PUBLISHED, PostStatus.CLOSED):
                 planned += self.plan_sessions(rng, post)
+            elif post.status == PostStatus.IN_REVIEW:
+                # Sent for review as `post_submit` requires: with sessions, still to come and
+                # not open to anyone until the post is published.
+                to_review += self.plan_sessions(review_rng, post)
+        Session.objects.bulk_create(p.session for p in to_review)
         if not planned:
             return []
         self.plan_applications(planned)
@@ -58,12 +65,16 @@ class DemoActivities:
         demo = post.base.code == data.DEMO_BASE_CODE
         if post.status == PostStatus.CLOSED:
             counts = (rng.randint(2, 4), 0)
+        elif post.status == PostStatus.IN_REVIEW:
+            counts = (0, rng.randint(2, 4))
         else:
             counts = (6, 4) if demo else (rng.randint(2, 5), rng.randint(2, 4))
         past = [self.today - timedelta(days=k) for k in range(1, 64)]
-        future = [self.today + timedelta(days=k) for k in range(1, 36)]
+        # A post in review waits a week at least: its sessions' windows are all still to come.
+        soonest = 7 if post.status == PostStatus.IN_REVIEW else 1
+        future = [self.today + timedelta(days=k) for k in range(soonest, 36)]
         slots = pick_slots(rng, past, counts[0]) | pick_slots(rng, future, counts[1])
-        if demo and post.title == "图书管理员":
+        if demo and post.title == "图书管理员" and post.status != PostStatus.IN_REVIEW:
             slots.add((self.today, SLOTS[1]))  # a session today for live attendance
         big = post.category.code in ("safety_training", "military_training")
         capacity = rng.choice((30, 40, 50) if big else (8, 10, 12, 15, 20, 20, 25, 30))

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from portal.http import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from portal.models import User
+from portal.outbox import task_enqueue
 from portal.services import audit_log_record
 
 from .exporters import FORMAT_VERSION
@@ -100,7 +101,7 @@ def export_batch_deliver_again(*, batch: ExportBatch, requested_by: User) -> Non
     ExportBatch.objects.filter(pk=batch.pk).update(delivered_at=None, delivery_error="")
     audit_log_record(actor=requested_by, action="export.deliver_again", target=batch)
     batch_id = batch.pk
-    transaction.on_commit(lambda: tasks.export_batch_deliver.delay(batch_id=batch_id))
+    task_enqueue(tasks.export_batch_deliver, batch_id=batch_id)
 
 
 def _mark_delivered(batch: ExportBatch, *, to: str, ack: dict | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Admin for users, the audit log and notifications, and the base classes other apps' admins use."""
+"""Admin for users, the audit log, notifications, the outbox, and base classes for other admins."""
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -10,7 +10,7 @@ from import_export.formats.base_formats import CSV, XLSX
 
 from .accounts import user_sign_in_unlock
 from .exporting import EXPORT_FORMATS
-from .models import ActivationCode, AuditLog, Notification, User
+from .models import ActivationCode, AuditLog, Notification, OutboxMessage, User
 from .sheet_imports import GuardedImportMixin
 
 
@@ -193,3 +193,14 @@ class ActivationCodeAdmin(ReadOnlyAdmin):
     list_select_related = ("user", "issued_by")
     search_fields = ("user__username", "user__full_name")
     exclude = ("code_hash",)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """What was queued, and what still waits for the broker (pending rows have no "sent")."""
+
+    list_display = ("created_at", "task_name", "kwargs", "attempts", "last_error", "sent_at")
+    list_filter = (("sent_at", admin.EmptyFieldListFilter), "task_name")
+    search_fields = ("task_name", "last_error")
+    date_hierarchy = "created_at"
+    show_full_result_count = False

@@ -158,3 +158,37 @@ class ActivationCode(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class OutboxMessage(models.Model):
+    """A task to queue, written in the same transaction as the change that needs it.
+
+    Published right after commit; if the broker cannot take it then, it stays pending (with
+    the error) until `portal.outbox.outbox_flush` publishes it. Sent rows are purged later.
+    """
+
+    task_name = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    # Signatures (as dicts) run one after the other once this task has succeeded (a chain).
+    then = models.JSONField(_("then"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="outbox_pending_idx",
+            ),
+            models.Index(fields=["sent_at"], name="outbox_sent_idx"),
+        ]
+
+    def __str__(self):
+        return self.task_name

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from .messages import MessageKind
 from .models import AuditLog, Notification, User
+from .outbox import task_enqueue
 
 
 def audit_log_record(
@@ -48,7 +49,7 @@ def notification_send(
         url=url,
     )
     if user.email:  # nothing to send otherwise; the page shows it all the same
-        notification_email_send.delay_on_commit(notification_id=notification.pk)
+        task_enqueue(notification_email_send, notification_id=notification.pk)
     return notification
 
 
@@ -76,7 +77,7 @@ def notification_send_bulk(
 
     for notification in created:
         if notification.user.email and notification.pk is not None:
-            notification_email_send.delay_on_commit(notification_id=notification.pk)
+            task_enqueue(notification_email_send, notification_id=notification.pk)
     return created
 
 

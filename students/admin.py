@@ -18,6 +18,7 @@ from .models import (
     RosterImport,
     School,
     SchoolClass,
+    SchoolYearClose,
     Student,
     TeacherAssignment,
 )
@@ -84,6 +85,8 @@ class RequirementPolicyAdmin(admin.ModelAdmin):
         "minutes_per_credit_hour",
         "notice_days",
         "attendance_deadline_hours",
+        "scan_repeat_seconds",
+        "minimum_checkout_minutes",
     )
 
 
@@ -166,3 +169,18 @@ class RosterImportAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     list_select_related = ("school",)
     search_fields = ("school__name", "school__code", "original_name")
+
+
+@admin.register(SchoolYearClose)
+class SchoolYearCloseAdmin(ReadOnlyAdmin):
+    """Closed only through the page or `close_school_year`, which do the graduates' part."""
+
+    list_display = (
+        "__str__",
+        "closed_on",
+        "graduates",
+        "records_finalised",
+        "logins_disable_on",
+        "logins_disabled_at",
+        "closed_by",
+    )

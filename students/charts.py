@@ -12,7 +12,7 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
-from .progress import Forecast, Tally, credit_hours
+from .progress import Forecast, Tally, credit_hours_parts
 
 WIDTH = 100  # per cent
 ROW_HEIGHT = 40
@@ -139,12 +139,22 @@ def last_months(until: date, count: int = 12) -> list[tuple[int, int]]:
 
 
 def month_charts(progress, until: date) -> tuple[dict, dict]:
-    """Two column charts of the twelve months up to `until`: practice days and 学时."""
+    """Two column charts of the twelve months up to `until`: practice days and 学时.
+
+    Each month's 学时 is rounded on the running total from the student's first month
+    (`credit_hours_parts`), so the months add up to the 学时 shown in all."""
+    shown = [(year, month0 + 1) for year, month0 in last_months(until)]
+    keys = sorted({*progress.by_month, *shown})
+    parts = credit_hours_parts(
+        [progress.by_month.get(key, Tally()).volunteer_minutes for key in keys],
+        progress.minutes_per_credit_hour,
+    )
+    month_hours = dict(zip(keys, parts, strict=True))
     days, hours = [], []
-    for year, month0 in last_months(until):
-        tally = progress.by_month.get((year, month0 + 1), Tally())
-        label = str(month0 + 1)
+    for key in shown:
+        tally = progress.by_month.get(key, Tally())
+        label = str(key[1])
         days.append((label, tally.days, str(tally.days)))
-        value = credit_hours(tally.volunteer_minutes, progress.minutes_per_credit_hour)
+        value = month_hours[key]
         hours.append((label, float(value), f"{value.normalize():f}"))
     return column_chart(days), column_chart(hours)

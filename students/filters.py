@@ -18,6 +18,19 @@ class ClassReportFilter(django_filters.FilterSet):
         model = Student
         fields: list[str] = []
 
+    def __init__(self, data=None, *args, **kwargs):
+        # A state the report does not know (an old link, a typo) is ignored rather than
+        # invalidating the whole form, which would empty the report.
+        if data is not None and data.get("state") not in (None, "", *dict(STATE_CHOICES)):
+            data = data.copy()
+            data.pop("state")
+        super().__init__(data, *args, **kwargs)
+
+    @property
+    def narrows(self) -> bool:
+        """Whether the keyword leaves out some students of the class."""
+        return self.form.is_valid() and bool((self.form.cleaned_data.get("q") or "").strip())
+
     def filter_keyword(self, queryset, name, value):
         value = value.strip()
         if not value:

@@ -105,6 +105,12 @@ class ClassReport:
         rows = [row for row in self.rows if not wanted or row.forecast in wanted]
         return ClassReport(self.school_class, self.categories, rows, self.today)
 
+    def only(self, students) -> "ClassReport":
+        """The rows of the given students (a filtered subset of the class)."""
+        wanted = {student.pk for student in students}
+        rows = [row for row in self.rows if row.student.pk in wanted]
+        return ClassReport(self.school_class, self.categories, rows, self.today)
+
     def sorted(self, key: str) -> "ClassReport":
         """Rows ordered by a column name; a leading '-' reverses (as django-tables2 does)."""
         name = key.lstrip("-")

@@ -1,5 +1,6 @@
 """Reads of schools, classes, students and the ledger, each scoped to the user asking."""
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Q, QuerySet
@@ -23,6 +24,7 @@ from .policies import policy_for_entry_year
 from .progress import (
     Tally,
     credit_hours,
+    credit_hours_parts,
     progress_for_students,
     progress_from_records,
     school_year_label,
@@ -161,6 +163,29 @@ def attendance_deadline_hours() -> int:
     return policy.attendance_deadline_hours
 
 
+@dataclass(frozen=True)
+class ScanLimits:
+    """How close two scans of one student may come, and the shortest stay without a question."""
+
+    repeat_seconds: int
+    minimum_checkout_minutes: int
+    deadline_hours: int
+
+
+def attendance_scan_limits() -> ScanLimits:
+    """The attendance limits of the current policy (the one `attendance_deadline_hours` reads),
+    or the defaults without a policy: read once for a page that needs several."""
+    try:
+        policy = policy_for_entry_year(entry_year=school_year_of(timezone.localdate()))
+    except RequirementPolicy.DoesNotExist:
+        policy = RequirementPolicy(attendance_deadline_hours=DEFAULT_ATTENDANCE_DEADLINE_HOURS)
+    return ScanLimits(
+        repeat_seconds=policy.scan_repeat_seconds,
+        minimum_checkout_minutes=policy.minimum_checkout_minutes,
+        deadline_hours=policy.attendance_deadline_hours,
+    )
+
+
 def student_records(*, student: Student) -> QuerySet[PracticeRecord]:
     """All of a student's records, newest first, with their category."""
     return (
@@ -191,16 +216,19 @@ def progress_context(
     ]
     first_year = student.school_class.entry_year
     months = last_months(today)
+    year_keys = sorted({first_year, first_year + 1, first_year + 2, *progress.by_school_year})
+    year_hours = credit_hours_parts(
+        [progress.by_school_year.get(year, Tally()).volunteer_minutes for year in year_keys],
+        per_hour,
+    )
     years = [
         {
             "label": school_year_label(year),
             "grade": year - first_year + 1,
             "tally": progress.by_school_year.get(year, Tally()),
-            "hours": credit_hours(
-                progress.by_school_year.get(year, Tally()).volunteer_minutes, per_hour
-            ),
+            "hours": hours,
         }
-        for year in sorted({first_year, first_year + 1, first_year + 2, *progress.by_school_year})
+        for year, hours in zip(year_keys, year_hours, strict=True)
     ]
     days_chart, hours_chart = month_charts(progress, today)
     return {

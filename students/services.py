@@ -130,12 +130,13 @@ def notice_end_for(*, student: Student, today: date | None = None) -> date:
 
 @transaction.atomic
 def practice_record_upsert(
-    *, source_ref: str, facts: RecordFacts, recorded_by: User | None
+    *, source_ref: str, facts: RecordFacts, recorded_by: User | None, reason: str = ""
 ) -> tuple[PracticeRecord, bool]:
     """Create the record for `source_ref` in public notice, or return it unchanged if it exists.
 
     Returns (record, created). The same source with different facts is refused: changes go
-    through `practice_record_correct`, which keeps the reason and a new version.
+    through `practice_record_correct`, which keeps the reason and a new version. `reason` says
+    why a record is created by hand (a correction of a no-show); it goes into version 1.
     """
     _check_facts(facts)
     record = PracticeRecord.objects.select_for_update().filter(source_ref=source_ref).first()
@@ -157,12 +158,16 @@ def practice_record_upsert(
         notice_ends_on=notice_end_for(student=facts.student),
         version=1,
     )
-    _version_snapshot(record=record, changed_by=recorded_by, reason="")
+    _version_snapshot(record=record, changed_by=recorded_by, reason=reason.strip())
     audit_log_record(
         actor=recorded_by,
         action="record.create",
         target=record,
-        data={"source_ref": source_ref, "credited_minutes": facts.credited_minutes},
+        data={
+            "source_ref": source_ref,
+            "credited_minutes": facts.credited_minutes,
+            **({"reason": reason.strip()} if reason.strip() else {}),
+        },
     )
     _tell_student(
         record,

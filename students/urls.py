@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from .views import certificates, code, notice, progress, reports, roster, school_records
+from .views import (
+    certificates,
+    code,
+    notice,
+    progress,
+    reports,
+    roster,
+    school_records,
+    school_year,
+)
 
 app_name = "students"
 
@@ -33,6 +42,7 @@ urlpatterns = [
         "reports/districts/<int:district_id>/", reports.district_report_view, name="district-report"
     ),
     path("reports/city/", reports.city_report_view, name="city-report"),
+    path("school-year/close/", school_year.school_year_close_view, name="school-year-close"),
     path("certificates/me/", certificates.my_certificate, name="my-certificate"),
     path(
         "certificates/students/<int:student_id>/",

@@ -35,11 +35,38 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 
 
+# Modules whose tests share one costly module-scoped fixture (a seeded or migrated database): a
+# parallel run (make test: pytest-xdist, --dist loadgroup) keeps each on one worker, so that the
+# fixture is made once. pytest-xdist's own xdist_group marks do nothing on pytest 9.2, whose node
+# ids it can no longer suffix with the group (pytest-xdist#1386): the grouping is done here.
+ONE_WORKER_MODULES = ("tests/demo/test_seed_demo.py", "tests/demo/test_run_demo.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesKeptTogether(LoadScopeScheduling):
+        """One work unit per listed module, one per test elsewhere; the biggest units first."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    return ModulesKeptTogether(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
     for item in items:
         if "postgres" in item.keywords and not _is_postgres():
             item.add_marker(skip_pg)
+    if hasattr(config, "workerinput"):
+        # In a parallel run (pytest-xdist) the long tests go first, so that one of them left
+        # for last does not keep the run going while the other workers have nothing to do.
+        items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 def _is_postgres() -> bool:
@@ -94,3 +121,17 @@ def colleague(owned):
 @pytest.fixture
 def outsider(owned):
     return outsider_of(owned)
+
+
+@pytest.fixture
+def redis_server():
+    """A private redis-server (tests/brokers.py) a test may stop and start; never the shared one."""
+    import shutil
+
+    from tests.brokers import RedisServer
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server on the PATH")
+    server = RedisServer().start()
+    yield server
+    server.stop()

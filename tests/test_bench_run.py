@@ -63,6 +63,7 @@ def bench_database_url(tmp_path):
     _admin(database, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.long
 def test_every_scenario_gives_its_baselines_numbers_at_scale_s(bench_database_url, tmp_path):
     env = {
         **os.environ,

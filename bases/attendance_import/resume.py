@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.models import AuditLog
+from portal.outbox import task_enqueue
 from portal.services import audit_log_record
 
 from ..models import AttendanceImport, ImportStatus
@@ -62,6 +63,6 @@ def attendance_imports_requeue_stale() -> list[int]:
                 target=item,
                 data={"confirmed_by": user_id},
             )
-            confirm_task.delay_on_commit(import_id=item.pk, user_id=user_id)
+            task_enqueue(confirm_task, import_id=item.pk, user_id=user_id)
         queued.append(item.pk)
     return queued

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.models import User
+from portal.outbox import task_enqueue
 from portal.services import audit_log_record
 from portal.uploads import CSV, XLSX, ZIP_MAGIC
 from students.models import (
@@ -178,7 +179,7 @@ def attendance_import_queue(
     locked.status = ImportStatus.IMPORTING
     locked.save(update_fields=["status"])
     audit_log_record(actor=confirmed_by, action="attendance_import.queue", target=locked)
-    confirm_task.delay_on_commit(import_id=locked.pk, user_id=confirmed_by.pk)
+    task_enqueue(confirm_task, import_id=locked.pk, user_id=confirmed_by.pk)
     return locked
 
 

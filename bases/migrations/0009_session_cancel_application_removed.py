@@ -25,12 +25,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='application',
             name='status_reason',
-            field=models.CharField(blank=True, max_length=300, verbose_name='reason'),
+            field=models.CharField(blank=True, db_default='', max_length=300, verbose_name='reason'),
         ),
         migrations.AddField(
             model_name='session',
             name='cancel_reason',
-            field=models.CharField(blank=True, max_length=300, verbose_name='reason for cancelling'),
+            field=models.CharField(blank=True, db_default='', max_length=300, verbose_name='reason for cancelling'),
         ),
         migrations.AddField(
             model_name='session',

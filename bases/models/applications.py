@@ -91,7 +91,7 @@ class Application(models.Model):
         related_name="applications",
     )
     # Why the base cancelled the session or removed the student, as the student was told.
-    status_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    status_reason = models.CharField(_("reason"), max_length=300, blank=True, db_default="")
     draw_position = models.PositiveIntegerField(_("draw position"), null=True, blank=True)
     draw_weight = models.FloatField(_("draw weight"), null=True, blank=True)
     created_at = models.DateTimeField(_("applied at"), auto_now_add=True)

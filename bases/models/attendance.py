@@ -37,6 +37,11 @@ class Attendance(models.Model):
         _("recorded via"), max_length=16, choices=RecordedVia.choices, default=RecordedVia.ROSTER
     )
     walk_in_reason = models.CharField(_("reason for adding"), max_length=300, blank=True)
+    awaiting_confirmation = models.BooleanField(
+        _("walk-in awaiting confirmation"),
+        default=False,
+        help_text=_("A walk-in who checked in by themselves, until the coordinator confirms."),
+    )
     corrected = models.BooleanField(
         _("corrected by hand"),
         default=False,

@@ -43,6 +43,22 @@ class Post(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=PostStatus.choices, default=PostStatus.DRAFT
     )
+    self_check_in = models.BooleanField(
+        _("self check-in"),
+        default=True,
+        help_text=_(
+            "Students check themselves in and out with the rotating code of the session's "
+            "check-in screen."
+        ),
+    )
+    allows_walk_ins = models.BooleanField(
+        _("walk-ins may check themselves in"),
+        default=False,
+        help_text=_(
+            "A student who did not apply may check in with the code; the coordinator then "
+            "confirms them on the roster."
+        ),
+    )
     review_note = models.TextField(_("review note"), blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -126,7 +142,9 @@ class Session(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    cancel_reason = models.CharField(_("reason for cancelling"), max_length=300, blank=True)
+    cancel_reason = models.CharField(
+        _("reason for cancelling"), max_length=300, blank=True, db_default=""
+    )
 
     class Meta:
         verbose_name = _("session")

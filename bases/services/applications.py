@@ -131,15 +131,21 @@ def check_open_for(*, session: Session, student: Student, now: datetime) -> None
     check_class_eligible(session=session, school_class=student.school_class, today=today)
 
 
-def _check_not_applied(*, session: Session, student: Student) -> None:
+def _check_not_applied(*, session: Session, student: Student, on_behalf: bool = False) -> None:
+    """`on_behalf`: a teacher acts for the student, so the message names the student."""
     existing = Application.objects.filter(
         LIVE_APPLICATION, session=session, student=student
     ).first()
     if existing is not None:
+        message = (
+            _("%(name)s has already applied for this session (%(status)s).")
+            if on_behalf
+            else _("You have already applied for this session (%(status)s).")
+        )
         raise BaseError(
-            _("You have already applied for this session (%(status)s)."),
+            message,
             code="already_applied",
-            params={"status": existing.get_status_display()},
+            params={"status": existing.get_status_display(), "name": student.name},
         )
 
 
@@ -158,13 +164,24 @@ def _clashing_application(*, session: Session, student_id: int) -> Application |
     )
 
 
-def _check_no_clash(*, session: Session, student: Student) -> None:
+def _check_no_clash(*, session: Session, student: Student, on_behalf: bool = False) -> None:
+    """`on_behalf`: a teacher acts for the student, so the message names the student."""
     clash = _clashing_application(session=session, student_id=student.pk)
     if clash is not None:
+        message = (
+            _(
+                "This session clashes in time with %(other)s, which %(name)s has already "
+                "applied for."
+            )
+            if on_behalf
+            else _(
+                "This session clashes in time with %(other)s, which you have already applied for."
+            )
+        )
         raise BaseError(
-            _("This session clashes in time with %(other)s, which you have already applied for."),
+            message,
             code="time_clash",
-            params={"other": session_label(clash.session)},
+            params={"other": session_label(clash.session), "name": student.name},
         )
 
 

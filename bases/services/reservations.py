@@ -111,8 +111,8 @@ def class_reservation_name(
     check_class_eligible(
         session=session, school_class=student.school_class, today=timezone.localdate(now)
     )
-    _check_not_applied(session=session, student=student)
-    _check_no_clash(session=session, student=student)
+    _check_not_applied(session=session, student=student, on_behalf=True)
+    _check_no_clash(session=session, student=student, on_behalf=True)
     application = Application.objects.create(
         student=student,
         session=session,

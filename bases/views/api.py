@@ -23,10 +23,11 @@ from portal.models import Role
 from portal.roles import role_required
 from students.models import RecordedVia, Student
 
+from ..attendance_rules import Problem
 from ..errors import BaseError
 from ..forms_attendance import ApiScanForm, ApiTokenForm
 from ..models import BaseApiToken, Session
-from ..selectors import base_get_for_user
+from ..selectors import base_get_for_user, roster_pairs
 from ..services.api_tokens import (
     api_token_authenticate,
     api_token_create,
@@ -203,18 +204,23 @@ def _record(*, token: BaseApiToken, scans: list[dict]) -> tuple[list[dict], Json
     students = Student.objects.in_bulk(
         {s["student_number"] for s in scans}, field_name="student_number"
     )
+    on_roster = roster_pairs(
+        session_ids=set(sessions), student_ids={student.pk for student in students.values()}
+    )
     results: list[dict] = [
         {"index": index, "nonce": scan["nonce"]} for index, scan in enumerate(scans)
     ]
     by_session: dict[int, list[tuple[int, Scan]]] = defaultdict(list)
     for index, scan in enumerate(scans):
         student = students.get(scan["student_number"])
-        if student is None:
+        if student is None or (scan["session"], student.pk) not in on_roster:
+            # One answer, checked first, for every number not on the session's roster: whether
+            # it belongs to a student elsewhere in the city is none of the token holder's business.
             results[index].update(
                 status="error",
-                code="unknown_student",
-                message=_("No student has the student number %(number)s.")
-                % {"number": scan["student_number"]},
+                code=Problem.NOT_CONFIRMED.value,
+                message=_("Student number %(number)s is not on the roster of session %(session)s.")
+                % {"number": scan["student_number"], "session": scan["session"]},
             )
             continue
         by_session[scan["session"]].append(

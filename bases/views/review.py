@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from portal.models import AuditLog, Role, User
 from portal.roles import role_required
 
+from .. import attendance_rules as rules
 from ..errors import BaseError
 from ..forms import ApproveForm, BaseFilterForm, CertifyForm, ReasonForm, ReturnForm
 from ..models import Base, BaseLevel, Post, PostStatus
@@ -108,12 +109,19 @@ def _render_review(
     approve_form: ApproveForm | None = None,
     return_form: ReturnForm | None = None,
 ) -> HttpResponse:
+    sessions = list(post.sessions.order_by("starts_at", "id"))
+    params = rules.session_flag_params()
+    for session in sessions:
+        session.flags = [
+            (flag.value, _(rules.SESSION_FLAG_MESSAGES[flag]) % params)
+            for flag in rules.session_flags(starts_at=session.starts_at, ends_at=session.ends_at)
+        ]
     return render(
         request,
         "bases/review_post.html",
         {
             "post": post,
-            "sessions": post.sessions.order_by("starts_at", "id"),
+            "sessions": sessions,
             "history": _decisions(model=Post, object_ids=[str(post.pk)], limit=RECENT_DECISIONS),
             "approve_form": approve_form or ApproveForm(prefix="approve"),
             "return_form": return_form or ReturnForm(prefix="return"),

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import User
+from portal.outbox import task_enqueue
 from portal.services import audit_log_record
 
 from ..exporters import export_rows, export_write, file_extension, records_for_batch
@@ -124,11 +125,11 @@ def _queue_run_and_delivery(batch_id: int) -> None:
     # module would be circular.
     from .. import tasks
 
-    transaction.on_commit(
-        lambda: chain(
+    task_enqueue(
+        chain(
             tasks.export_batch_run.si(batch_id=batch_id),
             tasks.export_batch_deliver.si(batch_id=batch_id),
-        ).delay()
+        )
     )
 
 

@@ -143,6 +143,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        # A kept connection is checked before each request reuses it: after PostgreSQL
+        # restarts, the next request connects afresh instead of failing on the dead one.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -156,10 +159,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # ------------------------------------------------------------------------------
 # Cache: shared by every process (sign-in and reset limits count across workers)
 # ------------------------------------------------------------------------------
+# A Redis cache that is down or slow counts as empty (portal.cache): pages still load, and the
+# password-reset limits cannot be counted until it is back. Seconds to wait for it:
+CACHE_TIMEOUT = float(os.environ.get("CACHE_TIMEOUT", "1"))
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        {
+            "BACKEND": "portal.cache.FailSoftRedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {"socket_connect_timeout": CACHE_TIMEOUT, "socket_timeout": CACHE_TIMEOUT},
+        }
         if CACHE_URL.startswith(("redis://", "rediss://"))
         else {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -259,6 +269,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "portal@localhost")
 # ------------------------------------------------------------------------------
 CELERY_BROKER_DIR = Path(os.environ.get("CELERY_BROKER_DIR", VAR_DIR / "celery-broker"))
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+# Seconds a publish waits for the broker before giving up (the outbox keeps the message).
+CELERY_BROKER_TIMEOUT = float(os.environ.get("CELERY_BROKER_TIMEOUT", "2"))
+CELERY_BROKER_CONNECTION_TIMEOUT = CELERY_BROKER_TIMEOUT
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
@@ -268,7 +281,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": 3600}
+    else {
+        "visibility_timeout": 3600,
+        # Also for a Redis that hangs without closing the connection. The worker's BRPOP
+        # waits in its event loop, not on this timeout.
+        "socket_connect_timeout": CELERY_BROKER_TIMEOUT,
+        "socket_timeout": CELERY_BROKER_TIMEOUT,
+    }
+)
+# kombu's filesystem transport, writing each message whole before a worker can see it.
+CELERY_BROKER_TRANSPORT = (
+    "portal.broker:Transport" if CELERY_BROKER_URL.startswith("filesystem") else None
 )
 # The queue tasks go to and workers read; deployments sharing one Redis each use their own.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
@@ -310,11 +333,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bases.tasks.attendance_imports_requeue_stale",
         "schedule": 60.0,
     },
+    "graduate-logins-disable-due": {
+        "task": "students.tasks.graduate_logins_disable_due",
+        "schedule": 3600.0,
+    },
     "portal-tmp-sweep": {
         "task": "portal.tasks.portal_tmp_sweep",
         "schedule": 3600.0,
     },
+    # Queues the follow-up work the broker could not take when it was written (portal.outbox).
+    "outbox-flush": {
+        "task": "portal.tasks.outbox_flush",
+        "schedule": 60.0,
+    },
 }
+# Outbox (portal.outbox): a message never tried is left to its own request this long; sent
+# messages are kept this many days, for the admin's view, then deleted.
+OUTBOX_GRACE_SECONDS = float(os.environ.get("OUTBOX_GRACE_SECONDS", "60"))
+OUTBOX_KEEP_DAYS = int(os.environ.get("OUTBOX_KEEP_DAYS", "7"))
 # An attendance import left "importing" this long has a dead worker and is queued again.
 ATTENDANCE_IMPORT_STALE_SECONDS = float(os.environ.get("ATTENDANCE_IMPORT_STALE_SECONDS", "600"))
 DJANGO_CELERY_BEAT_TZ_AWARE = True
@@ -325,6 +361,9 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 PORTAL_NAME = _("Shanghai Student Social Practice Portal")
 # The portal's public address, for links made outside a web request (certificate QR codes).
 PORTAL_SITE_URL = os.environ.get("PORTAL_SITE_URL", "http://localhost:8000")
+# Days after the close of a school year before its graduates' logins are disabled (their
+# records, certificates and verification pages stay).
+SCHOOL_YEAR_LOGIN_GRACE_DAYS = int(os.environ.get("SCHOOL_YEAR_LOGIN_GRACE_DAYS", "90"))
 
 # ------------------------------------------------------------------------------
 # Evaluation export (docs/export-format.md, "Settings")

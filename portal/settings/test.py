@@ -33,9 +33,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # pytest-xdist's workers add _gw0, _gw1, ... to this name: a database each.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
         "TEST_DATABASE_NAME", "test_portal"
     )
+    # A commit need not wait for the disk here: a test database does not outlive a crash.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"
 
 # A queue of its own per run, so leftovers of an earlier run never reach this run's worker.
 CELERY_TASK_DEFAULT_QUEUE = f"portal-test-{_TMP.name}"

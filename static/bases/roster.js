@@ -6,6 +6,10 @@
  * server records each nonce once, so sending an action again after a lost answer is harmless.
  * Actions that need the server (walk-ins, closing, corrections) are plain forms; offline, the
  * page says so instead of leaving the roster.
+ *
+ * While nothing waits, the page polls the roster's state every half second, so scans made
+ * elsewhere (a student's self check-in, another coordinator's phone) show at once; a student
+ * new to the roster (a walk-in who checked in by themselves) reloads the page.
  */
 (function () {
   "use strict";
@@ -22,11 +26,18 @@
   var STARTS = root.getAttribute("data-starts");
   var ENDS = root.getAttribute("data-ends");
   var CLOSED = root.hasAttribute("data-closed");
+  var STATE_URL = root.getAttribute("data-state-url");
+  var MINIMUM = parseInt(root.getAttribute("data-minimum") || "0", 10);
+  var REPEAT_MS = parseInt(root.getAttribute("data-repeat") || "0", 10) * 1000;
+  var POLL_MS = 500;
+  var HIDDEN_POLL_MS = 10000;
   var BATCH = 200;
   var RETRY_MS = 15000;
   var TIMEOUT_MS = 20000;
 
   var inFlight = false;
+  var polling = false;
+  var generation = 0; // bumped by each answer, so an older poll answer is dropped
   var blocked = ""; // why syncing waits for the user (signed out), shown until it works again
   var memoryQueue = []; // used only when localStorage is unavailable
 
@@ -278,7 +289,7 @@
   // ---------------------------------------------------------------- syncing
   function wire(item) {
     var out = { nonce: item.nonce, time: item.time };
-    ["action", "student", "code", "kind", "via"].forEach(function (name) {
+    ["action", "student", "code", "kind", "via", "confirm_short"].forEach(function (name) {
       if (item[name] !== undefined) {
         out[name] = item[name];
       }
@@ -299,16 +310,103 @@
       }
     });
     removeSynced(done);
-    var states = body.rows || {};
-    Object.keys(rows).forEach(function (id) {
-      var state = states[id] || {};
-      rows[id].setAttribute("data-in", state.in || "");
-      rows[id].setAttribute("data-out", state.out || "");
-    });
+    applyStates(body.rows || {});
     if (last) {
       flash(last, "ok");
     }
     return done.length > 0;
+  }
+
+  /* The server's times for every row; a student the page does not show yet reloads it. */
+  function applyStates(states) {
+    generation += 1;
+    Object.keys(rows).forEach(function (id) {
+      var state = states[id] || {};
+      rows[id].setAttribute("data-in", state.in || "");
+      rows[id].setAttribute("data-out", state.out || "");
+      rows[id].setAttribute("data-last", state.last || "");
+      var badge = rows[id].querySelector("[data-testid=self-badge]");
+      if (badge) {
+        badge.hidden = !state.self;
+      }
+    });
+    var newcomer = Object.keys(states).some(function (id) { return !rows[id]; });
+    if (newcomer && !load().length && !root.querySelector("details[open]")) {
+      window.location.reload();
+    }
+  }
+
+  function poll() {
+    if (CLOSED || polling || inFlight || navigator.onLine === false || blocked || load().length) {
+      return;
+    }
+    polling = true;
+    var started = generation;
+    fetch(STATE_URL, {
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-Requested-With": "XMLHttpRequest" }
+    }).then(function (response) {
+      var isJson = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+      return response.ok && isJson ? response.json() : null;
+    }).then(function (body) {
+      if (body && started === generation && !inFlight && !load().length) {
+        applyStates(body.rows || {});
+        render();
+      }
+    }).catch(function () {
+      /* offline or a timeout: the next poll tries again */
+    }).then(function () {
+      polling = false;
+    });
+  }
+
+  function pollLoop() {
+    poll();
+    window.setTimeout(pollLoop, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
+  }
+
+  function toMinutes(hhmm) {
+    var parts = (hhmm || "").split(":");
+    return parts.length === 2 ? Number(parts[0]) * 60 + Number(parts[1]) : NaN;
+  }
+
+  /* Minutes a check-out now would credit, from the row's check-in time (NaN if unknown). */
+  function creditedNow(id) {
+    var s = shown(rows[id], pendingTimes(load())[id]);
+    var start = Math.max(toMinutes(s.in), toMinutes(STARTS));
+    var end = Math.min(toMinutes(hm(isoNow())), toMinutes(ENDS));
+    return Math.max(0, end - start);
+  }
+
+  /* When this student was last scanned, as far as the page knows (ms since the epoch). */
+  function lastScan(id) {
+    var last = Date.parse(rows[id].getAttribute("data-last") || "") || 0;
+    load().forEach(function (item) {
+      if (String(item.student) === String(id)) {
+        last = Math.max(last, Date.parse(item.time) || 0);
+      }
+    });
+    return last;
+  }
+
+  /* A check-out crediting less than the policy's minimum is recorded only when confirmed:
+   * null to drop it, else the extra fields of the queued item. A double scan (within the
+   * repeat interval) is not asked about: the server answers that it is already recorded. */
+  function confirmShort(id) {
+    if (Date.now() - lastScan(id) < REPEAT_MS) {
+      return {};
+    }
+    var minutes = creditedNow(id);
+    if (isNaN(minutes) || minutes >= MINIMUM) {
+      return {};
+    }
+    var row = rows[id];
+    var question = fmt(T.shortConfirm, {
+      name: row.getAttribute("data-name"),
+      time: shown(row, pendingTimes(load())[id]).in,
+      minimum: MINIMUM
+    });
+    return window.confirm(question) ? { confirm_short: true } : null;
   }
 
   function sync() {
@@ -364,7 +462,13 @@
   // ---------------------------------------------------------------- actions
   function recordScan(studentId, kind, via) {
     var row = rows[studentId];
-    var item = enqueue({ student: Number(studentId), kind: kind, via: via });
+    var extra = kind === "out" ? confirmShort(studentId) : {};
+    if (extra === null) {
+      return;
+    }
+    var item = enqueue({
+      student: Number(studentId), kind: kind, via: via, confirm_short: extra.confirm_short
+    });
     var name = row ? row.getAttribute("data-name") : "";
     flash(fmt(kind === "in" ? T.checkedIn : T.checkedOut, { name: name, time: hm(item.time) }), "ok");
   }
@@ -390,7 +494,14 @@
       }
       if (match) {
         var kind = isIn(match) ? "out" : "in";
-        var item = enqueue({ student: Number(match), kind: kind, via: "scan", time: time });
+        var extra = kind === "out" ? confirmShort(match) : {};
+        if (extra === null) {
+          return;
+        }
+        var item = enqueue({
+          student: Number(match), kind: kind, via: "scan", time: time,
+          confirm_short: extra.confirm_short
+        });
         var name = rows[match].getAttribute("data-name");
         flash(fmt(kind === "in" ? T.checkedIn : T.checkedOut, { name: name, time: hm(item.time) }), "ok");
       } else {
@@ -457,4 +568,7 @@
   render();
   root.setAttribute("data-ready", "");
   sync();
+  if (STATE_URL && !CLOSED) {
+    window.setTimeout(pollLoop, POLL_MS);
+  }
 })();

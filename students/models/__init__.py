@@ -27,6 +27,7 @@ from .schools import (
     mask_name,
     new_personal_code,
 )
+from .years import SchoolYearClose
 
 __all__ = [
     "NATIONAL_ID_REGEX",
@@ -41,6 +42,7 @@ __all__ = [
     "PracticeRecord",
     "PracticeRecordVersion",
     "RecordStatus",
+    "SchoolYearClose",
     "RecordedVia",
     "RequirementPolicy",
     "RosterImport",

@@ -26,6 +26,7 @@ class RecordedVia(models.TextChoices):
     SCAN = "scan", _("Code scan")
     IMPORT = "import", _("Spreadsheet import")
     API = "api", _("Base API")
+    SELF = "self", _("Self check-in")
     SCHOOL = "school", _("Entered by school")
     TRANSFER = "transfer", _("Transferred from another platform")
 

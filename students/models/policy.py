@@ -60,6 +60,22 @@ class RequirementPolicy(models.Model):
     attendance_deadline_hours = models.PositiveSmallIntegerField(
         _("hours to record attendance after a session"), default=24
     )
+    scan_repeat_seconds = models.PositiveSmallIntegerField(
+        _("seconds in which a second scan is already recorded"),
+        default=60,
+        help_text=_(
+            "A scan of the same student at the same session within this many seconds of the "
+            "last one is answered 'already recorded' instead of checking them out."
+        ),
+    )
+    minimum_checkout_minutes = models.PositiveSmallIntegerField(
+        _("minimum minutes before a check-out without confirmation"),
+        default=10,
+        help_text=_(
+            "A check-out that would credit fewer minutes asks the coordinator to confirm on "
+            "the roster; a student's own check-out is refused until then."
+        ),
+    )
 
     class Meta:
         verbose_name = _("requirement policy")

@@ -11,7 +11,10 @@ A student's progress has two measures, both read from the ledger only:
 
 Records `in_notice` and `final` count; `disputed` and `revoked` ones are tallied apart and never
 count. Figures are split by category and by school year (a school year starts on 1 September):
-a record's minutes belong to the date it starts on, its days to the dates they fall on.
+a record's minutes belong to the date it starts on, its days to the dates they fall on; a
+record dated before the student's first school year (新生军训 in August) counts in the first.
+学时 shown by month or school year are rounded on the running total (`credit_hours_parts`), so
+they add up to the 学时 shown in all.
 
 The package: `rules` (school years, forecasts, thresholds, 学时: no database), `figures` (the
 dataclasses returned), `ledger` (progress with breakdowns, from the ledger query or from records
@@ -37,9 +40,11 @@ from .rules import (
     Forecast,
     combined_forecast,
     credit_hours,
+    credit_hours_parts,
     elapsed_share,
     measure_forecast,
     requirement_window,
+    school_year_for,
     school_year_label,
     school_year_of,
 )
@@ -59,6 +64,7 @@ __all__ = [
     "Tally",
     "combined_forecast",
     "credit_hours",
+    "credit_hours_parts",
     "elapsed_share",
     "measure_forecast",
     "progress_for_entry_years",
@@ -68,6 +74,7 @@ __all__ = [
     "progress_stream",
     "progress_totals_stream",
     "requirement_window",
+    "school_year_for",
     "school_year_label",
     "school_year_of",
 ]

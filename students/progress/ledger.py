@@ -19,7 +19,7 @@ from django.utils import timezone
 from ..models import PracticeRecord, RecordStatus, RequirementPolicy, Student, dates_spanned
 from ..policies import PolicyBook
 from .figures import StudentProgress, TallyBuilder
-from .rules import forecasts, school_year_of
+from .rules import forecasts, school_year_for
 
 #: What identifies a ledger row: the records of one student, category, status and start date.
 ROW_KEY = ("student_id", "category_id", "category__counts_as_volunteer_service", "status", "first")
@@ -114,10 +114,12 @@ def _build(
             continue
         categories.setdefault(row.category_id, TallyBuilder()).add(**figures, dates=dates)
         first = row.first
-        years.setdefault(school_year_of(first), TallyBuilder()).add(**figures, dates=())
+        years.setdefault(school_year_for(first, entry_year), TallyBuilder()).add(
+            **figures, dates=()
+        )
         months.setdefault((first.year, first.month), TallyBuilder()).add(**figures, dates=())
         for day in dates:
-            years.setdefault(school_year_of(day), TallyBuilder()).dates.add(day)
+            years.setdefault(school_year_for(day, entry_year), TallyBuilder()).dates.add(day)
             months.setdefault((day.year, day.month), TallyBuilder()).dates.add(day)
     hours_forecast, days_forecast = forecasts(
         policy=policy,

@@ -40,6 +40,12 @@ def school_year_of(day: date) -> int:
     return day.year if day.month >= SCHOOL_YEAR_START_MONTH else day.year - 1
 
 
+def school_year_for(day: date, entry_year: int) -> int:
+    """The school year a student's record of `day` belongs to: its own, except that a record
+    dated before the student's first school year (新生军训 at the end of August) counts in it."""
+    return max(school_year_of(day), entry_year)
+
+
 def school_year_label(year: int) -> str:
     return f"{year}-{year + 1}"
 
@@ -107,6 +113,22 @@ def combined_forecast(*forecasts: str) -> str:
 def credit_hours(minutes: int, minutes_per_credit_hour: int) -> Decimal:
     hours = Decimal(minutes) / Decimal(minutes_per_credit_hour)
     return hours.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+
+
+def credit_hours_parts(minutes: list[int], minutes_per_credit_hour: int) -> list[Decimal]:
+    """学时 of consecutive parts (months, school years) that add up to the total's 学时.
+
+    Each part is rounded on the running total (`credit_hours(up to it) - credit_hours(before
+    it)`), so the parts sum to `credit_hours(sum(minutes))`: four months of 30 minutes show
+    0.7, 0.8, 0.7, 0.8 (3.0 in all), not 0.7 four times (2.8) under a total of 3.0.
+    """
+    parts, running, shown = [], 0, Decimal("0.0")
+    for part in minutes:
+        running += part
+        up_to = credit_hours(running, minutes_per_credit_hour)
+        parts.append(up_to - shown)
+        shown = up_to
+    return parts
 
 
 def forecasts(

@@ -60,10 +60,12 @@ class ClassReportView(SingleTableMixin, FilterView):
         return class_students(self.school_class)
 
     def _report(self) -> ClassReport:
+        """The counts are always the whole class's; the keyword and the state narrow the rows."""
         if not hasattr(self, "report"):
-            everyone = class_report(school_class=self.school_class, students=self.object_list)
+            everyone = class_report(school_class=self.school_class)
             self.counts = everyone.counts()
-            self.report = everyone.filtered(self.filterset.chosen_state)
+            chosen = everyone.only(self.object_list) if self.filterset.narrows else everyone
+            self.report = chosen.filtered(self.filterset.chosen_state)
         return self.report
 
     def get_table_data(self):

@@ -207,6 +207,20 @@ class TestAnswers:
         assert AttendanceScan.objects.get().happened_at == session.starts_at
         assert "scan-0000001 reused" in caplog.text
 
+    def test_a_second_scan_seconds_after_the_first_is_already_recorded(
+        self, client, session, token, student
+    ):
+        _row, raw = token
+        _post(client, _scan(session, student, "in", minutes=0), raw)
+        later = timezone.localtime(session.starts_at + timedelta(seconds=20)).isoformat()
+        response = _post(
+            client, _scan(session, student, "out", nonce="scan-0000002", time=later), raw
+        )
+        assert response.status_code == 422
+        assert response.json()["code"] == "already_recorded"
+        attendance = Attendance.objects.get(student=student)
+        assert attendance.checked_out_at is None
+
     def test_a_batch_answers_per_scan(self, client, session, token, student):
         _row, raw = token
         stranger = StudentFactory()
@@ -229,12 +243,45 @@ class TestAnswers:
             (0, "created", None),
             (1, "created", None),
             (2, "error", "not_confirmed"),
-            (3, "error", "unknown_student"),
+            (3, "error", "not_confirmed"),
             (4, "error", "time_outside_session"),
             (5, "repeated", None),
         ]
         attendance = Attendance.objects.get(student=student)
         assert attendance.checked_out_at - attendance.checked_in_at == timedelta(minutes=170)
+
+    def test_a_student_not_on_the_roster_answers_the_same_whether_the_number_exists_or_not(
+        self, client, session, token, student
+    ):
+        """A token holder cannot learn whether a 学籍号 exists anywhere in the city."""
+        _row, raw = token
+        elsewhere = StudentFactory(name="王芳")  # a real student, of another school
+        cancelled = ApplicationFactory(
+            session=session, status=ApplicationStatus.CANCELLED, student__name="赵强"
+        ).student
+        numbers = [elsewhere.student_number, cancelled.student_number, "G9999999999"]
+        scans = [
+            _scan(session, student, "in", minutes, f"who-{n}-{-minutes:04d}", student_number=number)
+            for n, number in enumerate(numbers)
+            for minutes in (0, -600)  # a fine time, and one far outside the session
+        ]
+        body = _post(client, {"scans": scans}, raw).json()
+        answers = {
+            (r["code"], r["message"].replace(scans[r["index"]]["student_number"], "NUMBER"))
+            for r in body["results"]
+        }
+        assert answers == {
+            (
+                "not_confirmed",
+                f"Student number NUMBER is not on the roster of session {session.pk}.",
+            )
+        }
+        single = [_post(client, _scan(session, student, student_number=n), raw) for n in numbers]
+        assert {(r.status_code, r.json()["code"]) for r in single} == {(422, "not_confirmed")}
+        for response in single:
+            assert (
+                "王芳" not in response.content.decode() and "赵强" not in response.content.decode()
+            )
 
     def test_a_check_out_sent_before_its_check_in_pairs_correctly(
         self, client, session, token, student

@@ -48,6 +48,7 @@ from tests.factories import (
     category,
     district,
 )
+from tests.outbox import sent_kwargs
 from tests.queries import queries_for
 
 pytestmark = pytest.mark.django_db
@@ -807,14 +808,11 @@ def test_a_large_sheet_is_imported_by_the_worker_while_the_page_shows_progress(
     session, coordinator, students = ran
     monkeypatch.setattr(services, "BACKGROUND_ROWS", 2)
     monkeypatch.setattr("bases.views.attendance_import.BACKGROUND_ROWS", 2)
-    queued = []
-    monkeypatch.setattr(
-        tasks.attendance_import_confirm, "delay", lambda **kwargs: queued.append(kwargs)
-    )
     client.force_login(coordinator)
     item = _preview(session, coordinator, xlsx_file([_row(s, session) for s in students]))
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("bases:attendance-import-confirm", args=[item.pk]))
+    queued = sent_kwargs(tasks.attendance_import_confirm)
     item.refresh_from_db()
     assert item.status == ImportStatus.IMPORTING
     assert not AttendanceScan.objects.exists()

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from bases.errors import BaseError
 from bases.models import (
@@ -207,6 +207,38 @@ class TestNaming:
             class_reservation_name(reservation=reservation, student=student, named_by=head_teacher)
         assert error.value.code == "already_applied"
         assert Application.objects.count() == 1
+
+    def test_the_teacher_is_told_the_student_applied_not_themselves(
+        self, make_session, session, school_class, head_teacher, student
+    ):
+        clashing = make_session(starts_at=session.starts_at + timedelta(hours=1))
+        application_apply(student=student, session=clashing)
+        reservation = _reserve(session, school_class, head_teacher)
+        with translation.override("en"), pytest.raises(BaseError) as error:
+            class_reservation_name(reservation=reservation, student=student, named_by=head_teacher)
+        assert error.value.code == "time_clash"
+        message = error.value.messages[0]
+        assert message.endswith(f", which {student.name} has already applied for.")
+        assert "you " not in message.lower()
+        with translation.override("zh-hans"), pytest.raises(BaseError) as error:
+            class_reservation_name(reservation=reservation, student=student, named_by=head_teacher)
+        message = error.value.messages[0]
+        assert student.name in message and "你" not in message and "您" not in message
+
+    def test_the_teacher_is_told_the_student_already_applied_for_this_session(
+        self, session, school_class, head_teacher, student
+    ):
+        application_apply(student=student, session=session)
+        reservation = _reserve(session, school_class, head_teacher)
+        with translation.override("en"), pytest.raises(BaseError) as error:
+            class_reservation_name(reservation=reservation, student=student, named_by=head_teacher)
+        assert error.value.messages[0].startswith(f"{student.name} has already applied")
+
+    def test_the_student_is_still_told_you_applied(self, make_session, session, student):
+        application_apply(student=student, session=make_session(starts_at=session.starts_at))
+        with translation.override("en"), pytest.raises(BaseError) as error:
+            application_apply(student=student, session=session)
+        assert "which you have already applied for" in error.value.messages[0]
 
     def test_students_are_named_before_the_window_opens_for_individuals(
         self, make_session, school_class, head_teacher, student, assert_seats_consistent

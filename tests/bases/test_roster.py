@@ -197,10 +197,43 @@ class TestRecordingWithoutScript:
 
     def test_a_personal_code_checks_in_then_out(self, client, owner, session, li):
         client.force_login(owner)
-        client.post(_url("roster-record", session), {"code": li.personal_code.lower()})
-        client.post(_url("roster-record", session), {"code": f" {li.personal_code} "})
+        client.post(
+            _url("roster-sync", session),
+            {
+                "items": [
+                    {"nonce": "early-in-1", "student": li.pk, "kind": "in", "time": _at(session, 0)}
+                ]
+            },
+            content_type="application/json",
+        )
+        client.post(_url("roster-record", session), {"code": f" {li.personal_code.lower()} "})
         kinds = list(AttendanceScan.objects.values_list("kind", "source"))
-        assert kinds == [("in", "scan"), ("out", "scan")]
+        assert kinds == [("in", "roster"), ("out", "scan")]
+
+    def test_a_second_code_scan_seconds_later_is_already_recorded(self, client, owner, session, li):
+        client.force_login(owner)
+        client.post(_url("roster-record", session), {"code": li.personal_code})
+        response = client.post(
+            _url("roster-record", session), {"code": li.personal_code}, follow=True
+        )
+        assert "already recorded" in response.content.decode()
+        assert list(AttendanceScan.objects.values_list("kind", flat=True)) == ["in"]
+        assert _attendance(session, li).checked_out_at is None
+
+    def test_a_short_check_out_asks_to_confirm_then_records(self, client, owner, session, li):
+        client.force_login(owner)
+        # Checked in now, after the session ended: checking out would credit 0 minutes.
+        client.post(_url("roster-record", session), {"student": li.pk, "kind": "in"})
+        AttendanceScan.objects.update(happened_at=timezone.now() - timedelta(minutes=2))
+        response = client.post(_url("roster-record", session), {"student": li.pk, "kind": "out"})
+        assert response.status_code == 409
+        assert "Confirm the check-out" in response.content.decode()
+        assert _attendance(session, li).checked_out_at is None
+        response = client.post(
+            _url("roster-record", session), {"student": li.pk, "kind": "out", "confirm_short": "on"}
+        )
+        assert response.status_code == 302
+        assert _attendance(session, li).checked_out_at is not None
 
     def test_the_student_number_works_as_well(self, client, owner, session, wang):
         client.force_login(owner)
@@ -539,6 +572,22 @@ class TestClosingAndCorrections:
         )
         assert PracticeRecord.objects.get(student=wang).credited_minutes == 150
         assert session.applications.get(student=wang).status == ApplicationStatus.ATTENDED
+
+    def test_a_no_show_corrected_into_attended_keeps_the_reason_in_the_records_history(
+        self, client, owner, session, wang
+    ):
+        client.force_login(owner)
+        client.post(_url("roster-close", session))
+        client.post(
+            _url("roster-correct", session, wang.pk),
+            _correction(wang, session, minutes_out=180, reason="签到机故障，已核实"),
+        )
+        record = PracticeRecord.objects.get(student=wang)
+        assert [(v.version, v.reason) for v in record.versions.all()] == [(1, "签到机故障，已核实")]
+        client.force_login(wang.user)
+        page = client.get(reverse("students:record-detail", args=[record.pk])).content.decode()
+        history = page.split('data-testid="versions"')[1]
+        assert "签到机故障，已核实" in history
 
     def test_a_correction_without_a_reason_or_beyond_the_session_is_refused(
         self, client, owner, session, li

@@ -169,6 +169,26 @@ class TestCancellingASession:
             application_apply(student=make_student(), session=own_session)
         assert error.value.code == "cancelled"
 
+    def test_no_attendance_can_be_recorded_for_a_cancelled_session(
+        self, coordinator, make_session, make_student
+    ):
+        from bases.services.attendance import attendance_walk_in_add
+
+        start = timezone.now() + timedelta(minutes=10)
+        session = make_session(
+            post=PostFactory(base=coordinator.base),
+            starts_at=start,
+            applications_close_at=start - timedelta(minutes=5),
+            cancel_cutoff_at=None,
+        )
+        session_cancel(session=session, cancelled_by=coordinator.user, reason="暴雨预警")
+        with pytest.raises(BaseError) as error:
+            attendance_walk_in_add(
+                session=session, student=make_student(), reason="到场", added_by=coordinator.user
+            )
+        assert error.value.code == "cancelled"
+        assert not Attendance.objects.exists()
+
     def test_a_reason_is_required(self, own_session, coordinator):
         with pytest.raises(BaseError) as error:
             session_cancel(session=own_session, cancelled_by=coordinator.user, reason="  ")

@@ -128,6 +128,47 @@ class TestReviewPost:
         assert "图书管理员" in page and "徐汇区图书馆" in page
         assert 'data-testid="approve-form"' in page and 'data-testid="return-form"' in page
 
+    def test_sessions_late_at_night_or_longer_than_a_day_are_flagged(self, client, owner):
+        post = PostFactory(status=PostStatus.IN_REVIEW, base__district=district(XUHUI))
+        day = (timezone.localtime() + timedelta(days=10)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        sessions = {
+            "daytime": (day + timedelta(hours=9), day + timedelta(hours=12)),
+            "night": (day + timedelta(hours=22, minutes=30), day + timedelta(hours=23, minutes=30)),
+            "dawn": (day + timedelta(hours=4), day + timedelta(hours=8)),
+            "long": (day + timedelta(hours=9), day + timedelta(days=2, hours=10)),
+        }
+        for starts_at, ends_at in sessions.values():
+            SessionFactory(post=post, starts_at=starts_at, ends_at=ends_at)
+        client.force_login(owner)
+        page = client.get(reverse("bases:review-post", args=[post.pk])).content.decode()
+        rows = page.split('data-testid="sessions"')[1].split("</table>")[0].split("<tr")[2:]
+        assert len(rows) == 4
+        flags = [
+            (
+                'data-testid="flag-late_night"' in row,
+                'data-testid="flag-longer_than_a_day"' in row,
+            )
+            for row in rows
+        ]
+        # In order of start: long (day, 09:00), daytime (09:00) share a start; then dawn, night.
+        by_start = sorted(
+            sessions.items(), key=lambda item: (item[1][0], list(sessions).index(item[0]))
+        )
+        expected = {
+            "daytime": (False, False),
+            "night": (True, False),
+            "dawn": (True, False),
+            "long": (True, True),  # it runs through two nights as well
+        }
+        assert flags == [expected[name] for name, _span in by_start]
+        assert "Late at night (22:00–06:00)" in page and "Longer than a day" in page
+        # A session over several days shows the date it ends on.
+        assert (day + timedelta(days=2)).strftime("%Y-%m-%d") + " 10:00" in rows[
+            [name for name, _span in by_start].index("long")
+        ]
+
     def test_a_colleague_may_review_and_another_district_gets_404(
         self, client, colleague, outsider, in_review
     ):

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from playwright.sync_api import expect
 
-from bases.models import AttendanceScan, Session
+from bases.models import Attendance, AttendanceScan, Session
 from tests.browser.conftest import login
 from tests.factories import (
     PASSWORD,
@@ -75,6 +75,16 @@ def _running_session(students: int) -> Session:
         ApplicationFactory(session=session, student=StudentFactory(name=names[n % len(names)]))
     CoordinatorFactory(user__username="coordinator", base=session.post.base)
     return session
+
+
+def _move_scans_back(session, student, by: timedelta) -> None:
+    """As if the student's scans so far had happened `by` earlier."""
+    for scan in AttendanceScan.objects.filter(session=session, student=student):
+        scan.happened_at -= by
+        scan.save(update_fields=["happened_at"])
+    attendance = Attendance.objects.get(session=session, student=student)
+    attendance.checked_in_at -= by
+    attendance.save(update_fields=["checked_in_at"])
 
 
 def _open_roster(page, live_server, session) -> None:
@@ -162,17 +172,30 @@ def test_a_scanned_code_checks_in_then_out_and_the_session_closes_and_corrects(
         expect(page.get_by_test_id("sync-state")).to_have_text(_zh("All synced"))
 
     scan(students[0].personal_code.lower())
+    # A second scan seconds later is a double scan: answered "already recorded", no check-out.
     scan(students[0].personal_code)
+    expect(page.get_by_test_id("sync-errors")).to_contain_text(students[0].name)
     scan(students[1].student_number)  # matched by the server, not on the phone
     first = page.locator(f"#student-{students[0].pk}")
-    expect(first.get_by_test_id("time-out")).not_to_have_text("—")
     expect(page.locator(f"#student-{students[1].pk}").get_by_test_id("time-in")).not_to_have_text(
         "—"
     )
     assert list(AttendanceScan.objects.order_by("id").values_list("student_id", "kind")) == [
         (students[0].pk, "in"),
-        (students[0].pk, "out"),
         (students[1].pk, "in"),
+    ]
+    assert first.get_by_test_id("time-out").inner_text() == "—"
+
+    # An hour later (moved back here rather than waited for), the same code checks out.
+    _move_scans_back(session, students[0], timedelta(hours=1))
+    page.reload()
+    expect(page.locator("#roster[data-ready]")).to_be_attached()
+    scan(students[0].personal_code)
+    expect(first.get_by_test_id("time-out")).not_to_have_text("—")
+    assert list(AttendanceScan.objects.order_by("id").values_list("student_id", "kind")) == [
+        (students[0].pk, "in"),
+        (students[1].pk, "in"),
+        (students[0].pk, "out"),
     ]
     screenshot("roster-phone-scanning")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -181,8 +204,20 @@ def test_a_scanned_code_checks_in_then_out_and_the_session_closes_and_corrects(
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("close-attendance").click()
     expect(page.locator(".messages")).to_contain_text(students[1].name)
+    # Five minutes after their check-in, checking student 1 out asks first (a short stay).
+    _move_scans_back(session, students[1], timedelta(minutes=5))
+    page.reload()
+    expect(page.locator("#roster[data-ready]")).to_be_attached()
+    questions = []
+
+    def answer(dialog):
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", answer)
     with page.expect_response(SYNC_URL):
         page.locator(f"#student-{students[1].pk}").get_by_test_id("check-out").click()
+    assert students[1].name in questions[0]
     expect(page.get_by_test_id("sync-state")).to_have_text(_zh("All synced"))
     page.reload()
     page.once("dialog", lambda dialog: dialog.accept())

@@ -3,8 +3,10 @@
 import io
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -14,6 +16,7 @@ from bases.models import ApplicationStatus, Attendance
 from evaluation_export.models import BatchStatus, ExportBatch, ExportedLine
 from portal.models import AuditLog, Role
 from students.models import RecordStatus
+from students.progress import school_year_label, school_year_of
 from tests.factories import (
     PASSWORD,
     ApplicationFactory,
@@ -264,3 +267,65 @@ def test_the_city_dashboard_links_every_district_to_its_report(client):
     assert f'href="/reports/districts/{district("310104").pk}/"' in html
     assert 'href="/reports/city/"' in html and 'data-testid="scope"' in html
     assert count == 4
+
+
+def test_the_attendance_rate_counts_only_seats_of_sessions_that_have_ended(client, district_world):
+    # Seats taken in a session still to come (or still running) cannot have been attended yet.
+    now = timezone.now()
+    for starts in (now + timedelta(hours=2), now - timedelta(hours=1)):
+        SessionFactory(post__base=district_world, starts_at=starts, capacity=10, taken=6)
+    # A student checked in at a running session counts as attended, not yet in the rate.
+    running = ApplicationFactory(
+        session__post__base=district_world, session__starts_at=now, session__capacity=20
+    )
+    Attendance.objects.create(
+        session=running.session,
+        student=running.student,
+        application=running,
+        checked_in_at=now,
+    )
+    sign_in(client, DistrictAdminFactory(district=district_world.district).user)
+    html = client.get("/dashboard/district/?view=bases").content.decode()
+    row = re.search(r'data-group="徐汇区图书馆">(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r'data-label="[^"]+">(\d+)', row) == ["5", "70", "14", "2"]
+    attended = re.search(r'>2 <span class="small muted">(\d+)%', row).group(1)
+    assert attended == "50"  # 1 of the 2 seats taken in the sessions that have ended
+    sheet = load_workbook(io.BytesIO(client.get("/dashboard/district/?export=bases").content))
+    assert list(sheet.active.iter_rows(values_only=True))[1][1:] == (5, 70, 14, 2, 20, 50)
+
+
+class TestBreakdowns:
+    def test_military_training_before_entry_counts_in_grade_one(self, client):
+        entry_year = school_year_of(timezone.localdate())
+        student = StudentFactory(school_class=SchoolClassFactory(entry_year=entry_year))
+        # 新生军训: three days at the end of August, before the school year of entry starts.
+        add_record(
+            student,
+            day=date(entry_year, 8, 25),
+            minutes=0,
+            category_code="military_training",
+            days=3,
+        )
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        sign_in(client, student.user)
+        html = client.get("/dashboard/student/").content.decode()
+        table = html.split('data-testid="by-school-year"')[1].split("</table>")[0]
+        rows = re.findall(
+            r"<tr><td>(\S+) <span[^>]*>([^<]*)</span></td>.*?</td><td[^>]*>(\d+)</td>", table
+        )
+        assert rows[0] == (school_year_label(entry_year), "grade 1", "3")
+        assert [row[0] for row in rows] == [school_year_label(entry_year + n) for n in range(3)]
+        assert by_testid(html, "days-done") == "3"
+
+    def test_the_monthly_hours_add_up_to_the_hours_shown(self, client, student):
+        # Four months of 30 minutes: 0.75 学时 each, 3 学时 in all; rounded one by one the bars
+        # would show 0.7 four times (2.8).
+        today = timezone.localdate()
+        for months_ago in range(4):
+            add_record(student, day=today - timedelta(days=1 + 31 * months_ago), minutes=30)
+        sign_in(client, student.user)
+        html = client.get("/dashboard/student/").content.decode()
+        chart = html.split('data-testid="hours-chart"')[1].split("</figure>")[0]
+        bars = [Decimal(v) for v in re.findall(r"<title>\d+: ([\d.]+)</title>", chart)]
+        assert len(bars) == 4
+        assert sum(bars) == Decimal(by_testid(html, "hours-done")) == 3

@@ -134,6 +134,8 @@ def demo_env(tmp_path_factory) -> dict[str, str]:
 
 pytestmark = [
     pytest.mark.worker,
+    pytest.mark.long,
+    # One worker of a parallel run migrates the module's database once (tests/conftest.py).
     pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find leftover processes"),
 ]
 

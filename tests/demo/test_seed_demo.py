@@ -42,7 +42,8 @@ from students.models import (
     TeacherRole,
 )
 
-pytestmark = pytest.mark.django_db
+# One worker of a parallel run seeds once for the whole module (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.long]
 
 CUSTOM_PASSWORD = "seed-pass-4821"
 SEAT_HOLDING = [ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED, ApplicationStatus.NO_SHOW]
@@ -116,6 +117,19 @@ class TestSeedDemo:
         assert not Post.objects.filter(
             status=PostStatus.PUBLISHED, base__status=BaseStatus.PENDING
         ).exists()
+
+    def test_every_post_in_review_is_one_post_submit_would_have_accepted(self, seeded):
+        in_review = Post.objects.filter(status=PostStatus.IN_REVIEW).select_related("base")
+        assert in_review.exists()
+        for post in in_review:
+            assert post.base.status == BaseStatus.CERTIFIED, post.title
+            assert post.base.certified_until >= timezone.localdate()
+            sessions = post.sessions.all()
+            assert sessions.exists(), f"{post.base.code} {post.title} has no sessions"
+            # Not yet published: its sessions are still to come and nobody has applied.
+            assert not sessions.filter(applications_close_at__lte=timezone.now()).exists()
+            assert not sessions.filter(lottery_drawn_at__isnull=False).exists()
+            assert not Application.objects.filter(session__post=post).exists()
 
     def test_it_creates_past_and_future_sessions_of_both_allocations(self, seeded):
         now = timezone.now()

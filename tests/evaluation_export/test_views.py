@@ -7,10 +7,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from evaluation_export import tasks
 from evaluation_export.models import AckStatus, BatchKind, BatchStatus, ExportBatch
 from evaluation_export.services import export_batch_create, export_batch_run
-from portal.models import AuditLog, Role
+from portal.models import AuditLog, OutboxMessage, Role
 from tests.factories import PASSWORD, CoordinatorFactory, SchoolAdminFactory, UserFactory
+from tests.outbox import sent_kwargs
 from tests.queries import queries_for
 
 from .conftest import run_batch
@@ -57,21 +59,21 @@ def test_starting_a_batch_creates_this_weeks_batch_and_queues_its_run(
 
 
 def test_starting_queues_the_run_then_the_delivery_after_commit(
-    city_client, django_capture_on_commit_callbacks, monkeypatch
+    city_client, django_capture_on_commit_callbacks
 ):
-    sent = []
-    monkeypatch.setattr("celery.canvas._chain.delay", lambda self: sent.append(self))
     with django_capture_on_commit_callbacks(execute=True):
         city_client.post(
             reverse("evaluation_export:batch-start"), {"kind": "full", "format": "xlsx"}
         )
     batch = ExportBatch.objects.get()
-    (chain,) = sent
-    assert [task.task for task in chain.tasks] == [
-        "evaluation_export.tasks.export_batch_run",
-        "evaluation_export.tasks.export_batch_deliver",
+    (message,) = OutboxMessage.objects.filter(sent_at__isnull=False)
+    steps = [(message.task_name, message.kwargs)] + [
+        (step["task"], step["kwargs"]) for step in message.then
     ]
-    assert [task.kwargs for task in chain.tasks] == [{"batch_id": batch.pk}] * 2
+    assert steps == [
+        ("evaluation_export.tasks.export_batch_run", {"batch_id": batch.pk}),
+        ("evaluation_export.tasks.export_batch_deliver", {"batch_id": batch.pk}),
+    ]
 
 
 def test_the_status_endpoint_reports_progress_for_the_bar(city_client, ledger):
@@ -192,18 +194,14 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
 
 
 def test_deliver_again_queues_a_delivery_after_commit(
-    city_client, ledger, monkeypatch, django_capture_on_commit_callbacks
+    city_client, ledger, django_capture_on_commit_callbacks
 ):
     ledger.record()
     batch = run_batch()
-    queued = []
-    monkeypatch.setattr(
-        "evaluation_export.tasks.export_batch_deliver.delay", lambda **kw: queued.append(kw)
-    )
     with django_capture_on_commit_callbacks(execute=True):
         response = city_client.post(reverse("evaluation_export:batch-deliver", args=[batch.pk]))
     assert response.status_code == 302
-    assert queued == [{"batch_id": batch.pk}]
+    assert sent_kwargs(tasks.export_batch_deliver) == [{"batch_id": batch.pk}]
     assert AuditLog.objects.filter(action="export.deliver_again").exists()
 
 

@@ -5,7 +5,7 @@ import html
 import io
 import itertools
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.apps import apps
@@ -24,7 +24,14 @@ from evaluation_export.models import ExportBatch, ExportedLine
 from portal.admin import ReadOnlyAdmin
 from portal.models import AuditLog, Notification, Role, User
 from portal.services import audit_log_record
-from students.models import Dispute, PracticeRecord, RecordedVia, School, Student
+from students.models import (
+    Dispute,
+    PracticeRecord,
+    RecordedVia,
+    School,
+    SchoolYearClose,
+    Student,
+)
 from students.services import RecordFacts, practice_record_correct, practice_record_upsert
 from tests.factories import (
     ApplicationFactory,
@@ -78,6 +85,19 @@ def record(student=None):
     return practice_record_upsert(source_ref=f"test:{n}", facts=facts, recorded_by=None)[0]
 
 
+_school_years = itertools.count(2000)
+
+
+def school_year_close(year: int) -> SchoolYearClose:
+    return SchoolYearClose.objects.create(
+        school_year=year,
+        closed_on=date(year + 1, 7, 1),
+        graduating_entry_year=year - 2,
+        grace_days=90,
+        logins_disable_on=date(year + 1, 9, 29),
+    )
+
+
 BUILDERS = {
     "portal.user": UserFactory,
     "portal.auditlog": lambda: audit_log_record(
@@ -94,6 +114,7 @@ BUILDERS = {
     "students.dispute": lambda: Dispute.objects.create(
         record=record(), raised_by=UserFactory(), reason="时间不对"
     ),
+    "students.schoolyearclose": lambda: school_year_close(next(_school_years)),
     "bases.base": BaseFactory,
     "bases.schoolcontract": SchoolContractFactory,
     "bases.coordinator": CoordinatorFactory,

@@ -171,6 +171,19 @@ class TestRecordPage:
         assert "签退时间为 12:00" in page
         assert "Upheld" in page
 
+    @pytest.mark.parametrize(
+        ("who", "told"),
+        [
+            ("student", "you will be told the answer."),
+            ("head_teacher", "you and the student will be told the answer."),
+        ],
+    )
+    def test_the_dispute_form_speaks_to_whoever_raises_it(self, client, world, who, told):
+        client.force_login(_user(world, who))
+        html = client.get(reverse("students:record-detail", args=[world.record.pk])).content
+        form = html.decode().split('data-testid="raise-form"')[1].split("</form>")[0]
+        assert f"The record is held until the organiser answers; {told}" in form
+
     def test_an_empty_reason_is_shown_as_a_form_error(self, client, world):
         client.force_login(world.student.user)
         response = client.post(

@@ -67,7 +67,7 @@ def plain_tally(records, volunteer_ids) -> Tally:
     )
 
 
-def plain_progress(records, volunteer_ids) -> dict:
+def plain_progress(records, volunteer_ids, entry_year) -> dict:
     counted = [r for r in records if r.status in ("in_notice", "final")]
     by_category = defaultdict(list)
     for r in counted:
@@ -75,13 +75,14 @@ def plain_progress(records, volunteer_ids) -> dict:
     years_minutes = defaultdict(lambda: [0, 0, 0])
     years_dates = defaultdict(set)
     for r in counted:
-        year = school_year(r.started_at.astimezone(SHANGHAI).date())
+        # Before the first school year (新生军训 in August) counts in the first.
+        year = max(school_year(r.started_at.astimezone(SHANGHAI).date()), entry_year)
         years_minutes[year][0] += 1
         years_minutes[year][1] += r.credited_minutes
         if r.category_id in volunteer_ids:
             years_minutes[year][2] += r.credited_minutes
         for d in plain_dates(r.started_at, r.ended_at):
-            years_dates[school_year(d)].add(d)
+            years_dates[max(school_year(d), entry_year)].add(d)
     years = {
         year: Tally(*years_minutes[year], len(years_dates[year]))
         for year in set(years_minutes) | set(years_dates)
@@ -210,7 +211,7 @@ def test_it_matches_a_plain_computation_over_random_ledgers(ledger_world, specs)
         }
         for student in students:
             own = [r for r in records if r.student_id == student.pk]
-            expected = plain_progress(own, volunteer_ids)
+            expected = plain_progress(own, volunteer_ids, student.school_class.entry_year)
             assert as_dict(progress[student.pk]) == expected
             assert as_dict(streamed[student.pk]) == expected
             totals = as_dict(counted[student.pk])

@@ -102,6 +102,30 @@ def test_the_attention_filter_shows_the_students_at_risk_and_behind_only(client,
     assert "done同学" not in html and "on_track同学" not in html
 
 
+def _chip_counts(html: str) -> list[str]:
+    chips = html.split('data-testid="state-counts"')[1].split("</div>")[0]
+    return re.findall(r"<b>(\d+)</b>", chips)
+
+
+@pytest.mark.parametrize("query", ["state=bogus", "state=", "state=bogus&q=done"])
+def test_an_unknown_state_is_ignored_and_the_totals_count_the_class(client, klass, query):
+    sign_in(client, owner_of(klass))
+    html = client.get(f"/reports/classes/{klass.pk}/?{query}").content.decode()
+    assert _chip_counts(html) == ["4", "1", "1", "1", "1"]
+    names = set(re.findall(r"(\w+)同学", html.split('data-testid="state-counts"')[1]))
+    assert names == ({"done"} if "q=" in query else {"done", "on_track", "at_risk", "behind"})
+    xlsx = client.get(f"/reports/classes/{klass.pk}/xlsx/?{query}")
+    rows = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
+    assert len(rows) - 1 == len(names)
+
+
+def test_the_totals_count_the_whole_class_while_a_name_narrows_the_rows(client, klass):
+    sign_in(client, owner_of(klass))
+    html = client.get(f"/reports/classes/{klass.pk}/?q=behind&state=behind").content.decode()
+    assert _chip_counts(html) == ["4", "1", "1", "1", "1"]
+    assert "behind同学" in html and "at_risk同学" not in html
+
+
 def test_it_sorts_by_practice_days(client, klass):
     sign_in(client, owner_of(klass))
     html = client.get(f"/reports/classes/{klass.pk}/?sort=-practice_days").content.decode()

@@ -61,6 +61,13 @@ def session_attendance_close(*, session: Session, closed_by: User) -> int:
     attendances = list(
         Attendance.objects.filter(session=session).select_related("student__school_class")
     )
+    waiting = [a.student.name for a in attendances if a.awaiting_confirmation]
+    if waiting:
+        raise BaseError(
+            _("Confirm or refuse the walk-ins who checked in by themselves first: %(names)s."),
+            code="walk_ins_awaiting",
+            params={"names": "、".join(waiting)},
+        )
     missing = [a.student.name for a in attendances if a.checked_in_at and not a.checked_out_at]
     if missing:
         raise BaseError(

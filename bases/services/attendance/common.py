@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from portal.models import User
 from students.models import Student
 
-from ...attendance_rules import SCAN_MESSAGES, Problem, credited_span
+from ...attendance_rules import SCAN_MESSAGES, Problem, credited_span, session_closed
 from ...errors import BaseError
 from ...models import Application, Attendance, Coordinator, Session
 
@@ -46,8 +46,8 @@ def rule_error(problem: Problem, **params) -> BaseError:
 
 def lock_open_session(session: Session) -> Session:
     session = lock_session(session)
-    if session.attendance_closed_at is not None:
-        raise rule_error(Problem.CLOSED)
+    if problem := session_closed(session=session):
+        raise rule_error(problem)
     return session
 
 

@@ -137,7 +137,9 @@ def _correct_record(*, attendance: Attendance, session: Session, reason: str, us
     record = PracticeRecord.objects.filter(source_ref=source_ref).first()
     try:
         if record is None:
-            practice_record_upsert(source_ref=source_ref, facts=facts, recorded_by=user)
+            practice_record_upsert(
+                source_ref=source_ref, facts=facts, recorded_by=user, reason=reason
+            )
             session.applications.filter(student=attendance.student).exclude(
                 status=ApplicationStatus.CANCELLED
             ).update(status=ApplicationStatus.ATTENDED)

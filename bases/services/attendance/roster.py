@@ -1,4 +1,5 @@
-"""Roster actions: everyone present at once, and a walk-in added by hand."""
+"""Roster actions: everyone present at once, a walk-in added by hand, and confirming or
+refusing a walk-in who checked in by themselves."""
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -8,7 +9,7 @@ from portal.services import audit_log_record
 from students.models import RecordedVia, Student
 
 from ...errors import BaseError
-from ...models import Application, ApplicationStatus, Attendance, ScanKind, Session
+from ...models import Application, ApplicationStatus, Attendance, AttendanceScan, ScanKind, Session
 from .common import attendance_build, check_coordinator, lock_open_session
 from .scans import Scan, _Known, _record_scan
 
@@ -88,3 +89,38 @@ def attendance_walk_in_add(
         data={"reason": reason.strip(), "student_number": student.student_number},
     )
     return attendance
+
+
+def _awaiting(*, attendance: Attendance, user: User) -> Attendance:
+    check_coordinator(user=user, session=attendance.session)
+    lock_open_session(attendance.session)
+    attendance = Attendance.objects.select_for_update().get(pk=attendance.pk)
+    if not attendance.awaiting_confirmation:
+        raise BaseError(
+            _("This student is not waiting for confirmation."), code="not_awaiting_confirmation"
+        )
+    return attendance
+
+
+@transaction.atomic
+def attendance_walk_in_confirm(*, attendance: Attendance, confirmed_by: User) -> Attendance:
+    """Keep a walk-in who checked in by themselves: they are on the roster like any walk-in."""
+    attendance = _awaiting(attendance=attendance, user=confirmed_by)
+    attendance.awaiting_confirmation = False
+    attendance.save(update_fields=["awaiting_confirmation", "updated_at"])
+    audit_log_record(actor=confirmed_by, action="attendance.walk_in_confirm", target=attendance)
+    return attendance
+
+
+@transaction.atomic
+def attendance_walk_in_refuse(*, attendance: Attendance, refused_by: User) -> None:
+    """Remove a walk-in who checked in by themselves but is not taking part; their scans go."""
+    attendance = _awaiting(attendance=attendance, user=refused_by)
+    audit_log_record(
+        actor=refused_by,
+        action="attendance.walk_in_refuse",
+        target=attendance,
+        data={"student_number": attendance.student.student_number},
+    )
+    AttendanceScan.objects.filter(session=attendance.session, student=attendance.student).delete()
+    attendance.delete()

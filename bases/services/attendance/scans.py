@@ -4,19 +4,26 @@ Every scan carries a client-generated nonce and the time it happened. A nonce is
 the same nonce with another payload is refused. Attendance times are derived from the scans
 (earliest check-in, latest check-out after it), so scans may arrive in any order and any number
 of times. A correction by hand, with a reason, fixes the times; later scans no longer move them.
+
+Two rules of the policy guard against a double scan (`students.selectors.attendance_scan_limits`):
+a scan of a student within `scan_repeat_seconds` of another of theirs at the session is answered
+"already recorded" (code `already_recorded`; a sheet's rows are exempt), and a check-out crediting
+fewer than `minimum_checkout_minutes` is refused (code `short_stay`) unless the scan says it was
+confirmed.
 """
 
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import User
-from students.models import Student
+from students.models import RecordedVia, Student
+from students.selectors import attendance_scan_limits
 
 from ... import attendance_rules as rules
 from ...errors import BaseError
@@ -28,10 +35,13 @@ from ...models import (
     ScanKind,
     Session,
 )
-from .common import attendance_build, lock_session, rule_error
+from .common import attendance_build, credited_minutes_for, lock_session, rule_error
 
 # A scanned code says who, not which way: check in, or out if the student is already in.
 AUTO_KIND = "auto"
+# A sheet states each row's two times on purpose (and is checked row by row before it is
+# imported), so its scans are not double scans whatever their distance to others.
+REPEAT_EXEMPT_SOURCES = (RecordedVia.IMPORT,)
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,9 @@ class Scan:
     student: Student
     kind: str
     happened_at: datetime
+    # A check-out crediting less than the policy's minimum is recorded only when someone
+    # confirmed it (the roster asks); the API, sheets and "all present" need no question.
+    short_stay_confirmed: bool = True
 
 
 def scan_digest(*, session_id: int, student_id: int, kind: str, happened_at: datetime) -> str:
@@ -59,6 +72,7 @@ class _Known:
 
     def __init__(self, *, session: Session, scans: list[Scan]):
         self.session = session
+        self.limits = attendance_scan_limits()
         self.by_nonce: dict[str, AttendanceScan] = {
             s.nonce: s
             for s in AttendanceScan.objects.filter(nonce__in=[s.nonce for s in scans]).order_by()
@@ -145,6 +159,49 @@ def _check_time(*, session: Session, happened_at: datetime) -> None:
         raise rule_error(problem)
 
 
+def _check_repeat(*, known: _Known, scan: Scan) -> None:
+    """A scan this soon after (or before) another of the student's is a double scan."""
+    repeated = rules.repeated_scan(
+        happened_at=scan.happened_at,
+        earlier=[s.happened_at for s in known.scans_of.get(scan.student.pk, [])],
+        repeat=timedelta(seconds=known.limits.repeat_seconds),
+    )
+    if repeated is not None:
+        raise rule_error(
+            rules.Problem.ALREADY_RECORDED,
+            name=scan.student.name,
+            time=rules.local_time(repeated, "H:i:s"),
+        )
+
+
+def _check_short_stay(*, known: _Known, scan: Scan) -> None:
+    """A check-out crediting less than the policy's minimum needs a confirmed scan."""
+    if scan.kind != ScanKind.CHECK_OUT or scan.short_stay_confirmed:
+        return
+    attendance = known.attendances.get(scan.student.pk)
+    if attendance is not None and attendance.corrected:
+        return  # scans no longer move corrected times
+    checked_in, _out = _paired(known.scans_of.get(scan.student.pk, []))
+    if checked_in is None or checked_in >= scan.happened_at:
+        return
+    minimum = known.limits.minimum_checkout_minutes
+    if rules.short_stay(
+        session=known.session,
+        checked_in_at=checked_in,
+        checked_out_at=scan.happened_at,
+        minimum=minimum,
+    ):
+        raise rule_error(
+            rules.Problem.SHORT_STAY,
+            name=scan.student.name,
+            time=rules.local_time(checked_in, "H:i"),
+            minutes=credited_minutes_for(
+                session=known.session, checked_in_at=checked_in, checked_out_at=scan.happened_at
+            ),
+            minimum=minimum,
+        )
+
+
 def _resolve_kind(*, known: _Known, scan: Scan, existing: AttendanceScan | None) -> str:
     """The kind of an AUTO scan: as first recorded for a retry, else out if already checked in."""
     if existing is not None:
@@ -191,6 +248,9 @@ def _prepare_scan(
         raise BaseError(_("A scan is a check-in or a check-out."), code="bad_kind")
     _check_time(session=session, happened_at=scan.happened_at)
     _check_on_roster(known=known, student=scan.student)
+    if source not in REPEAT_EXEMPT_SOURCES:
+        _check_repeat(known=known, scan=scan)
+    _check_short_stay(known=known, scan=scan)
     new = AttendanceScan(
         nonce=scan.nonce,
         session=session,

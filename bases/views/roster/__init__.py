@@ -12,16 +12,21 @@ from .page import (
     roster_correct,
     roster_record,
     roster_walk_in,
+    roster_walk_in_confirm,
+    roster_walk_in_refuse,
     session_roster,
 )
-from .sync import roster_sync
+from .sync import roster_state, roster_sync
 
 __all__ = [
     "roster_all_present",
     "roster_close",
     "roster_correct",
     "roster_record",
+    "roster_state",
     "roster_sync",
     "roster_walk_in",
+    "roster_walk_in_confirm",
+    "roster_walk_in_refuse",
     "session_roster",
 ]

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_POST
 from portal.models import Role
 from portal.roles import role_required
 from students.models import RecordedVia, Student
-from students.selectors import attendance_deadline_hours
+from students.selectors import attendance_scan_limits
 
+from ...attendance_rules import Problem
 from ...errors import BaseError
 from ...forms_attendance import CorrectionForm, RosterScanForm, WalkInForm
 from ...models import Session
@@ -29,6 +30,8 @@ from ...services.attendance import (
     attendance_correct_for_student,
     attendance_scan_record,
     attendance_walk_in_add,
+    attendance_walk_in_confirm,
+    attendance_walk_in_refuse,
     session_attendance_close,
 )
 from .rows import (
@@ -66,6 +69,10 @@ def _client_strings() -> dict:
         "allPresentConfirm": _("Mark everyone not yet recorded as present for the whole session?"),
         "allPresentQueued": _("Everyone not yet recorded: present for the whole session."),
         "enterCode": _("Scan or type the student's personal code or student number."),
+        "shortConfirm": _(
+            "%(name)s checked in at %(time)s: checking out now credits less than %(minimum)s "
+            "minutes. Check out anyway?"
+        ),
     }
 
 
@@ -75,6 +82,7 @@ def _render_roster(
     *,
     walk_in_form: WalkInForm | None = None,
     correction: tuple[int, CorrectionForm] | None = None,
+    short_stay: dict | None = None,
     status: int = 200,
 ) -> HttpResponse:
     confirmed, walk_ins = roster_rows(session)
@@ -93,14 +101,14 @@ def _render_roster(
                     },
                 )
     now = timezone.now()
+    limits = attendance_scan_limits()
     context = {
         "session": session,
         "confirmed": confirmed,
         "walk_ins": walk_ins,
         "closed": closed,
         "started": now >= session.starts_at,
-        "overdue": not closed
-        and session.ends_at < now - timedelta(hours=attendance_deadline_hours()),
+        "overdue": not closed and session.ends_at < now - timedelta(hours=limits.deadline_hours),
         "counts": {
             "confirmed": len(confirmed),
             "in": sum(1 for r in rows if r.checked_in_at),
@@ -110,7 +118,11 @@ def _render_roster(
         "corrections": roster_corrections(rows),
         "walk_in_form": walk_in_form or WalkInForm(),
         "open_correction": correction[0] if correction else None,
+        "short_stay": short_stay,
         "strings": _client_strings(),
+        "minimum_minutes": limits.minimum_checkout_minutes,
+        "repeat_seconds": limits.repeat_seconds,
+        "awaiting": [r for r in walk_ins if r.attendance and r.attendance.awaiting_confirmation],
     }
     return render(request, "bases/roster.html", context, status=status)
 
@@ -145,11 +157,16 @@ def roster_record(request: HttpRequest, session_id: int) -> HttpResponse:
                 student=student,
                 kind=data["kind"],
                 happened_at=timezone.now(),
+                short_stay_confirmed=data["confirm_short"],
             ),
             source=RecordedVia.SCAN if data["code"] else RecordedVia.ROSTER,
             recorded_by=request.user,
         )
     except BaseError as error:
+        if error.code == Problem.SHORT_STAY:
+            # Ask on the page: the same check-out again, confirmed.
+            question = {"student": student, "message": error.messages[0]}
+            return _render_roster(request, session, short_stay=question, status=409)
         messages.error(request, error.messages[0])
     else:
         messages.success(request, scan_message(scan, student))
@@ -198,6 +215,44 @@ def roster_walk_in(request: HttpRequest, session_id: int) -> HttpResponse:
                 )
                 return redirect(_roster_url(session, f"student-{student.pk}"))
     return _render_roster(request, session, walk_in_form=form, status=400)
+
+
+def _awaiting_attendance(request: HttpRequest, session_id: int, student_id: int):
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    attendance = session.attendances.filter(student_id=student_id).first()
+    if attendance is None:
+        raise Http404
+    return session, attendance
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def roster_walk_in_confirm(request: HttpRequest, session_id: int, student_id: int):
+    """Keep a walk-in who checked in by themselves."""
+    session, attendance = _awaiting_attendance(request, session_id, student_id)
+    try:
+        attendance_walk_in_confirm(attendance=attendance, confirmed_by=request.user)
+    except BaseError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("%(name)s confirmed.") % {"name": attendance.student.name})
+    return redirect(_roster_url(session, f"student-{student_id}"))
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def roster_walk_in_refuse(request: HttpRequest, session_id: int, student_id: int):
+    """Remove a walk-in who checked in by themselves but is not taking part."""
+    session, attendance = _awaiting_attendance(request, session_id, student_id)
+    try:
+        attendance_walk_in_refuse(attendance=attendance, refused_by=request.user)
+    except BaseError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(
+            request, _("%(name)s removed from the roster.") % {"name": attendance.student.name}
+        )
+    return redirect(_roster_url(session, "walk-ins"))
 
 
 @require_POST

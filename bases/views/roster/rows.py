@@ -4,14 +4,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha256
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from portal.models import AuditLog
-from students.models import Student
+from students.models import RecordedVia, Student
 
 from ...forms_attendance import CorrectionForm
 from ...models import (
@@ -28,12 +28,18 @@ def hm(moment: datetime | None) -> str:
     return timezone.localtime(moment).strftime("%H:%M") if moment else ""
 
 
+def last_iso(*moments: datetime | None) -> str:
+    known = [m for m in moments if m is not None]
+    return max(known).isoformat() if known else ""
+
+
 @dataclass
 class RosterRow:
     student: Student
     attendance: Attendance | None
     application_status: str | None
     correction_form: CorrectionForm | None = None  # set once attendance is closed
+    self_checked_in: bool = False  # a scan of their own (self check-in)
 
     @property
     def code_hash(self) -> str:
@@ -53,6 +59,11 @@ class RosterRow:
         return self.attendance.checked_out_at if self.attendance else None
 
     @property
+    def last_scan_iso(self) -> str:
+        """The latest time recorded for the student, for the page's double-scan check."""
+        return last_iso(self.checked_in_at, self.checked_out_at)
+
+    @property
     def missing_checkout(self) -> bool:
         return bool(self.checked_in_at and not self.checked_out_at)
 
@@ -66,13 +77,25 @@ def roster_rows(session: Session) -> tuple[list[RosterRow], list[RosterRow]]:
     )
     attendances = {
         a.student_id: a
-        for a in Attendance.objects.filter(session=session).select_related("student__school_class")
+        for a in Attendance.objects.filter(session=session)
+        .select_related("student__school_class")
+        .annotate(by_self=Exists(_self_scans(session).filter(student_id=OuterRef("student_id"))))
     }
+    by_self = {pk for pk, a in attendances.items() if a.by_self}
     confirmed = [
-        RosterRow(a.student, attendances.pop(a.student_id, None), a.status) for a in applications
+        RosterRow(
+            a.student,
+            attendances.pop(a.student_id, None),
+            a.status,
+            self_checked_in=a.student_id in by_self,
+        )
+        for a in applications
     ]
     walk_ins = sorted(
-        (RosterRow(a.student, a, None) for a in attendances.values()),
+        (
+            RosterRow(a.student, a, None, self_checked_in=a.student_id in by_self)
+            for a in attendances.values()
+        ),
         key=lambda row: (row.student.name, row.student.pk),
     )
     return confirmed, walk_ins
@@ -135,16 +158,35 @@ def _times(values: dict) -> dict:
     }
 
 
+def _self_scans(session: Session):
+    """The session's scans a student made themselves (self check-in)."""
+    return AttendanceScan.objects.filter(session=session, source=RecordedVia.SELF).order_by()
+
+
+def self_checked_in(session: Session) -> set[int]:
+    """Students of the session with a scan of their own."""
+    return set(_self_scans(session).values_list("student_id", flat=True))
+
+
 def row_states(session: Session) -> dict:
+    by_self = self_checked_in(session)
     return {
         str(a.student_id): {
             "in": hm(a.checked_in_at),
             "out": hm(a.checked_out_at),
             "minutes": a.credited_minutes,
             "corrected": a.corrected,
+            "self": a.student_id in by_self,
+            "awaiting": a.awaiting_confirmation,
+            "last": last_iso(a.checked_in_at, a.checked_out_at),
         }
         for a in Attendance.objects.filter(session=session).only(
-            "student_id", "checked_in_at", "checked_out_at", "credited_minutes", "corrected"
+            "student_id",
+            "checked_in_at",
+            "checked_out_at",
+            "credited_minutes",
+            "corrected",
+            "awaiting_confirmation",
         )
     }
 

@@ -6,7 +6,8 @@ from functools import wraps
 
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from portal.models import Role
 from portal.roles import has_role
@@ -86,6 +87,18 @@ def roster_sync(request: HttpRequest, session_id: int) -> JsonResponse:
     )
 
 
+@never_cache
+@require_GET
+@_coordinator_json
+def roster_state(request: HttpRequest, session_id: int) -> JsonResponse:
+    """The roster's current times, which its script polls to show other devices' scans (a
+    student's self check-in) as they happen."""
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    return JsonResponse(
+        {"rows": row_states(session), "closed": session.attendance_closed_at is not None}
+    )
+
+
 def _nonce_of(item) -> str:
     nonce = item.get("nonce") if isinstance(item, dict) else None
     return nonce if isinstance(nonce, str) else ""
@@ -135,7 +148,11 @@ def _sync(*, session: Session, items: list, user) -> list[dict]:
             flush()
             run_source = source
         scan = Scan(
-            nonce=data["nonce"], student=student, kind=data["kind"], happened_at=data["time"]
+            nonce=data["nonce"],
+            student=student,
+            kind=data["kind"],
+            happened_at=data["time"],
+            short_stay_confirmed=data["confirm_short"],
         )
         run.append((index, scan))
     flush()

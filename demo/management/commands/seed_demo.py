@@ -260,7 +260,7 @@ class DemoSeeder(DemoActivities):
     def post_status(self, rng: random.Random, base: Base, index: int) -> str:
         roll = rng.random()
         if base.status == BaseStatus.PENDING:
-            return PostStatus.IN_REVIEW if index == 0 else PostStatus.DRAFT
+            return PostStatus.DRAFT  # only a certified base sends posts for review
         if base.status == BaseStatus.SUSPENDED:
             return PostStatus.CLOSED
         if base.code == data.DEMO_BASE_CODE:

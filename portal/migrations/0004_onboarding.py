@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0002_notification_code_params_user_language'),
+        ('portal', '0003_outbox_message'),
     ]
 
     operations = [

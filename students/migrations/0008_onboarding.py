@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('students', '0005_practicerecord_organiser_ref'),
+        ('students', '0007_self_check_in'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
