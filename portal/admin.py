@@ -10,7 +10,7 @@ from import_export.formats.base_formats import CSV, XLSX
 
 from .accounts import user_sign_in_unlock
 from .exporting import EXPORT_FORMATS
-from .models import AuditLog, Notification, OutboxMessage, User
+from .models import ActivationCode, AuditLog, Notification, OutboxMessage, User
 from .sheet_imports import GuardedImportMixin
 
 
@@ -114,7 +114,7 @@ class SheetImportExportAdmin(GuardedImportMixin, ImportExportModelAdmin):
 class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        (_("Portal"), {"fields": ("full_name", "role")}),
+        (_("Portal"), {"fields": ("full_name", "role", "must_change_password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
         (
             _("Permissions"),
@@ -143,6 +143,12 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("username", "full_name", "email")
     ordering = ("username",)
     actions = ["unlock_sign_in"]
+
+    def save_model(self, request, obj, form, change):
+        # A password an admin chose is known to them: the user picks their own at first sign-in.
+        if not change and obj.has_usable_password():
+            obj.must_change_password = True
+        super().save_model(request, obj, form, change)
 
     @admin.action(description=_("Lift the sign-in lock-out of the selected users"))
     def unlock_sign_in(self, request, queryset):
@@ -173,6 +179,20 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ("message", "user__username", "user__full_name")
     autocomplete_fields = ("user",)
     date_hierarchy = "created_at"
+
+
+@admin.register(ActivationCode)
+class ActivationCodeAdmin(ReadOnlyAdmin):
+    """Codes are issued by the roster pages and resets; only a hash is kept, never the code."""
+
+    list_display = ("user", "created_at", "expires_at", "used_at", "revoked_at", "issued_by")
+    list_filter = (
+        ("used_at", admin.EmptyFieldListFilter),
+        ("revoked_at", admin.EmptyFieldListFilter),
+    )
+    list_select_related = ("user", "issued_by")
+    search_fields = ("user__username", "user__full_name")
+    exclude = ("code_hash",)
 
 
 @admin.register(OutboxMessage)

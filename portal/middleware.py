@@ -25,3 +25,32 @@ class PermissionsPolicyMiddleware:
         if self.header:
             response.headers.setdefault("Permissions-Policy", self.header)
         return response
+
+
+class PasswordChangeRequiredMiddleware:
+    """A signed-in user whose password someone else chose sees only the password change page
+    (and can sign out or switch language) until they choose their own."""
+
+    ALLOWED_URL_NAMES = ("password_change", "password_change_done", "logout", "set_language")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and getattr(user, "must_change_password", False)
+            and not request.path.startswith((settings.STATIC_URL or "/static/",))
+        ):
+            from django.shortcuts import redirect
+            from django.urls import Resolver404, resolve
+
+            try:
+                name = resolve(request.path_info).url_name
+            except Resolver404:
+                name = None
+            if name not in self.ALLOWED_URL_NAMES:
+                return redirect("password_change")
+        return self.get_response(request)

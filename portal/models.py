@@ -24,6 +24,11 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
     )
+    #: Set when someone else chose the password (an admin, a reset): the next page is the
+    #: password change page until the user picks their own (`portal.middleware`).
+    must_change_password = models.BooleanField(
+        _("must change password"), default=False, db_default=False
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -110,6 +115,49 @@ class Notification(models.Model):
     def text(self) -> str:
         """The message in the active language."""
         return message_render(self.code, self.params, fallback=self.message)
+
+
+class ActivationCode(models.Model):
+    """A one-time code that lets a new user (or one whose login was reset) set a password.
+
+    Only a keyed hash of the code is stored (`portal.activation`); the code itself appears in
+    clear once, on the printed login slip or the page of the reset.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="activation_codes",
+    )
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("activation code")
+        verbose_name_plural = _("activation codes")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["user"],
+                name="activation_code_open",
+                condition=models.Q(used_at=None, revoked_at=None),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class OutboxMessage(models.Model):

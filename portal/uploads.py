@@ -32,6 +32,7 @@ from defusedxml.ElementTree import fromstring as safe_fromstring
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.uploadhandler import MemoryFileUploadHandler, SkipFile
 from django.utils.translation import gettext as _
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.stylesheet import apply_stylesheet
@@ -546,3 +547,26 @@ def read_image(content: bytes, *, limits: ImageLimits | None = None) -> CleanIma
         width=clean.width,
         height=clean.height,
     )
+
+
+# Receiving the file
+# ------------------------------------------------------------------------------
+#: Room for the multipart envelope and the other fields around the file.
+MULTIPART_ALLOWANCE = 64 * 1024
+
+
+class InMemoryUpload(MemoryFileUploadHandler):
+    """Keep an uploaded sheet in memory (it is at most `max_bytes`) and drop it once it grows
+    past that; a view checks Content-Length first, then installs this handler."""
+
+    max_bytes = DEFAULT_LIMITS.max_bytes
+    too_large = False
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.activated = True
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > self.max_bytes:
+            self.too_large = True
+            raise SkipFile
+        return super().receive_data_chunk(raw_data, start)

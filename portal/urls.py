@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import accounts, notifications, preferences
+from . import accounts, activation, notifications, preferences
 
 urlpatterns = [
     path("", include("dashboards.urls")),
@@ -15,6 +15,12 @@ urlpatterns = [
         "accounts/password_reset/",
         accounts.PasswordResetView.as_view(),
         name="password_reset",
+    ),
+    path("accounts/activate/", activation.activate, name="activate"),
+    path(
+        "accounts/password_change/",
+        activation.PasswordChangeView.as_view(),
+        name="password_change",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("notifications/", notifications.notification_list, name="notifications"),

@@ -15,6 +15,7 @@ from .models import (
     PracticeRecord,
     PracticeRecordVersion,
     RequirementPolicy,
+    RosterImport,
     School,
     SchoolClass,
     SchoolYearClose,
@@ -63,8 +64,12 @@ class TeacherAssignmentAdmin(admin.ModelAdmin):
 @admin.register(Student)
 class StudentAdmin(SheetImportExportAdmin):
     resource_classes = [StudentResource]
-    list_display = ("student_number", "name", "school_class", "user")
-    list_filter = ("school_class__entry_year", "school_class__school__district")
+    list_display = ("student_number", "name", "school_class", "user", "left_on")
+    list_filter = (
+        "school_class__entry_year",
+        "school_class__school__district",
+        ("left_on", admin.EmptyFieldListFilter),
+    )
     list_select_related = ("school_class__school", "user")
     search_fields = ("student_number", "name", "school_class__school__code")
     autocomplete_fields = ("user", "school_class")
@@ -156,6 +161,14 @@ class CertificateAdmin(ReadOnlyAdmin):
     list_display = ("student", "issued_at", "issued_by")
     list_select_related = ("student", "issued_by")
     search_fields = ("student__student_number", "student__name", "code")
+
+
+@admin.register(RosterImport)
+class RosterImportAdmin(ReadOnlyAdmin):
+    list_display = ("school", "original_name", "status", "row_count", "created_at", "imported_at")
+    list_filter = ("status",)
+    list_select_related = ("school",)
+    search_fields = ("school__name", "school__code", "original_name")
 
 
 @admin.register(SchoolYearClose)

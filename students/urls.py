@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from .views import certificates, code, notice, progress, reports, school_records, school_year
+from .views import (
+    certificates,
+    code,
+    notice,
+    progress,
+    reports,
+    roster,
+    school_records,
+    school_year,
+)
 
 app_name = "students"
 
@@ -45,5 +54,38 @@ urlpatterns = [
         certificates.class_certificates,
         name="class-certificates",
     ),
+    path("schools/<int:school_id>/roster/", roster.roster_upload, name="roster"),
+    path(
+        "schools/<int:school_id>/roster/template.xlsx",
+        roster.roster_template,
+        name="roster-template",
+    ),
+    path(
+        "schools/<int:school_id>/roster/imports/<int:import_id>/",
+        roster.roster_import_detail,
+        name="roster-import",
+    ),
+    path(
+        "schools/<int:school_id>/roster/imports/<int:import_id>/confirm/",
+        roster.roster_import_confirm_view,
+        name="roster-import-confirm",
+    ),
+    path("classes/<int:class_id>/logins/", roster.class_logins, name="class-logins"),
+    path(
+        "classes/<int:class_id>/logins/slips.pdf",
+        roster.class_login_slips,
+        name="class-login-slips",
+    ),
+    path(
+        "students/<int:student_id>/login-reset/",
+        roster.student_login_reset_view,
+        name="student-login-reset",
+    ),
+    path(
+        "districts/<int:district_id>/school-admin-logins/",
+        roster.staff_logins_page,
+        name="school-admin-logins",
+    ),
+    path("district-admin-logins/", roster.staff_logins_page, name="district-admin-logins"),
     path("verify/<str:code>/", certificates.certificate_verify, name="certificate-verify"),
 ]

@@ -7,7 +7,6 @@ keeps the file in memory up to the limit; a bigger part is dropped while streami
 
 from django import forms
 from django.contrib import messages
-from django.core.files.uploadhandler import MemoryFileUploadHandler, SkipFile
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_POST
 from portal.http import XLSX_CONTENT_TYPE, attachment_response
 from portal.models import Role
 from portal.roles import role_required
+from portal.uploads import MULTIPART_ALLOWANCE, InMemoryUpload
 
 from ..attendance_import import (
     BACKGROUND_ROWS,
@@ -36,8 +36,6 @@ from ..errors import BaseError
 from ..models import AttendanceImport, Base, ImportStatus
 from ..selectors import bases_of_coordinator
 
-# Room for the multipart envelope and the other fields around the file.
-MULTIPART_ALLOWANCE = 64 * 1024
 RECENT_IMPORTS = 20
 
 
@@ -48,19 +46,8 @@ class SheetUploadForm(forms.Form):
     )
 
 
-class _InMemoryUpload(MemoryFileUploadHandler):
-    """Keep the sheet in memory (it is at most 10 MB) and drop it once it grows past that."""
-
-    too_large = False
-
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        self.activated = True
-
-    def receive_data_chunk(self, raw_data, start):
-        if start + len(raw_data) > MAX_UPLOAD_BYTES:
-            self.too_large = True
-            raise SkipFile
-        return super().receive_data_chunk(raw_data, start)
+class _InMemoryUpload(InMemoryUpload):
+    max_bytes = MAX_UPLOAD_BYTES
 
 
 def _base_for(request: HttpRequest, base_id: int) -> Base:

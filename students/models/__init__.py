@@ -12,10 +12,12 @@ from .ledger import (
     dates_spanned,
 )
 from .policy import Category, OrganiserLevel, RequirementPolicy
+from .roster import RosterImport, RosterImportStatus
 from .schools import (
     NATIONAL_ID_REGEX,
     SCHOOL_CODE_REGEX,
     STUDENT_NUMBER_REGEX,
+    Gender,
     School,
     SchoolClass,
     Student,
@@ -34,6 +36,7 @@ __all__ = [
     "Category",
     "Certificate",
     "Dispute",
+    "Gender",
     "DisputeStatus",
     "OrganiserLevel",
     "PracticeRecord",
@@ -42,6 +45,8 @@ __all__ = [
     "SchoolYearClose",
     "RecordedVia",
     "RequirementPolicy",
+    "RosterImport",
+    "RosterImportStatus",
     "School",
     "SchoolClass",
     "Student",

@@ -163,6 +163,11 @@ class TeacherAssignment(models.Model):
         return f"{self.user} - {self.get_role_display()} - {self.school_class or self.school}"
 
 
+class Gender(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+
+
 class Student(models.Model):
     """A student; 学籍号 is the natural key everywhere and is stored as text."""
 
@@ -192,6 +197,15 @@ class Student(models.Model):
             RegexValidator(NATIONAL_ID_REGEX, _("Use 18 characters: 17 digits and a digit or X."))
         ],
     )
+    # Database defaults too: bulk loaders that write rows directly need not know these columns.
+    gender = models.CharField(
+        _("gender"), max_length=8, choices=Gender.choices, blank=True, default="", db_default=""
+    )
+    guardian_contact = models.CharField(
+        _("guardian contact"), max_length=64, blank=True, default="", db_default=""
+    )
+    #: The day the school's roster stopped naming the student: never deleted, records stay.
+    left_on = models.DateField(_("left on"), null=True, blank=True)
     personal_code = models.CharField(
         _("personal code"),
         max_length=32,
@@ -214,6 +228,9 @@ class Student(models.Model):
             models.CheckConstraint(
                 condition=Q(national_id="") | Q(national_id__regex=NATIONAL_ID_REGEX),
                 name="student_national_id_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(gender__in=["", *Gender.values]), name="student_gender_valid"
             ),
         ]
 

@@ -328,3 +328,26 @@ class TestCertificate:
         with refused(Certificate, "certificate_code_unguessable"):
             Certificate.objects.create(student=student, code="12345")
         assert Certificate.objects.create(student=student, code="k3J9x_2mQpL8vN4rT6yZ1a").pk
+
+
+class TestRosterFields:
+    def test_it_refuses_a_gender_that_is_not_a_choice(self):
+        student = StudentFactory()
+        with refused(Student, "student_gender_valid"):
+            Student.objects.filter(pk=student.pk).update(gender="x")
+        for gender in ("", "female", "male"):
+            Student.objects.filter(pk=student.pk).update(gender=gender)
+
+    def test_it_refuses_an_imported_roster_without_its_time(self):
+        from students.models import RosterImport
+
+        school = SchoolFactory()
+        with refused(RosterImport, "roster_import_done_has_time"):
+            RosterImport.objects.create(
+                school=school, file="x.xlsx", original_name="x.xlsx", sha256="0" * 64,
+                status="imported",
+            )  # fmt: skip
+        assert RosterImport.objects.create(
+            school=school, file="x.xlsx", original_name="x.xlsx", sha256="0" * 64,
+            status="imported", imported_at=timezone.now(),
+        ).pk  # fmt: skip
