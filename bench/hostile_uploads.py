@@ -119,7 +119,7 @@ def measure(name: str, content: bytes, *, runs: int = 3) -> None:
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(
-        f"{name:<28} {len(content) / 1e6:8.2f} MB  refused in {min(timings) * 1000:7.1f} ms "
+        f"{name:<28} {len(content) / 1e6:8.2f} MB  refused in {min(timings) * 1000:8.2f} ms "
         f"(best of {runs})  peak {peak / 1e6:6.2f} MB  · {outcome}"
     )
 

@@ -17,6 +17,7 @@ from portal.spreadsheets import write_xlsx
 from students.charts import Bar, Segment, completion_chart, forecast_legend, hbar_chart
 from students.completion import (
     Completion,
+    city_completion_tiles,
     completion_by,
     school_reports,
 )
@@ -107,9 +108,29 @@ def overdue_chart(sessions) -> dict:
     return hbar_chart(bars)
 
 
-def district_dashboard_context(*, overdue) -> dict:
-    """The overdue rosters as a chart (the list is read once, for the table too)."""
-    return {"overdue_chart": overdue_chart(overdue)}
+def district_dashboard_context(*, overdue, district: District) -> dict:
+    """The overdue rosters as a chart (the list is read once, for the table too), and the
+    district's completion from the last count of the city (see `city_completion_tiles`)."""
+    tiles = city_completion_tiles()
+    completion = tiles.by_district.get(district.pk)
+    return {
+        "overdue_chart": overdue_chart(overdue),
+        "completion": completion,
+        "completion_chart": completion_chart([completion]) if completion else None,
+        "counted_at": tiles.counted_at,
+        **_legend(),
+    }
+
+
+def city_dashboard_context(*, districts) -> dict:
+    """Each district's tile with its completion figures and a small bar of its states."""
+    tiles = city_completion_tiles()
+    return {
+        "districts": districts,
+        "district_tiles": [(d, tiles.by_district.get(d.pk)) for d in districts],
+        "counted_at": tiles.counted_at,
+        **_legend(),
+    }
 
 
 def district_base_use_context(*, district: District) -> dict:

@@ -27,6 +27,7 @@ from students.selectors import student_of_user, teacher_assignments_of_user
 
 from .contexts import (
     city_base_use_context,
+    city_dashboard_context,
     city_dashboard_export,
     district_base_use_context,
     district_dashboard_context,
@@ -152,7 +153,7 @@ def dashboard_district(request: HttpRequest) -> HttpResponse:
             "district": district,
             "overdue_sessions": overdue,
             **_notifications(request),
-            **(district_dashboard_context(overdue=overdue) if district else {}),
+            **(district_dashboard_context(overdue=overdue, district=district) if district else {}),
         },
     )
 
@@ -167,5 +168,5 @@ def dashboard_city(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboards/dashboard_city.html",
-        {"districts": district_list(), **_notifications(request)},
+        {**city_dashboard_context(districts=district_list()), **_notifications(request)},
     )

@@ -7,9 +7,11 @@ number of students, streaming them in bounded memory.
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -87,6 +89,18 @@ class Completion:
     @property
     def done_percent(self) -> int:
         return self._percent(self.done)
+
+    @property
+    def on_track_percent(self) -> int:
+        return self._percent(self.on_track)
+
+    @property
+    def at_risk_percent(self) -> int:
+        return self._percent(self.at_risk)
+
+    @property
+    def behind_percent(self) -> int:
+        return self._percent(self.behind)
 
     @property
     def on_course_percent(self) -> int:
@@ -249,3 +263,34 @@ def completion_rows(groups: Iterable[Completion]) -> Iterator[list]:
 
 def completion_xlsx(groups: list[Completion], *, first: str, title: str) -> bytes:
     return write_xlsx(completion_rows(groups), completion_header(first), title)
+
+
+# ------------------------------------------------------------------------------
+# The dashboards' tiles: completion by district, kept for a few minutes
+# ------------------------------------------------------------------------------
+CITY_TILES_CACHE_KEY = "completion:city-tiles"
+
+
+@dataclass(frozen=True)
+class CompletionTiles:
+    """Each district's completion (by district id) and when it was counted."""
+
+    by_district: dict[int, Completion]
+    counted_at: datetime
+
+
+def city_completion_tiles() -> CompletionTiles:
+    """Completion by district as the dashboards show it, counted at most every few minutes.
+
+    Counting every student of the city takes as long as the city report; the dashboards show
+    the figures of the last count (with its time) for CITY_TILES_CACHE_SECONDS, the reports
+    always count afresh.
+    """
+    tiles = cache.get(CITY_TILES_CACHE_KEY)
+    if tiles is None:
+        groups = city_report()
+        tiles = CompletionTiles(
+            by_district={group.key: group for group in groups}, counted_at=timezone.now()
+        )
+        cache.set(CITY_TILES_CACHE_KEY, tiles, settings.CITY_TILES_CACHE_SECONDS)
+    return tiles

@@ -106,6 +106,16 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache (the tests' in-process one): what one test counted
+    (the dashboards' city tiles, sign-in limits) is never another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 # Personas around the object a module's tests are about: the module names that object in an
 # `owned` fixture (its base, session, school, ...), and these say who stands where around it.
 @pytest.fixture

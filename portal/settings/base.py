@@ -382,6 +382,9 @@ RETENTION_AUDIT_LOG_YEARS = int(os.environ.get("RETENTION_AUDIT_LOG_YEARS", "3")
 IMAGE_UPLOAD_MAX_BYTES = int(os.environ.get("IMAGE_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
 IMAGE_MAX_PIXELS = int(os.environ.get("IMAGE_MAX_PIXELS", str(40_000_000)))
 IMAGE_MAX_WIDTH = int(os.environ.get("IMAGE_MAX_WIDTH", "1200"))
+# How long the dashboards' completion tiles by district keep a count of the whole city (the
+# reports always count afresh).
+CITY_TILES_CACHE_SECONDS = int(os.environ.get("CITY_TILES_CACHE_SECONDS", "600"))
 # Days after the close of a school year before its graduates' logins are disabled (their
 # records, certificates and verification pages stay).
 SCHOOL_YEAR_LOGIN_GRACE_DAYS = int(os.environ.get("SCHOOL_YEAR_LOGIN_GRACE_DAYS", "90"))

@@ -220,6 +220,7 @@ def test_the_district_dashboard_shows_the_rosters_not_closed_and_links_the_repor
     client, district_world
 ):
     sign_in(client, DistrictAdminFactory(district=district_world.district).user)
+    queries_for(client, "/dashboard/district/")  # counts the city's completion once, keeps it
     count, html = queries_for(client, "/dashboard/district/")
     assert 'data-testid="overdue-table"' in html and 'data-testid="overdue-chart"' in html
     assert html.count("徐汇区图书馆") >= 2
@@ -263,6 +264,7 @@ def test_the_city_bases_page_counts_each_district_with_its_late_rosters(client, 
 
 def test_the_city_dashboard_links_every_district_to_its_report(client):
     sign_in(client, UserFactory(role=Role.CITY_ADMIN))
+    queries_for(client, "/dashboard/city/")  # counts the city once, then keeps the count
     count, html = queries_for(client, "/dashboard/city/")
     assert f'href="/reports/districts/{district("310104").pk}/"' in html
     assert 'href="/reports/city/"' in html and 'data-testid="scope"' in html
@@ -329,3 +331,30 @@ class TestBreakdowns:
         bars = [Decimal(v) for v in re.findall(r"<title>\d+: ([\d.]+)</title>", chart)]
         assert len(bars) == 4
         assert sum(bars) == Decimal(by_testid(html, "hours-done")) == 3
+
+
+def test_each_district_tile_shows_its_completion_and_the_count_is_kept_a_while(client, klass):
+    sign_in(client, UserFactory(role=Role.CITY_ADMIN))
+    first, html = queries_for(client, "/dashboard/city/")
+    tiles = {
+        tile.split('href="')[1].split('"')[0]: tile
+        for tile in html.split('data-testid="district-tile"')[:-1]
+    }
+    xuhui = html.split(f'/reports/districts/{klass.school.district.pk}/"')[1].split("</a>")[0]
+    # One student of each state in Xuhui: 2 of 4 done or on track.
+    assert "<b>50%</b>" in xuhui and "4人：已完成1人，有风险1人，进度落后1人" in xuhui
+    assert 'class="mini-bar"' in xuhui and 'data-width="25"' in xuhui
+    assert tiles and 'data-testid="counted-at"' in html
+    # The second view reads the kept count: the four queries of the page alone.
+    StudentFactory(school_class=klass)
+    again, html = queries_for(client, "/dashboard/city/")
+    assert again == 4 < first
+    assert "4人：已完成1人" in html
+
+
+def test_the_district_dashboard_shows_its_completion_with_a_chart(client, klass):
+    sign_in(client, DistrictAdminFactory(district=klass.school.district).user)
+    html = client.get("/dashboard/district/").content.decode()
+    section = html.split('data-testid="district-completion"')[1].split("</section>")[0]
+    assert "4人中2人进度正常，1人有风险，1人进度落后" in section
+    assert 'data-testid="district-chart"' in section
