@@ -18,6 +18,12 @@ class PostListingFilter(django_filters.FilterSet):
     category = django_filters.ModelChoiceFilter(
         label=_("Category"), queryset=Category.objects.all(), empty_label=_("All categories")
     )
+    grade = django_filters.ChoiceFilter(
+        label=_("Grade"),
+        method="filter_grade",
+        choices=[("1", _("Grade 1")), ("2", _("Grade 2")), ("3", _("Grade 3"))],
+        empty_label=_("All grades"),
+    )
     level = django_filters.ChoiceFilter(
         label=_("Base level"),
         field_name="base__level",
@@ -44,7 +50,7 @@ class PostListingFilter(django_filters.FilterSet):
 
     class Meta:
         model = Post
-        fields = ["q", "category", "level", "date_from", "date_to", "days", "free"]
+        fields = ["q", "category", "grade", "level", "date_from", "date_to", "days", "free"]
 
     def filter_keyword(self, queryset, name, value):
         words = value.split()
@@ -53,9 +59,16 @@ class PostListingFilter(django_filters.FilterSet):
                 Q(title__icontains=word)
                 | Q(description__icontains=word)
                 | Q(base__name__icontains=word)
+                | Q(base__address__icontains=word)
                 | Q(place__icontains=word)
+                | Q(category__name_zh__icontains=word)
+                | Q(category__name_en__icontains=word)
             )
         return queryset
+
+    def filter_grade(self, queryset, name, value):
+        """Posts open to students of that grade (`eligible_grades` holds the digits, e.g. 12)."""
+        return queryset.filter(eligible_grades__contains=value)
 
     def filter_free(self, queryset, name, value):
         return queryset.filter(seats_left__gt=0) if value else queryset

@@ -170,9 +170,14 @@ def open_post_list(*, school_id: int | None, now: datetime) -> QuerySet[Post]:
 
 
 def post_listing(
-    *, district: District, school_id: int | None, now: datetime, session_q: Q | None = None
+    *,
+    district: District | None,
+    school_id: int | None,
+    now: datetime,
+    session_q: Q | None = None,
 ) -> QuerySet[Post]:
-    """One district's open posts, with the next date and seats left over matching sessions.
+    """One district's open posts (every district's with None), with the next date and seats
+    left over matching sessions.
 
     The session conditions filter the one join that the figures are then computed over (a
     filter before an annotation constrains it), so the database reads each post's matching
@@ -183,7 +188,7 @@ def post_listing(
     matching = _prefix_q(upcoming_session_q(now=now) & (session_q or Q()), "sessions__")
     return (
         open_post_list(school_id=school_id, now=now)
-        .filter(base__district=district)
+        .filter(Q(base__district=district) if district is not None else Q())
         .filter(matching)
         .annotate(
             next_starts_at=Min("sessions__starts_at"),

@@ -74,3 +74,10 @@ class PostListingTable(tables.Table):
         css = "ok" if value > 5 else ("warn" if value > 0 else "bad")
         label = value if value > 0 else _("Full")
         return format_html('<span class="badge {}">{}</span>', css, label)
+
+
+class PostSearchTable(PostListingTable):
+    """The search across districts: the base's district shown with the base."""
+
+    def render_base(self, record, value):
+        return f"{value} · {record.base.district.name}"

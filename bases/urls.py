@@ -19,6 +19,7 @@ app_name = "bases"
 urlpatterns = [
     # public
     path("districts/<str:code>/", public.district_posts, name="district-posts"),
+    path("search/", public.post_search, name="post-search"),
     path("posts/<int:post_id>/", public.post_detail, name="post-detail"),
     # student
     path("sessions/<int:session_id>/apply/", student.session_apply, name="session-apply"),

@@ -241,3 +241,20 @@ def progress_context(
         "hours_chart": hours_chart,
         "records": records,
     }
+
+
+STUDENT_SEARCH_LIMIT = 20
+
+
+def student_search_in_school(*, school, text: str) -> list:
+    """Students of the school whose name contains `text` or whose 学籍号 is `text` (exactly),
+    at most STUDENT_SEARCH_LIMIT, with their class."""
+    text = text.strip()
+    if not text:
+        return []
+    return list(
+        Student.objects.filter(school_class__school=school)
+        .filter(Q(name__icontains=text) | Q(student_number=text.upper()))
+        .select_related("school_class")
+        .order_by("school_class__entry_year", "school_class__number", "name")[:STUDENT_SEARCH_LIMIT]
+    )

@@ -20,7 +20,7 @@ from ..selectors import (
     viewer_school_id,
 )
 from ..services.applications import application_refusal
-from ..tables import PostListingTable
+from ..tables import PostListingTable, PostSearchTable
 
 
 class DistrictPostListView(SingleTableMixin, FilterView):
@@ -49,6 +49,26 @@ class DistrictPostListView(SingleTableMixin, FilterView):
 
 
 district_posts = DistrictPostListView.as_view()
+
+
+class PostSearchView(DistrictPostListView):
+    """Open posts of every district, by keyword (title, base, category, address) and filters."""
+
+    table_class = PostSearchTable
+    template_name = "bases/post_search.html"
+
+    def get_queryset(self):
+        self.district = None
+        session_q = PostListingFilter(self.request.GET or None).session_q()
+        return post_listing(
+            district=None,
+            school_id=viewer_school_id(user=self.request.user),
+            now=timezone.now(),
+            session_q=session_q,
+        )
+
+
+post_search = PostSearchView.as_view()
 
 
 @require_GET

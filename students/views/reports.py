@@ -33,7 +33,11 @@ from ..reports import (
     class_students,
     render_class_report_pdf,
 )
-from ..selectors import school_class_get_for_user, school_get_for_user
+from ..selectors import (
+    school_class_get_for_user,
+    school_get_for_user,
+    student_search_in_school,
+)
 from ..tables import ClassReportTable
 
 CLASS_ROLES = (Role.HEAD_TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
@@ -182,6 +186,10 @@ def school_report_view(request: HttpRequest, school_id: int) -> HttpResponse:
         {
             "school": school,
             "report": report,
+            "student_query": request.GET.get("student", "").strip()[:64],
+            "found": student_search_in_school(
+                school=school, text=request.GET.get("student", "")[:64]
+            ),
             "class_chart": completion_chart(report.by_class),
             "grade_chart": completion_chart(report.by_grade),
             "legend": forecast_legend(),

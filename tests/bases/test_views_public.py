@@ -210,3 +210,56 @@ def test_the_service_refuses_a_cancellation_by_anyone_but_the_student():
     assert error.value.code == "not_authorised"
     application.refresh_from_db()
     assert application.status == ApplicationStatus.CONFIRMED
+
+
+class TestSearchAcrossDistricts:
+    def _search(self, client, **params):
+        return client.get(reverse("bases:post-search"), params)
+
+    def test_a_keyword_finds_posts_of_every_district_by_title_base_category_or_address(
+        self, client
+    ):
+        plain = {"post__description": "", "post__place": ""}
+        SessionFactory(post__title="图书管理员", post__base__district=district("310104"), **plain)
+        SessionFactory(
+            post__title="导览讲解",
+            post__base__name="浦东图书馆",
+            post__base__district=district("310115"),
+            **plain,
+        )
+        SessionFactory(
+            post__title="社区服务",
+            post__base__address="黄浦区图书馆路1号",
+            post__base__district=district("310101"),
+            **plain,
+        )
+        SessionFactory(post__title="垃圾分类宣传", post__base__district=district("310110"), **plain)
+        response = self._search(client, q="图书馆")
+        assert sorted(_titles(response)) == ["导览讲解", "社区服务"]
+        assert sorted(_titles(self._search(client, q="图书"))) == [
+            "图书管理员",
+            "导览讲解",
+            "社区服务",
+        ]
+        html = response.content.decode()
+        assert "浦东图书馆 · 浦东新区" in html
+        by_category = _titles(self._search(client, q=category().name_zh))
+        assert len(by_category) == 4  # the factories' one category
+
+    def test_the_grade_filter_keeps_posts_open_to_that_grade(self, client):
+        SessionFactory(post__title="高一高二岗位", post__eligible_grades="12")
+        SessionFactory(post__title="全年级岗位", post__eligible_grades="123")
+        assert _titles(self._search(client, grade="3")) == ["全年级岗位"]
+        assert sorted(_titles(self._search(client, grade="1"))) == ["全年级岗位", "高一高二岗位"]
+        # The district listing has the same filter.
+        assert _titles(_listing(client, grade="3")) == ["全年级岗位"]
+
+    def test_another_schools_contracted_base_stays_hidden_and_nothing_found_says_so(self, client):
+        SessionFactory(post__title="校内岗位", post__base__level=BaseLevel.SCHOOL)
+        response = self._search(client, q="校内")
+        assert _titles(response) == []
+        assert "没有符合条件的开放岗位" in response.content.decode()
+
+    def test_the_home_page_searches_every_district(self, client):
+        html = client.get("/").content.decode()
+        assert f'action="{reverse("bases:post-search")}"' in html and 'name="q"' in html

@@ -265,3 +265,18 @@ def test_a_district_admin_cannot_open_the_city_report_or_another_district(client
     sign_in(client, DistrictAdminFactory(district=klass.school.district).user)
     assert client.get("/reports/city/").status_code == 404
     assert client.get(f"/reports/districts/{district('310101').pk}/").status_code == 404
+
+
+def test_the_school_report_finds_a_student_by_name_or_student_number(client, klass):
+    sign_in(client, SchoolAdminFactory(school=klass.school).user)
+    other_school = StudentFactory(name="at_risk同学的表哥")  # another school: never found
+    url = f"/reports/schools/{klass.school.pk}/"
+    html = client.get(url, {"student": "risk"}).content.decode()
+    found = html.split('data-testid="student-results"')[1].split("</section>")[0]
+    student = klass.by_state["at_risk"]
+    assert f'href="/reports/students/{student.pk}/"' in found
+    assert other_school.name not in found
+    by_number = client.get(url, {"student": student.student_number.lower()}).content.decode()
+    assert by_number.count('data-testid="found-student"') == 1
+    nothing = client.get(url, {"student": "无此人"}).content.decode()
+    assert "本校没有匹配的学生" in nothing
