@@ -192,3 +192,26 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return self.task_name
+
+
+class SheetUpload(models.Model):
+    """What every uploaded sheet keeps (a base's attendance, a school's roster): the file as
+    received and its digest, the rows read, the problems by row and column, who sent it, and
+    when it was imported. Each app adds its owner, its file folder and its statuses."""
+
+    original_name = models.CharField(_("file name"), max_length=200)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True

@@ -3,9 +3,11 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.models import SheetUpload
 from students.models import RecordedVia, Student
 
 from .applications import Application
@@ -171,30 +173,17 @@ class ImportStatus(models.TextChoices):
     IMPORTED = "imported", _("Imported")
 
 
-class AttendanceImport(models.Model):
+class AttendanceImport(SheetUpload):
     """A base's attendance sheet: checked first (dry run), then imported all or nothing."""
 
     base = models.ForeignKey(
         Base, verbose_name=_("base"), on_delete=models.CASCADE, related_name="attendance_imports"
     )
     file = models.FileField(_("file"), upload_to="attendance-imports/")
-    original_name = models.CharField(_("file name"), max_length=200)
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
     status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices)
-    row_count = models.PositiveIntegerField(_("rows"), default=0)
     created_count = models.PositiveIntegerField(_("rows added"), default=0)
-    errors = models.JSONField(_("errors"), default=list, blank=True)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("uploaded by"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
-    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
 
-    class Meta:
+    class Meta(SheetUpload.Meta):
         verbose_name = _("attendance import")
         verbose_name_plural = _("attendance imports")
         ordering = ["-created_at", "-id"]
@@ -207,3 +196,6 @@ class AttendanceImport(models.Model):
 
     def __str__(self):
         return f"{self.base} {self.original_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("bases:attendance-import-detail", args=[self.pk])
