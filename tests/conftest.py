@@ -107,6 +107,17 @@ def _default_language():
 
 
 @pytest.fixture(autouse=True)
+def _empty_queue(request):
+    """A test with a real worker starts on an empty queue: a message another test queued with
+    no worker running (a delivery, a notification) would otherwise be run in this one."""
+    if request.node.get_closest_marker("worker") is not None:
+        from portal.celery import app
+
+        app.control.purge()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Every test starts with an empty cache (the tests' in-process one): what one test counted
     (the dashboards' city tiles, sign-in limits) is never another's."""
