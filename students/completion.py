@@ -123,9 +123,11 @@ class Completion:
 def completion_by(
     students: QuerySet[Student], *, key_field: str, groups: Iterable[Completion], today=None
 ) -> list[Completion]:
-    """One Completion per group (in the given order), students grouped by `key_field`."""
+    """One Completion per group (in the given order), students grouped by `key_field`; students
+    marked as left are not counted."""
     result = {group.key: group for group in groups}
-    for values, progress in progress_totals_stream(students, fields=(key_field,), today=today):
+    counted = students.counted()
+    for values, progress in progress_totals_stream(counted, fields=(key_field,), today=today):
         group = result.get(values[key_field])
         if group is not None:
             group.add(progress)

@@ -132,7 +132,8 @@ SORT_KEYS: dict[str, Callable[[ClassReportRow], object]] = {
 
 
 def class_students(school_class: SchoolClass) -> QuerySet[Student]:
-    return Student.objects.filter(school_class=school_class).order_by("student_number")
+    """The class as its report counts it: students marked as left are not in it."""
+    return Student.objects.filter(school_class=school_class).counted().order_by("student_number")
 
 
 def class_report(

@@ -168,6 +168,12 @@ class Gender(models.TextChoices):
     MALE = "male", _("Male")
 
 
+class StudentQuerySet(models.QuerySet):
+    def counted(self) -> "StudentQuerySet":
+        """Students still at the school: those marked as left count in no completion figure."""
+        return self.filter(left_on__isnull=True)
+
+
 class Student(models.Model):
     """A student; 学籍号 is the natural key everywhere and is stored as text."""
 
@@ -214,6 +220,8 @@ class Student(models.Model):
         editable=False,
         help_text=_("Shown as a QR code."),
     )
+
+    objects = StudentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("student")
