@@ -20,6 +20,17 @@ APPLICATION_WAITLISTED = message_kind(
     "application.waitlisted",
     _("%(session)s is full: you are number %(position)s on the waiting list."),
 )
+APPLICATION_WAITLISTED_HELD = message_kind(
+    "application.waitlisted_held",
+    _(
+        "You applied for %(session)s and are number %(position)s on the waiting list: until "
+        "%(until)s your new applications go to the waiting list (%(count)s no-shows)."
+    ),
+)
+RELIABILITY_HOLD_LIFTED = message_kind(
+    "reliability.hold_lifted",
+    _("Your head teacher lifted the waiting-list rule on your applications. Reason: %(reason)s"),
+)
 APPLICATION_PROMOTED = message_kind(
     "application.promoted", _("A seat came free: you are confirmed for %(session)s.")
 )

@@ -81,3 +81,65 @@ class PostSearchTable(PostListingTable):
 
     def render_base(self, record, value):
         return f"{value} · {record.base.district.name}"
+
+
+def _percent_or_dash(value):
+    return "—" if value is None else f"{value}%"
+
+
+class BaseFiguresTable(tables.Table):
+    """Bases' figures for a school year (list data): sortable by every figure, 50 a page."""
+
+    name = tables.Column(verbose_name=_("Base"), attrs={"td": {"class": "cell-title"}})
+    district = tables.Column(
+        verbose_name=_("District"), attrs={"td": {"data-label": _("District")}}
+    )
+    on_time_percent = tables.Column(
+        verbose_name=_("Recorded on time"),
+        attrs={"td": {"class": "num", "data-label": _("Recorded on time")}},
+    )
+    cancelled_late = tables.Column(
+        verbose_name=_("Cancelled late"),
+        attrs={"td": {"class": "num", "data-label": _("Cancelled late")}},
+    )
+    disputes_against = tables.Column(
+        verbose_name=_("Disputes against"),
+        attrs={"td": {"class": "num", "data-label": _("Disputes against")}},
+    )
+    no_show_percent = tables.Column(
+        verbose_name=_("No-show rate"),
+        attrs={"td": {"class": "num", "data-label": _("No-show rate")}},
+    )
+
+    class Meta:
+        order_by = "on_time_percent"
+        attrs = {"class": "listing cards", "data-testid": "base-figures-table"}
+        empty_text = _("No base had sessions in this school year.")
+        template_name = "django_tables2/table.html"
+        row_attrs = {"data-testid": "base-figures-row", "data-code": lambda record: record.code}
+
+    def render_name(self, record):
+        return format_html(
+            '{}<br><span class="small muted">{} · {}</span>', record.name, record.code, record.level
+        )
+
+    def render_on_time_percent(self, record):
+        return format_html(
+            '{} <span class="small muted">{}/{}</span>',
+            _percent_or_dash(record.on_time_percent),
+            record.recorded_on_time,
+            record.sessions_due,
+        )
+
+    def render_cancelled_late(self, record):
+        return format_html(
+            '{} <span class="small muted">/ {}</span>', record.cancelled_late, record.cancelled
+        )
+
+    def render_no_show_percent(self, record):
+        return format_html(
+            '{} <span class="small muted">{}/{}</span>',
+            _percent_or_dash(record.no_show_percent),
+            record.no_shows,
+            record.seats_settled,
+        )

@@ -7,6 +7,7 @@ from .views import (
     attendance_import,
     manage,
     public,
+    reliability,
     review,
     roster,
     school,
@@ -103,6 +104,18 @@ urlpatterns = [
         "class/bookings/<int:reservation_id>/name/",
         school.class_booking_name,
         name="class-booking-name",
+    ),
+    path("class/reliability/", reliability.class_reliability, name="class-reliability"),
+    path(
+        "class/students/<int:student_id>/hold/lift/",
+        reliability.student_hold_lift,
+        name="student-hold-lift",
+    ),
+    path("manage/bases/<int:base_id>/figures/", reliability.base_figures, name="base-figures"),
+    path(
+        "manage/bases/<int:base_id>/review.xlsx",
+        reliability.base_review_download,
+        name="base-review-download",
     ),
     # roster
     path("manage/sessions/<int:session_id>/roster/", roster.session_roster, name="session-roster"),

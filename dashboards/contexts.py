@@ -8,7 +8,12 @@ from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tables2 import RequestConfig
 
+from bases.base_review import base_figures, base_review_sheet
+from bases.models import Base
+from bases.reliability import student_reliability
+from bases.tables import BaseFiguresTable
 from districts.models import District
 from portal.http import XLSX_CONTENT_TYPE, attachment_response
 from portal.models import User
@@ -22,6 +27,7 @@ from students.completion import (
     school_reports,
 )
 from students.models import Student
+from students.progress import school_year_label, school_year_of
 from students.selectors import progress_context
 
 from .reports import (
@@ -54,6 +60,7 @@ def student_dashboard_context(*, student: Student) -> dict:
         record.export_state = export_state(record)
     context["recent_records"] = context["records"][:RECENT_RECORDS]
     context["upcoming"] = upcoming_applications(student=student, now=timezone.now())
+    context["reliability"] = student_reliability(student_id=student.pk)
     return context
 
 
@@ -194,3 +201,49 @@ def city_dashboard_export(*, user: User, table: str) -> HttpResponse:
     content = write_xlsx(rows, [*base_use_header(_("District")), _("Sessions overdue")], period)
     audit_log_record(actor=user, action=f"report.city.{table}.xlsx", target=user, data={})
     return _xlsx(content, f"city-{table}.xlsx")
+
+
+# ------------------------------------------------------------------------------
+# Bases' figures (基地年度考核): a sortable table and the annual review sheet
+# ------------------------------------------------------------------------------
+FIGURES_PER_PAGE = 50
+FIGURES_YEARS_SHOWN = 4
+
+
+def figures_school_year(value: str | None) -> int:
+    """`?year=` as a school year's first calendar year; the current one when absent or wrong."""
+    current = school_year_of(timezone.localdate())
+    try:
+        year = int(value) if value else current
+    except ValueError:
+        return current
+    return year if current - 20 <= year <= current else current
+
+
+def base_figures_context(*, request, bases, scope_name: str, year: int) -> dict:
+    """The bases' figures of a school year as a sortable, paged table: six queries."""
+    rules, figures = base_figures(bases=bases, year=year)
+    table = BaseFiguresTable(figures)
+    RequestConfig(request, paginate={"per_page": FIGURES_PER_PAGE}).configure(table)
+    current = school_year_of(timezone.localdate())
+    return {
+        "scope_name": scope_name,
+        "rules": rules,
+        "table": table,
+        "years": [
+            (y, school_year_label(y)) for y in range(current, current - FIGURES_YEARS_SHOWN, -1)
+        ],
+    }
+
+
+def base_review_export(*, user: User, bases, target, name: str, year: int) -> HttpResponse:
+    """The annual base review sheet of a scope (a district, or the city) for a school year."""
+    rules, figures = base_figures(bases=bases, year=year)
+    audit_log_record(
+        actor=user, action="report.base_review.xlsx", target=target, data={"year": year}
+    )
+    return _xlsx(base_review_sheet(rules=rules, figures=figures), f"base-review-{name}-{year}.xlsx")
+
+
+def district_bases(district: District):
+    return Base.objects.filter(district=district)

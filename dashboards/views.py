@@ -10,8 +10,10 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from bases.models import Base
 from bases.selectors import (
     bases_of_coordinator,
     districts_with_counts,
@@ -26,12 +28,16 @@ from students.models import TeacherRole
 from students.selectors import student_of_user, teacher_assignments_of_user
 
 from .contexts import (
+    base_figures_context,
+    base_review_export,
     city_base_use_context,
     city_dashboard_context,
     city_dashboard_export,
     district_base_use_context,
+    district_bases,
     district_dashboard_context,
     district_dashboard_export,
+    figures_school_year,
     school_dashboard_context,
     student_dashboard_context,
     teacher_dashboard_context,
@@ -138,6 +144,20 @@ def dashboard_district(request: HttpRequest) -> HttpResponse:
     overdue = sessions_attendance_overdue(now=timezone.now()).filter(
         post__base__district__admins__user=request.user
     )
+    year = figures_school_year(request.GET.get("year"))
+    if district is not None and request.GET.get("export") == "review":
+        return base_review_export(
+            user=request.user,
+            bases=district_bases(district),
+            target=district,
+            name=district.code,
+            year=year,
+        )
+    if district is not None and request.GET.get("view") == "figures":
+        context = base_figures_context(
+            request=request, bases=district_bases(district), scope_name=district.name, year=year
+        )
+        return render(request, "dashboards/base_figures.html", context)
     if district is not None and request.GET.get("export"):
         return district_dashboard_export(
             user=request.user, district=district, overdue=overdue, table=request.GET["export"]
@@ -161,6 +181,16 @@ def dashboard_district(request: HttpRequest) -> HttpResponse:
 @role_required(Role.CITY_ADMIN)
 def dashboard_city(request: HttpRequest) -> HttpResponse:
     """All districts and links to the reports; `?view=bases` shows bases' use by district."""
+    year = figures_school_year(request.GET.get("year"))
+    if request.GET.get("export") == "review":
+        return base_review_export(
+            user=request.user, bases=Base.objects.all(), target=request.user, name="city", year=year
+        )
+    if request.GET.get("view") == "figures":
+        context = base_figures_context(
+            request=request, bases=Base.objects.all(), scope_name=_("Shanghai"), year=year
+        )
+        return render(request, "dashboards/base_figures.html", context)
     if request.GET.get("export"):
         return city_dashboard_export(user=request.user, table=request.GET["export"])
     if request.GET.get("view") == "bases":

@@ -169,6 +169,7 @@ class DemoActivities:
         self.volunteer_minutes_required = (
             policy.volunteer_hours_required * policy.minutes_per_credit_hour
         )
+        self.practice_days_required = policy.practice_days_required
         demo = self.demo_student
         picks = self.demo_picks(rng, planned)
         busy = defaultdict(set)
@@ -218,8 +219,13 @@ class DemoActivities:
             weights = {}
             for index, application in enumerate(applications):
                 done = rng.randrange(self.volunteer_minutes_required + 1)
+                # Days in step with the minutes: one draw, so the demo's other choices stay.
+                days = done * self.practice_days_required // self.volunteer_minutes_required
                 application.draw_weight = weights[index] = lottery_weight(
-                    minutes_done=done, minutes_required=self.volunteer_minutes_required
+                    minutes_done=done,
+                    minutes_required=self.volunteer_minutes_required,
+                    days_done=days,
+                    days_required=self.practice_days_required,
                 )
             order = lottery_order(seed=p.session.lottery_seed, weights=weights)
             for position, index in enumerate(order, start=1):

@@ -14,6 +14,7 @@ from .models import (
     Dispute,
     PracticeRecord,
     PracticeRecordVersion,
+    ReliabilityPolicy,
     RequirementPolicy,
     RosterImport,
     School,
@@ -74,6 +75,22 @@ class StudentAdmin(SheetImportExportAdmin):
     search_fields = ("student_number", "name", "school_class__school__code")
     autocomplete_fields = ("user", "school_class")
     readonly_fields = ("personal_code",)
+
+
+@admin.register(ReliabilityPolicy)
+class ReliabilityPolicyAdmin(admin.ModelAdmin):
+    list_display = (
+        "effective_from",
+        "late_cancel_hours",
+        "no_show_points",
+        "late_cancel_points",
+        "half_life_days",
+        "hold_no_shows",
+        "hold_window_days",
+        "hold_days",
+        "held_lottery_factor",
+        "session_cancel_late_hours",
+    )
 
 
 @admin.register(RequirementPolicy)

@@ -6,9 +6,15 @@ policy configured at all, asking raises `RequirementPolicy.DoesNotExist`.
 
 `PolicyBook` reads the policies once and answers for any number of entry years (reports,
 exports, progress over many students); `policy_for_entry_year` is the single-year form.
+
+The reliability policy (信誉) is chosen by date instead: the row with the latest
+`effective_from` on or before the day, else the earliest; with none configured, the model's
+defaults (`reliability_policy_on`).
 """
 
-from .models import RequirementPolicy
+from datetime import date
+
+from .models import ReliabilityPolicy, RequirementPolicy
 
 
 class PolicyBook:
@@ -31,3 +37,14 @@ class PolicyBook:
 def policy_for_entry_year(*, entry_year: int) -> RequirementPolicy:
     """The policy in force for an entry year: the latest one effective on or before it."""
     return PolicyBook().for_entry_year(entry_year)
+
+
+def reliability_policy_on(day: date) -> ReliabilityPolicy:
+    """The reliability policy in force on `day`: one query."""
+    policy = (
+        ReliabilityPolicy.objects.filter(effective_from__lte=day)
+        .order_by("-effective_from")
+        .first()
+        or ReliabilityPolicy.objects.order_by("effective_from").first()
+    )
+    return policy or ReliabilityPolicy(effective_from=day)

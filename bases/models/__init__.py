@@ -8,6 +8,7 @@ from .applications import (
     Application,
     ApplicationStatus,
     ClassReservation,
+    ReliabilityHoldLift,
 )
 from .attendance import (
     Attendance,
@@ -41,6 +42,7 @@ __all__ = [
     "Coordinator",
     "ImportStatus",
     "Post",
+    "ReliabilityHoldLift",
     "PostStatus",
     "ScanKind",
     "SchoolContract",

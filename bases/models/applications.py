@@ -92,6 +92,12 @@ class Application(models.Model):
     )
     # Why the base cancelled the session or removed the student, as the student was told.
     status_reason = models.CharField(_("reason"), max_length=300, blank=True, db_default="")
+    # Set when the student cancels (never when the base cancels the session or removes them):
+    # when, and what the application was then; a confirmed one cancelled late costs reliability.
+    cancelled_at = models.DateTimeField(_("cancelled by the student at"), null=True, blank=True)
+    cancelled_from = models.CharField(
+        _("status when cancelled"), max_length=16, blank=True, db_default=""
+    )
     draw_position = models.PositiveIntegerField(_("draw position"), null=True, blank=True)
     draw_weight = models.FloatField(_("draw weight"), null=True, blank=True)
     created_at = models.DateTimeField(_("applied at"), auto_now_add=True)
@@ -118,3 +124,31 @@ class Application(models.Model):
 
     def __str__(self):
         return f"{self.student} - {self.session}"
+
+
+class ReliabilityHoldLift(models.Model):
+    """A head teacher lifted a student's reliability hold: the no-shows before it stop counting."""
+
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.CASCADE, related_name="hold_lifts"
+    )
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("lifted by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=1000)
+    lifted_at = models.DateTimeField(_("lifted at"))
+
+    class Meta:
+        verbose_name = _("reliability hold lifted")
+        verbose_name_plural = _("reliability holds lifted")
+        ordering = ["-lifted_at", "-id"]
+        indexes = [models.Index(fields=["student", "lifted_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="hold_lift_reason_not_empty")
+        ]
+
+    def __str__(self):
+        return f"{self.student} - {self.lifted_at:%Y-%m-%d}"

@@ -36,6 +36,7 @@ from ..messages import (
     APPLICATION_PENDING,
     APPLICATION_PROMOTED,
     APPLICATION_WAITLISTED,
+    APPLICATION_WAITLISTED_HELD,
 )
 from ..models import (
     LIVE_APPLICATION,
@@ -49,6 +50,7 @@ from ..models import (
     SchoolContract,
     Session,
 )
+from ..reliability import Hold, student_reliability
 from ..selectors import WAITLIST_ORDER
 
 # Switched off only by the concurrency canary test, to prove the race is visible without it.
@@ -229,8 +231,13 @@ def _apply(*, student: Student, session: Session, waitlist_if_full: bool) -> App
     if session.allocation == Allocation.LOTTERY:  # as stored, whatever the caller passed
         session = _lock_session(session)
     check_can_apply(session=session, student=student, now=now)
+    # A student held back by the reliability rule joins the waiting list, free seats or not; in
+    # a lottery they are drawn with the policy's weight instead (services.lottery).
+    hold = student_reliability(student_id=student.pk, now=now).hold
     if session.allocation == Allocation.LOTTERY:
         status = ApplicationStatus.PENDING
+    elif hold is not None:
+        status = ApplicationStatus.WAITLISTED
     elif _take_seat(session):
         status = ApplicationStatus.CONFIRMED
     elif waitlist_if_full:
@@ -238,20 +245,26 @@ def _apply(*, student: Student, session: Session, waitlist_if_full: bool) -> App
     else:
         raise BaseError(_("This session is full. You can join the waiting list."), code="full")
     application = Application.objects.create(student=student, session=session, status=status)
-    audit_log_record(
-        actor=student.user, action="application.create", target=application, data={"status": status}
-    )
-    _tell_applied(application)
+    data = {"status": status}
+    if hold is not None:
+        data["held_until"] = hold.until.isoformat()
+    audit_log_record(actor=student.user, action="application.create", target=application, data=data)
+    _tell_applied(application, hold=hold)
     return application
 
 
-def _tell_applied(application: Application) -> None:
+def _tell_applied(application: Application, *, hold: Hold | None = None) -> None:
     """Tell the student where their application stands: confirmed, drawn later or waiting."""
     student = application.student
     if student.user_id is None:
         return
     params = {"session": session_label(application.session)}
-    if application.status == ApplicationStatus.WAITLISTED:
+    if application.status == ApplicationStatus.WAITLISTED and hold is not None:
+        message = APPLICATION_WAITLISTED_HELD
+        params["position"] = waitlist_position(application)
+        params["until"] = date_format(timezone.localtime(hold.until), "Y-m-d H:i")
+        params["count"] = hold.no_shows
+    elif application.status == ApplicationStatus.WAITLISTED:
         message = APPLICATION_WAITLISTED
         params["position"] = waitlist_position(application)
     elif application.status == ApplicationStatus.PENDING:
@@ -347,8 +360,10 @@ def application_cancel(*, application: Application, cancelled_by: User) -> Appli
             params={"when": date_format(timezone.localtime(cutoff), "Y-m-d H:i")},
         )
     was_confirmed = application.status == ApplicationStatus.CONFIRMED
+    application.cancelled_from = application.status
+    application.cancelled_at = timezone.now()
     application.status = ApplicationStatus.CANCELLED
-    application.save(update_fields=["status", "updated_at"])
+    application.save(update_fields=["status", "cancelled_from", "cancelled_at", "updated_at"])
     audit_log_record(actor=cancelled_by, action="application.cancel", target=application)
     if was_confirmed:
         reservation = application.reservation

@@ -1,7 +1,10 @@
 """The lottery for `lottery` sessions: a seeded, reproducible, weighted draw.
 
-Each pending applicant gets a weight from how far behind the volunteer-service requirement they
-are (1.0 when done, up to 1.0 + LOTTERY_BEHIND_BONUS when nothing is done yet). The draw is
+Each pending applicant gets a weight from how far behind the requirement they are, on both of
+its measures: the share of volunteer-service minutes and the share of practice days still
+missing, averaged (1.0 when both are done, up to 1.0 + LOTTERY_BEHIND_BONUS when nothing is done
+yet). A student held back by the reliability rule at the draw (`bases.reliability`) has that
+weight multiplied by the policy's `held_lottery_factor`. The draw is
 Efraimidis-Spirakis weighted sampling without replacement: key = u ** (1 / weight) with u drawn
 from random.Random(seed) in application-id order, highest key first. The seed, the weights and
 the resulting order are stored, so anyone can recompute the draw and get the same order.
@@ -17,22 +20,34 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.services import audit_log_record, notification_send
-from students.selectors import policy_for_entry_year, volunteer_minutes_by_student
+from students.progress import progress_for_students
 
 from ..errors import BaseError
 from ..messages import LOTTERY_CONFIRMED, LOTTERY_WAITLISTED
 from ..models import Allocation, Application, ApplicationStatus, Session
+from ..reliability import reliability_for_students
 from .applications import session_label
 
 LOTTERY_BEHIND_BONUS = 2.0
 
 
-def lottery_weight(*, minutes_done: int, minutes_required: int) -> float:
-    """1.0 for a student who has met the requirement, up to 3.0 for one who has done nothing."""
-    if minutes_required <= 0:
-        return 1.0
-    behind = max(0, minutes_required - minutes_done) / minutes_required
-    return round(1.0 + LOTTERY_BEHIND_BONUS * behind, 6)
+def _behind(done: int, required: int) -> float:
+    """The share of a requirement still missing: 0 when met, 1 when nothing is done."""
+    return max(0, required - done) / required if required > 0 else 0.0
+
+
+def lottery_weight(
+    *,
+    minutes_done: int,
+    minutes_required: int,
+    days_done: int,
+    days_required: int,
+    held_factor: float = 1.0,
+) -> float:
+    """1.0 for a student who has met both measures, up to 3.0 for one who has done nothing;
+    times `held_factor` for a student held back by the reliability rule."""
+    behind = (_behind(minutes_done, minutes_required) + _behind(days_done, days_required)) / 2
+    return round((1.0 + LOTTERY_BEHIND_BONUS * behind) * held_factor, 6)
 
 
 def lottery_order(*, seed: int, weights: dict[int, float]) -> list[int]:
@@ -62,17 +77,19 @@ def session_lottery_draw(*, session: Session, seed: int | None = None) -> list[A
         .filter(session=session, status=ApplicationStatus.PENDING)
         .select_related("student__school_class", "student__user")
     )
-    minutes = volunteer_minutes_by_student(student_ids=[a.student_id for a in applications])
+    student_ids = [a.student_id for a in applications]
+    progress = progress_for_students(student_ids)
+    reliability = reliability_for_students(student_ids)
     weights = {}
-    policies = {}
     for application in applications:
-        entry_year = application.student.school_class.entry_year
-        if entry_year not in policies:
-            policies[entry_year] = policy_for_entry_year(entry_year=entry_year)
-        policy = policies[entry_year]
+        measures = progress[application.student_id]
+        held = reliability[application.student_id]
         application.draw_weight = lottery_weight(
-            minutes_done=minutes[application.student_id],
-            minutes_required=policy.volunteer_hours_required * policy.minutes_per_credit_hour,
+            minutes_done=measures.volunteer_minutes,
+            minutes_required=measures.minutes_required,
+            days_done=measures.practice_days,
+            days_required=measures.days_required,
+            held_factor=held.policy.held_lottery_factor if held.held else 1.0,
         )
         weights[application.pk] = application.draw_weight
     session.lottery_seed = seed if seed is not None else secrets.randbits(62)

@@ -12,6 +12,7 @@ from districts.selectors import district_list
 from students.selectors import student_of_user
 
 from ..filters import PostListingFilter
+from ..reliability import student_reliability
 from ..selectors import (
     application_list_for_student,
     post_get_open,
@@ -95,8 +96,9 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
             refusal = application_refusal(session=session, student=student, now=now)
         session.why_not = refusal.messages[0] if refusal else ""
         session.why_not_code = refusal.code if refusal else ""
+    hold = student_reliability(student_id=student.pk, now=now).hold if student else None
     return render(
         request,
         "bases/post_detail.html",
-        {"post": post, "sessions": sessions, "student": student, "now": now},
+        {"post": post, "sessions": sessions, "student": student, "now": now, "hold": hold},
     )

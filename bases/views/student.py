@@ -15,6 +15,7 @@ from students.selectors import student_of_user
 
 from ..errors import BaseError
 from ..models import LIVE_STATUSES, ApplicationStatus
+from ..reliability import student_reliability
 from ..selectors import (
     application_get_for_user,
     application_list_for_student,
@@ -68,7 +69,13 @@ def _apply(request: HttpRequest, session_id: int, service) -> HttpResponse:
         "session": session_label(session),
         "position": waitlist_position(application),
     }
-    messages.success(request, message)
+    hold = None
+    if application.status == ApplicationStatus.WAITLISTED:
+        hold = student_reliability(student_id=student.pk).hold
+    if hold is not None:
+        messages.warning(request, f"{message} {hold.reason}")
+    else:
+        messages.success(request, message)
     return redirect(reverse("bases:my-applications") + f"#application-{application.pk}")
 
 
@@ -114,7 +121,11 @@ def my_applications(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "bases/my_applications.html",
-        {"applications": applications, "student": student},
+        {
+            "applications": applications,
+            "student": student,
+            "reliability": student_reliability(student_id=student.pk),
+        },
     )
 
 

@@ -11,7 +11,7 @@ from .ledger import (
     RecordStatus,
     dates_spanned,
 )
-from .policy import Category, OrganiserLevel, RequirementPolicy
+from .policy import Category, OrganiserLevel, ReliabilityPolicy, RequirementPolicy
 from .roster import RosterImport, RosterImportStatus
 from .schools import (
     NATIONAL_ID_REGEX,
@@ -44,6 +44,7 @@ __all__ = [
     "RecordStatus",
     "SchoolYearClose",
     "RecordedVia",
+    "ReliabilityPolicy",
     "RequirementPolicy",
     "RosterImport",
     "RosterImportStatus",

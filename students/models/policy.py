@@ -93,3 +93,61 @@ class RequirementPolicy(models.Model):
 
     def __str__(self):
         return _("Policy from entry year %(year)s") % {"year": self.effective_from_entry_year}
+
+
+class ReliabilityPolicy(models.Model):
+    """What no-shows and late cancellations cost (信誉), from a date on; never constants in code.
+
+    A student's reliability starts at 100 and loses each no-show's and late cancellation's
+    points, halved every `half_life_days`. `hold_no_shows` no-shows within `hold_window_days`
+    send the student's new applications to the waiting list for `hold_days` from the last of
+    them; in a lottery a held student's weight is multiplied by `held_lottery_factor`.
+    """
+
+    effective_from = models.DateField(_("effective from"), unique=True)
+    late_cancel_hours = models.PositiveSmallIntegerField(
+        _("hours before the start inside which a student's cancellation is late"), default=24
+    )
+    no_show_points = models.PositiveSmallIntegerField(_("points lost for a no-show"), default=10)
+    late_cancel_points = models.PositiveSmallIntegerField(
+        _("points lost for a late cancellation"), default=5
+    )
+    half_life_days = models.PositiveSmallIntegerField(
+        _("days in which a lost point halves"), default=90
+    )
+    hold_no_shows = models.PositiveSmallIntegerField(
+        _("no-shows that put a student on the waiting list only"), default=3
+    )
+    hold_window_days = models.PositiveSmallIntegerField(
+        _("days within which those no-shows count"), default=90
+    )
+    hold_days = models.PositiveSmallIntegerField(
+        _("days a student applies to the waiting list only"), default=30
+    )
+    held_lottery_factor = models.FloatField(
+        _("lottery weight factor of a held-back student"),
+        default=0.5,
+        help_text=_("Multiplies the draw weight of a student held back; above 0, at most 1."),
+    )
+    session_cancel_late_hours = models.PositiveSmallIntegerField(
+        _("hours before the start inside which a base's cancellation of a session is late"),
+        default=48,
+    )
+
+    class Meta:
+        verbose_name = _("reliability policy")
+        verbose_name_plural = _("reliability policies")
+        ordering = ["-effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(half_life_days__gt=0, hold_no_shows__gt=0, hold_window_days__gt=0),
+                name="reliability_policy_periods_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(held_lottery_factor__gt=0, held_lottery_factor__lte=1),
+                name="reliability_policy_factor_in_range",
+            ),
+        ]
+
+    def __str__(self):
+        return _("Reliability policy from %(day)s") % {"day": self.effective_from}

@@ -207,3 +207,60 @@ def make_students(school_class):
         return bulk_students(count=count, school_class=school_class, prefix=prefix)
 
     return make
+
+
+@pytest.fixture
+def credit_progress():
+    """Give a student `days` distinct practice days (one record a day at 08:00, Shanghai, on the
+    days before today), `volunteer_minutes` of them volunteer service spread over those days."""
+
+    def credit(student: Student, *, volunteer_minutes: int = 0, days: int = 0) -> None:
+        assert days or not volunteer_minutes, "volunteer minutes need at least one day"
+        today = timezone.localtime().replace(hour=8, minute=0, second=0, microsecond=0)
+        each, extra = divmod(volunteer_minutes, days) if days else (0, 0)
+        records = []
+        for n in range(days):
+            minutes = each + (extra if n == 0 else 0)
+            volunteer = minutes > 0
+            started_at = today - timedelta(days=n + 1)
+            minutes = minutes or 60
+            records.append(
+                PracticeRecord(
+                    student=student,
+                    source_ref=f"test:progress:{student.pk}:{n}",
+                    category=category("volunteer_service" if volunteer else "social_investigation"),
+                    title="社区志愿服务" if volunteer else "社会考察",
+                    organiser_name="社区服务中心",
+                    organiser_level=OrganiserLevel.OTHER,
+                    started_at=started_at,
+                    ended_at=started_at + timedelta(minutes=minutes),
+                    credited_minutes=minutes,
+                    recorded_via=RecordedVia.TRANSFER,
+                    status=RecordStatus.FINAL,
+                    confirmed_at=timezone.now(),
+                )
+            )
+        PracticeRecord.objects.bulk_create(records)
+
+    return credit
+
+
+@pytest.fixture
+def make_no_show(make_session):
+    """A past session, closed, on which the student was confirmed and did not come."""
+
+    def make(student: Student, *, days_ago: int, **fields) -> Application:
+        starts_at = in_days(-days_ago)
+        session = make_session(
+            starts_at=starts_at,
+            applications_open_at=starts_at - timedelta(days=10),
+            applications_close_at=starts_at - timedelta(days=1),
+            cancel_cutoff_at=starts_at - timedelta(days=1),
+            attendance_closed_at=starts_at + timedelta(hours=4),
+            **fields,
+        )
+        return Application.objects.create(
+            student=student, session=session, status=ApplicationStatus.NO_SHOW
+        )
+
+    return make

@@ -20,10 +20,12 @@ from bases.services.lottery import (
     sessions_due_for_lottery,
 )
 from portal.models import AuditLog, Notification
+from students.models import ReliabilityPolicy
 
 pytestmark = pytest.mark.django_db
 
 REQUIRED_MINUTES = 60 * 40  # 60 学时 of 40 minutes, the default policy
+REQUIRED_DAYS = 90
 
 
 @pytest.fixture
@@ -192,19 +194,48 @@ class TestDrawing:
 
 
 class TestWeights:
-    def test_weights_favour_students_behind_the_requirement(self):
-        assert lottery_weight(minutes_done=0, minutes_required=REQUIRED_MINUTES) == 3.0
-        assert lottery_weight(minutes_done=REQUIRED_MINUTES // 2, minutes_required=2400) == 2.0
-        assert lottery_weight(minutes_done=REQUIRED_MINUTES, minutes_required=2400) == 1.0
-        assert lottery_weight(minutes_done=REQUIRED_MINUTES * 2, minutes_required=2400) == 1.0
+    """Both measures of the requirement weigh: the share of volunteer minutes missing and the
+    share of practice days missing, averaged. A student done on one measure only is still
+    halfway favoured (2.0), where the hours-only weight made them 1.0."""
+
+    def test_weights_favour_students_behind_on_hours_and_days(self):
+        def weight(minutes, days):
+            return lottery_weight(
+                minutes_done=minutes,
+                minutes_required=REQUIRED_MINUTES,
+                days_done=days,
+                days_required=REQUIRED_DAYS,
+            )
+
+        assert weight(0, 0) == 3.0
+        assert weight(REQUIRED_MINUTES // 2, REQUIRED_DAYS // 2) == 2.0
+        assert weight(REQUIRED_MINUTES, 0) == 2.0
+        assert weight(0, REQUIRED_DAYS) == 2.0
+        assert weight(REQUIRED_MINUTES, REQUIRED_DAYS) == 1.0
+        assert weight(REQUIRED_MINUTES * 2, REQUIRED_DAYS * 2) == 1.0
+
+    def test_a_held_back_students_weight_is_multiplied_by_the_policys_factor(self):
+        assert (
+            lottery_weight(
+                minutes_done=0,
+                minutes_required=REQUIRED_MINUTES,
+                days_done=0,
+                days_required=REQUIRED_DAYS,
+                held_factor=0.5,
+            )
+            == 1.5
+        )
 
     def test_the_draw_stores_each_applicants_weight_from_the_ledger(
-        self, lottery_session, make_student, credit_volunteer_minutes
+        self, lottery_session, make_student, credit_progress
     ):
-        behind, halfway, done = (make_student() for _ in range(3))
-        credit_volunteer_minutes(halfway, REQUIRED_MINUTES // 2)
-        credit_volunteer_minutes(done, REQUIRED_MINUTES)
-        _apply_all(lottery_session, [behind, halfway, done])
+        # Previously weighted on hours alone: halfway 2.0 and done 1.0. Now the days count too.
+        behind, hours_only, days_only, done = (make_student() for _ in range(4))
+        credit_progress(hours_only, volunteer_minutes=REQUIRED_MINUTES, days=3)
+        credit_progress(days_only, days=REQUIRED_DAYS)
+        credit_progress(done, volunteer_minutes=REQUIRED_MINUTES, days=REQUIRED_DAYS)
+        Session.objects.filter(pk=lottery_session.pk).update(capacity=4)
+        _apply_all(lottery_session, [behind, hours_only, days_only, done])
         _close_window(lottery_session)
         session_lottery_draw(session=lottery_session, seed=1)
         weights = dict(
@@ -212,17 +243,54 @@ class TestWeights:
                 "student_id", "draw_weight"
             )
         )
-        assert weights == {behind.pk: 3.0, halfway.pk: 2.0, done.pk: 1.0}
+        assert weights == {
+            behind.pk: 3.0,
+            hours_only.pk: round(1 + (REQUIRED_DAYS - 3) / REQUIRED_DAYS, 6),
+            days_only.pk: 2.0,
+            done.pk: 1.0,
+        }
 
-    def test_a_student_with_no_volunteer_time_wins_more_often_over_many_seeds(
-        self, make_session, make_student, credit_volunteer_minutes
+    def test_a_student_held_back_by_no_shows_is_drawn_with_the_policys_weight(
+        self, lottery_session, make_student, make_no_show
+    ):
+        held, other = make_student(), make_student()
+        for days_ago in (5, 10, 20):
+            make_no_show(held, days_ago=days_ago)
+        _apply_all(lottery_session, [held, other])
+        _close_window(lottery_session)
+        drawn = session_lottery_draw(session=lottery_session, seed=42)
+        weights = {a.student_id: a.draw_weight for a in drawn}
+        factor = ReliabilityPolicy.objects.get().held_lottery_factor
+        assert weights == {held.pk: 3.0 * factor, other.pk: 3.0}
+        assert session_lottery_replay(session=lottery_session) == [a.pk for a in drawn]
+
+    def test_a_student_with_nothing_done_wins_more_often_over_many_seeds(
+        self, make_session, make_student, credit_progress
     ):
         """One seat, two applicants, 200 fixed seeds: the expected share for the student with
-        nothing done is 3 / (3 + 1) = 75%. Fixed seeds keep the count the same on every run."""
+        nothing done is 3 / (3 + 1) = 75%. Fixed seeds keep the count the same on every run.
+        The other has met both measures (hours alone no longer bring the weight down to 1)."""
+        self._assert_share(make_session, make_student, credit_progress, 0.65, 0.85, days=90)
+
+    def test_a_student_behind_on_days_wins_more_often_than_one_with_the_same_hours(
+        self, make_session, make_student, credit_progress
+    ):
+        """Equal hours (none), one with every practice day done: 3 against 2, so the student
+        behind on days wins about 60% of 200 fixed seeds."""
+        self._assert_share(make_session, make_student, credit_progress, 0.5, 0.7, minutes=0)
+
+    @staticmethod
+    def _assert_share(
+        make_session, make_student, credit_progress, low, high, *, days=90, minutes=None
+    ):
         session = make_session(allocation=Allocation.LOTTERY, capacity=1)
-        behind, done = make_student(), make_student()
-        credit_volunteer_minutes(done, REQUIRED_MINUTES)
-        _apply_all(session, [behind, done])
+        behind, ahead = make_student(), make_student()
+        credit_progress(
+            ahead,
+            volunteer_minutes=REQUIRED_MINUTES if minutes is None else minutes,
+            days=days,
+        )
+        _apply_all(session, [behind, ahead])
         _close_window(session)
         wins = 0
         seeds = range(1000, 1200)
@@ -236,4 +304,4 @@ class TestWeights:
             winner = session_lottery_draw(session=session, seed=seed)[0]
             wins += winner.student_id == behind.pk
         share = wins / len(seeds)
-        assert 0.65 < share < 0.85, share
+        assert low < share < high, share
