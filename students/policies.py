@@ -6,9 +6,15 @@ policy configured at all, asking raises `RequirementPolicy.DoesNotExist`.
 
 `PolicyBook` reads the policies once and answers for any number of entry years (reports,
 exports, progress over many students); `policy_for_entry_year` is the single-year form.
+
+The safety policy (guards for minors: session hours, credit caps, consent) is effective by
+date instead: the one in force on a day is the latest with `effective_from` on or before it
+(`safety_policy_on`, or `SafetyPolicyBook` for many days).
 """
 
-from .models import RequirementPolicy
+from datetime import date
+
+from .models import RequirementPolicy, SafetyPolicy
 
 
 class PolicyBook:
@@ -31,3 +37,23 @@ class PolicyBook:
 def policy_for_entry_year(*, entry_year: int) -> RequirementPolicy:
     """The policy in force for an entry year: the latest one effective on or before it."""
     return PolicyBook().for_entry_year(entry_year)
+
+
+class SafetyPolicyBook:
+    """Every safety policy, read in one query on creation; answers per day."""
+
+    def __init__(self) -> None:
+        self.policies = list(SafetyPolicy.objects.order_by("effective_from"))
+
+    def on(self, day: date) -> SafetyPolicy:
+        """The safety policy in force on `day` (Asia/Shanghai): the latest effective on or
+        before it; a day before every policy falls under the earliest one."""
+        if not self.policies:
+            raise SafetyPolicy.DoesNotExist("No safety policy is configured.")
+        earlier = [p for p in self.policies if p.effective_from <= day]
+        return earlier[-1] if earlier else self.policies[0]
+
+
+def safety_policy_on(*, day: date) -> SafetyPolicy:
+    """The safety policy in force on a day: the latest one effective on or before it."""
+    return SafetyPolicyBook().on(day)

@@ -19,6 +19,7 @@ from .attendance import (
 )
 from .bases import BASE_CODE_REGEX, Base, BaseLevel, BaseStatus, Coordinator, SchoolContract
 from .posts import GRADES_REGEX, Allocation, Post, PostStatus, Session
+from .safety import BriefingAcknowledgement, ConsentVia, GuardianConsent
 
 __all__ = [
     "BASE_CODE_REGEX",
@@ -37,8 +38,11 @@ __all__ = [
     "BaseApiToken",
     "BaseLevel",
     "BaseStatus",
+    "BriefingAcknowledgement",
     "ClassReservation",
+    "ConsentVia",
     "Coordinator",
+    "GuardianConsent",
     "ImportStatus",
     "Post",
     "PostStatus",
