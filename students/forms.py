@@ -33,6 +33,30 @@ class DisputeRaiseForm(forms.Form):
         return self.cleaned_data["reason"].strip()
 
 
+class HeldDecisionForm(forms.Form):
+    """Credit or reject a record's minutes held for review, with the reason the student reads."""
+
+    RELEASE = "release"
+    REJECT = "reject"
+
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        widget=forms.RadioSelect,
+        choices=[
+            (RELEASE, _("Credit them: the long day was real")),
+            (REJECT, _("Reject them: not credited")),
+        ],
+    )
+    reason = forms.CharField(
+        label=_("Reason (the student reads it)"),
+        max_length=300,
+        widget=forms.TextInput(),
+    )
+
+    def clean_reason(self) -> str:
+        return " ".join(self.cleaned_data["reason"].split())
+
+
 class Answer:
     UPHOLD = "uphold"
     CORRECT = "correct"

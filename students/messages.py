@@ -59,3 +59,25 @@ RECORD_CORRECTED = message_kind(
 RECORD_REVOKED = message_kind(
     "record.revoked", _("Your record %(record)s was revoked. Reason: %(reason)s")
 )
+RECORD_HELD = message_kind(
+    "record.held",
+    _(
+        "%(minutes)s minutes of your record %(record)s are held for review: they would bring "
+        "your credited time above the safety policy's limit. Your school will decide."
+    ),
+)
+HELD_TO_REVIEW = message_kind(
+    "record.held.reviewer",
+    _(
+        "%(minutes)s minutes of %(name)s's record %(record)s are held for review (above the "
+        "safety policy's limit). Please credit or reject them."
+    ),
+)
+HELD_RELEASED = message_kind(
+    "record.held.released",
+    _("The %(minutes)s held minutes of your record %(record)s are now credited. %(reason)s"),
+)
+HELD_REJECTED = message_kind(
+    "record.held.rejected",
+    _("The %(minutes)s held minutes of your record %(record)s were not credited. %(reason)s"),
+)

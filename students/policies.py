@@ -10,11 +10,14 @@ exports, progress over many students); `policy_for_entry_year` is the single-yea
 The reliability policy (信誉) is chosen by date instead: the row with the latest
 `effective_from` on or before the day, else the earliest; with none configured, the model's
 defaults (`reliability_policy_on`).
+The safety policy (guards for minors: session hours, credit caps, consent) is effective by
+date instead: the one in force on a day is the latest with `effective_from` on or before it
+(`safety_policy_on`, or `SafetyPolicyBook` for many days).
 """
 
 from datetime import date
 
-from .models import ReliabilityPolicy, RequirementPolicy
+from .models import ReliabilityPolicy, RequirementPolicy, SafetyPolicy
 
 
 class PolicyBook:
@@ -48,3 +51,23 @@ def reliability_policy_on(day: date) -> ReliabilityPolicy:
         or ReliabilityPolicy.objects.order_by("effective_from").first()
     )
     return policy or ReliabilityPolicy(effective_from=day)
+
+
+class SafetyPolicyBook:
+    """Every safety policy, read in one query on creation; answers per day."""
+
+    def __init__(self) -> None:
+        self.policies = list(SafetyPolicy.objects.order_by("effective_from"))
+
+    def on(self, day: date) -> SafetyPolicy:
+        """The safety policy in force on `day` (Asia/Shanghai): the latest effective on or
+        before it; a day before every policy falls under the earliest one."""
+        if not self.policies:
+            raise SafetyPolicy.DoesNotExist("No safety policy is configured.")
+        earlier = [p for p in self.policies if p.effective_from <= day]
+        return earlier[-1] if earlier else self.policies[0]
+
+
+def safety_policy_on(*, day: date) -> SafetyPolicy:
+    """The safety policy in force on a day: the latest one effective on or before it."""
+    return SafetyPolicyBook().on(day)

@@ -13,6 +13,7 @@ from .charts import last_months, month_charts
 from .models import (
     Category,
     PracticeRecord,
+    RecordStatus,
     RequirementPolicy,
     School,
     SchoolClass,
@@ -120,6 +121,17 @@ def record_list_for_user(*, user: User) -> QuerySet[PracticeRecord]:
         PracticeRecord.objects.filter(student_scope_q(user=user, prefix="student__"))
         .select_related("student__school_class__school", "category")
         .order_by("-started_at", "-id")
+    )
+
+
+def record_list_held_for_user(*, user: User) -> QuerySet[PracticeRecord]:
+    """Records of the user's students with minutes held for review, oldest first."""
+    return (
+        record_list_for_user(user=user)
+        .filter(held_minutes__gt=0)
+        .exclude(status=RecordStatus.REVOKED)
+        .select_related("student__school_class__school")
+        .order_by("started_at", "id")
     )
 
 

@@ -5,6 +5,8 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -13,9 +15,14 @@ from districts.models import District
 from portal.models import User
 from portal.services import audit_log_record, notification_send, notification_send_bulk
 
+from .credit_caps import credit_split
 from .messages import (
+    HELD_REJECTED,
+    HELD_RELEASED,
+    HELD_TO_REVIEW,
     RECORD_CORRECTED,
     RECORD_FINAL,
+    RECORD_HELD,
     RECORD_IN_NOTICE,
     RECORD_REVOKED,
     record_label,
@@ -27,6 +34,8 @@ from .models import (
     PracticeRecordVersion,
     RecordStatus,
     Student,
+    TeacherAssignment,
+    TeacherRole,
 )
 from .policies import policy_for_entry_year
 
@@ -67,7 +76,20 @@ COMPARED_FACTS = (
 #: Every fact stored on a new record; how and by whom it arrived is not compared.
 FACT_FIELDS = (*COMPARED_FACTS, "recorded_via", "organiser_ref")
 #: The fields each version keeps.
-VERSIONED_FIELDS = ("category_id", "title", "started_at", "ended_at", "credited_minutes", "status")
+VERSIONED_FIELDS = (
+    "category_id",
+    "title",
+    "started_at",
+    "ended_at",
+    "credited_minutes",
+    "held_minutes",
+    "status",
+)
+
+
+def _fact_of(record: PracticeRecord, name: str):
+    """A stored record's value of a fact, as its source gave it (credit: the claim)."""
+    return record.claimed_minutes if name == "credited_minutes" else getattr(record, name)
 
 
 def _check_facts(facts: RecordFacts) -> None:
@@ -141,7 +163,7 @@ def practice_record_upsert(
     _check_facts(facts)
     record = PracticeRecord.objects.select_for_update().filter(source_ref=source_ref).first()
     if record is not None:
-        if any(getattr(record, name) != getattr(facts, name) for name in COMPARED_FACTS):
+        if any(_fact_of(record, name) != getattr(facts, name) for name in COMPARED_FACTS):
             raise LedgerError(
                 _("Record %(ref)s already exists with other values; correct it with a reason."),
                 code="source_ref_conflict",
@@ -149,10 +171,18 @@ def practice_record_upsert(
             )
         return record, False
     _check_no_overlap(student=facts.student, started_at=facts.started_at, ended_at=facts.ended_at)
+    credited, held = credit_split(
+        student=facts.student,
+        started_at=facts.started_at,
+        ended_at=facts.ended_at,
+        minutes=facts.credited_minutes,
+    )
     record = PracticeRecord.objects.create(
         source_ref=source_ref,
         student=facts.student,
-        **{name: getattr(facts, name) for name in FACT_FIELDS},
+        **{name: getattr(facts, name) for name in FACT_FIELDS if name != "credited_minutes"},
+        credited_minutes=credited,
+        held_minutes=held,
         recorded_by=recorded_by,
         status=RecordStatus.IN_NOTICE,
         notice_ends_on=notice_end_for(student=facts.student),
@@ -165,7 +195,8 @@ def practice_record_upsert(
         target=record,
         data={
             "source_ref": source_ref,
-            "credited_minutes": facts.credited_minutes,
+            "credited_minutes": credited,
+            **({"held_minutes": held} if held else {}),
             **({"reason": reason.strip()} if reason.strip() else {}),
         },
     )
@@ -174,7 +205,35 @@ def practice_record_upsert(
         RECORD_IN_NOTICE,
         until=date_format(record.notice_ends_on, "Y-m-d"),
     )
+    if held:
+        _tell_held(record)
     return record, True
+
+
+def _tell_held(record: PracticeRecord) -> None:
+    """Tell the student, their school's admins and their head teacher of held minutes."""
+    _tell_student(record, RECORD_HELD, minutes=record.held_minutes)
+    school_class = record.student.school_class
+    reviewers = User.objects.filter(
+        Q(
+            teacher_assignments__role=TeacherRole.SCHOOL_ADMIN,
+            teacher_assignments__school_id=school_class.school_id,
+        )
+        | Q(
+            teacher_assignments__role=TeacherRole.HEAD_TEACHER,
+            teacher_assignments__school_class=school_class,
+        ),
+        is_active=True,
+    ).distinct()
+    params = {
+        "record": record_label(record),
+        "name": record.student.name,
+        "minutes": record.held_minutes,
+    }
+    notification_send_bulk(
+        message=HELD_TO_REVIEW,
+        items=[(user, params, reverse("students:held-review")) for user in reviewers],
+    )
 
 
 def _tell_student(record: PracticeRecord, message, **params) -> None:
@@ -232,8 +291,16 @@ def practice_record_correct(
     _check_no_overlap(
         student=record.student, started_at=started_at, ended_at=ended_at, exclude_pk=record.pk
     )
+    credited, held = credit_split(
+        student=record.student,
+        started_at=started_at,
+        ended_at=ended_at,
+        minutes=credited_minutes,
+        exclude_pk=record.pk,
+    )
+    was_held = record.held_minutes
     record.started_at, record.ended_at = started_at, ended_at
-    record.credited_minutes = credited_minutes
+    record.credited_minutes, record.held_minutes, record.rejected_minutes = credited, held, 0
     record.version += 1
     record.save()
     _version_snapshot(record=record, changed_by=changed_by, reason=reason)
@@ -248,13 +315,85 @@ def practice_record_correct(
             "after": {
                 "started_at": started_at.isoformat(),
                 "ended_at": ended_at.isoformat(),
-                "credited_minutes": credited_minutes,
+                "credited_minutes": credited,
+                "held_minutes": held,
             },
         },
     )
     if tell_student:
-        _tell_student(record, RECORD_CORRECTED, minutes=credited_minutes, reason=reason)
+        _tell_student(record, RECORD_CORRECTED, minutes=credited, reason=reason)
+    if held > was_held:
+        _tell_held(record)
     return record
+
+
+def _check_reviewer(*, record: PracticeRecord, user: User) -> None:
+    """Held minutes are decided by the student's school admin or head teacher."""
+    school_class = record.student.school_class
+    assignments = TeacherAssignment.objects.filter(user=user)
+    allowed = assignments.filter(
+        Q(role=TeacherRole.SCHOOL_ADMIN, school_id=school_class.school_id)
+        | Q(role=TeacherRole.HEAD_TEACHER, school_class=school_class)
+    ).exists()
+    if not allowed:
+        raise LedgerError(
+            _("Held minutes are reviewed by the student's school admin or head teacher."),
+            code="not_authorised",
+        )
+
+
+def _decide_held(*, record: PracticeRecord, decided_by: User, reason: str, release: bool):
+    reason = " ".join(reason.split())
+    if not reason:
+        raise LedgerError(_("Give a reason: the student is told it."), code="reason_required")
+    record = (
+        PracticeRecord.objects.select_for_update(of=("self",))
+        .select_related("student__school_class", "student__user")
+        .get(pk=record.pk)
+    )
+    _check_reviewer(record=record, user=decided_by)
+    if record.held_minutes == 0:
+        raise LedgerError(_("This record has no minutes held for review."), code="nothing_held")
+    if record.status == RecordStatus.REVOKED:
+        raise LedgerError(_("A revoked record cannot be changed."), code="revoked")
+    minutes = record.held_minutes
+    if release:
+        record.credited_minutes += minutes
+    else:
+        record.rejected_minutes += minutes
+    record.held_minutes = 0
+    record.version += 1
+    record.save()
+    _version_snapshot(record=record, changed_by=decided_by, reason=reason)
+    audit_log_record(
+        actor=decided_by,
+        action="record.held_release" if release else "record.held_reject",
+        target=record,
+        data={"reason": reason, "minutes": minutes, "version": record.version},
+    )
+    _tell_student(
+        record,
+        HELD_RELEASED if release else HELD_REJECTED,
+        minutes=minutes,
+        reason=reason,
+    )
+    return record
+
+
+@transaction.atomic
+def practice_record_held_release(
+    *, record: PracticeRecord, decided_by: User, reason: str
+) -> PracticeRecord:
+    """Credit a record's held minutes after all (the long day was real), with a reason."""
+    return _decide_held(record=record, decided_by=decided_by, reason=reason, release=True)
+
+
+@transaction.atomic
+def practice_record_held_reject(
+    *, record: PracticeRecord, decided_by: User, reason: str
+) -> PracticeRecord:
+    """Refuse a record's held minutes, with a reason; the credited part stands."""
+    return _decide_held(record=record, decided_by=decided_by, reason=reason, release=False)
 
 
 @transaction.atomic

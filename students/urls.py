@@ -5,6 +5,7 @@ from django.urls import path
 from .views import (
     certificates,
     code,
+    held,
     notice,
     progress,
     reports,
@@ -25,6 +26,8 @@ urlpatterns = [
     path("disputes/", notice.disputes_open, name="disputes"),
     path("disputes/<int:dispute_id>/answer/", notice.dispute_answer_view, name="dispute-answer"),
     path("school-records/", school_records.school_records, name="school-records"),
+    path("held/", held.held_review, name="held-review"),
+    path("held/<int:record_id>/", held.held_decide, name="held-decide"),
     path("reports/students/<int:student_id>/", progress.student_progress, name="student-progress"),
     path("reports/classes/<int:class_id>/", reports.class_report_view, name="class-report"),
     path(

@@ -20,6 +20,7 @@ from .attendance import (
 )
 from .bases import BASE_CODE_REGEX, Base, BaseLevel, BaseStatus, Coordinator, SchoolContract
 from .posts import GRADES_REGEX, Allocation, Post, PostStatus, Session
+from .safety import BriefingAcknowledgement, ConsentVia, GuardianConsent
 
 __all__ = [
     "BASE_CODE_REGEX",
@@ -38,8 +39,11 @@ __all__ = [
     "BaseApiToken",
     "BaseLevel",
     "BaseStatus",
+    "BriefingAcknowledgement",
     "ClassReservation",
+    "ConsentVia",
     "Coordinator",
+    "GuardianConsent",
     "ImportStatus",
     "Post",
     "ReliabilityHoldLift",

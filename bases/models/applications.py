@@ -46,6 +46,7 @@ class ClassReservation(models.Model):
 
 
 class ApplicationStatus(models.TextChoices):
+    AWAITING_CONSENT = "awaiting_consent", _("Awaiting guardian consent")
     PENDING = "pending", _("Pending lottery")
     CONFIRMED = "confirmed", _("Confirmed")
     WAITLISTED = "waitlisted", _("Waiting list")
@@ -58,6 +59,7 @@ class ApplicationStatus(models.TextChoices):
 
 # Still waiting for the session: the student may cancel, and the application counts as open.
 LIVE_STATUSES = (
+    ApplicationStatus.AWAITING_CONSENT,
     ApplicationStatus.PENDING,
     ApplicationStatus.CONFIRMED,
     ApplicationStatus.WAITLISTED,

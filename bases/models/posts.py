@@ -1,5 +1,6 @@
 """Posts a base offers, and their sessions."""
 
+import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.text import join_list
-from students.models import Category
+from students.models import Category, PostKind
 
 from .bases import Base
 
@@ -99,6 +100,53 @@ class Post(models.Model):
             "confirms them on the roster."
         ),
     )
+    # What the post is (students.models.PostKind); the safety policy says which need consent.
+    off_site = models.BooleanField(
+        _("off-site"),
+        default=False,
+        db_default=False,
+        help_text=_("Students go somewhere other than the base's address."),
+    )
+    overnight = models.BooleanField(
+        _("overnight stay"),
+        default=False,
+        db_default=False,
+        help_text=_("Students stay overnight (学农, camps)."),
+    )
+    physical_risk = models.BooleanField(
+        _("physical risk"),
+        default=False,
+        db_default=False,
+        help_text=_("Work at heights, near water, with tools or heavy loads."),
+    )
+    safety_briefing = models.TextField(
+        _("safety briefing"),
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_(
+            "If written, students read it and tick that they have understood it before applying."
+        ),
+    )
+    # A district admin's exception to the safety policy's session hours, with its reason.
+    hours_exception_reason = models.CharField(
+        _("reason for the session hours exception"),
+        max_length=300,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    hours_exception_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("session hours exception granted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    hours_exception_at = models.DateTimeField(
+        _("session hours exception granted at"), null=True, blank=True
+    )
     review_note = models.TextField(_("review note"), blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -138,6 +186,29 @@ class Post(models.Model):
 
     def __str__(self):
         return f"{self.title} - {self.base}"
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """What the post is, as `PostKind` values."""
+        flags = {
+            PostKind.OFF_SITE: self.off_site,
+            PostKind.OVERNIGHT: self.overnight,
+            PostKind.PHYSICAL_RISK: self.physical_risk,
+        }
+        return frozenset(str(kind) for kind, on in flags.items() if on)
+
+    @property
+    def kinds_display(self) -> list[str]:
+        return [str(label) for value, label in PostKind.choices if value in self.kinds]
+
+    @property
+    def has_hours_exception(self) -> bool:
+        return self.hours_exception_at is not None
+
+    @property
+    def briefing_digest(self) -> str:
+        """SHA-256 of the safety briefing as written: which text a student acknowledged."""
+        return hashlib.sha256(self.safety_briefing.encode()).hexdigest()
 
     @property
     def grades_display(self) -> str:

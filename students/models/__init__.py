@@ -11,7 +11,14 @@ from .ledger import (
     RecordStatus,
     dates_spanned,
 )
-from .policy import Category, OrganiserLevel, ReliabilityPolicy, RequirementPolicy
+from .policy import (
+    Category,
+    OrganiserLevel,
+    PostKind,
+    ReliabilityPolicy,
+    RequirementPolicy,
+    SafetyPolicy,
+)
 from .roster import RosterImport, RosterImportStatus
 from .schools import (
     NATIONAL_ID_REGEX,
@@ -34,6 +41,8 @@ __all__ = [
     "SCHOOL_CODE_REGEX",
     "STUDENT_NUMBER_REGEX",
     "Category",
+    "PostKind",
+    "SafetyPolicy",
     "Certificate",
     "Dispute",
     "Gender",

@@ -62,6 +62,15 @@ class PracticeRecord(models.Model):
     started_at = models.DateTimeField(_("started"))
     ended_at = models.DateTimeField(_("ended"))
     credited_minutes = models.PositiveIntegerField(_("credited minutes"))
+    # Minutes beyond the safety policy's caps (per day, per record), waiting for the school's
+    # review: counted nowhere until released into `credited_minutes`.
+    held_minutes = models.PositiveIntegerField(
+        _("minutes held for review"), default=0, db_default=0
+    )
+    # Held minutes the school refused to credit, kept so the source's claim stays known.
+    rejected_minutes = models.PositiveIntegerField(
+        _("held minutes rejected"), default=0, db_default=0
+    )
     recorded_via = models.CharField(_("recorded via"), max_length=16, choices=RecordedVia.choices)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -87,6 +96,9 @@ class PracticeRecord(models.Model):
         indexes = [
             models.Index(fields=["student", "status"]),
             models.Index(fields=["status", "notice_ends_on"]),
+            models.Index(
+                fields=["student"], condition=Q(held_minutes__gt=0), name="record_held_for_review"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -116,6 +128,11 @@ class PracticeRecord(models.Model):
     @property
     def dates(self) -> list[date]:
         return dates_spanned(self.started_at, self.ended_at)
+
+    @property
+    def claimed_minutes(self) -> int:
+        """What the source said: credited, held for review and refused after review."""
+        return self.credited_minutes + self.held_minutes + self.rejected_minutes
 
     @property
     def days(self) -> int:
@@ -155,6 +172,9 @@ class PracticeRecordVersion(models.Model):
     started_at = models.DateTimeField(_("started"))
     ended_at = models.DateTimeField(_("ended"))
     credited_minutes = models.PositiveIntegerField(_("credited minutes"))
+    held_minutes = models.PositiveIntegerField(
+        _("minutes held for review"), default=0, db_default=0
+    )
     status = models.CharField(_("status"), max_length=16, choices=RecordStatus.choices)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -1,4 +1,7 @@
-"""Data the city admin edits: activity categories, organiser levels and the requirement."""
+"""Data the city admin edits: activity categories, organiser levels, the requirement and the
+safety policy."""
+
+from datetime import time
 
 from django.db import models
 from django.db.models import Q
@@ -151,3 +154,80 @@ class ReliabilityPolicy(models.Model):
 
     def __str__(self):
         return _("Reliability policy from %(day)s") % {"day": self.effective_from}
+
+
+class PostKind(models.TextChoices):
+    """What a post is, as its coordinator says; the safety policy says which kinds need a
+    guardian's consent."""
+
+    OFF_SITE = "off_site", _("Off-site (away from the base's address)")
+    OVERNIGHT = "overnight", _("Overnight stay (e.g. 学农)")
+    PHYSICAL_RISK = "physical_risk", _("Physical risk (heights, water, tools, heavy work)")
+
+
+class SafetyPolicy(models.Model):
+    """Guards for minors, effective from a date: never constants in code.
+
+    The policy in force on a day is the one with the latest `effective_from` on or before it
+    (`students.policies.safety_policy_on`).
+    """
+
+    effective_from = models.DateField(_("effective from"), unique=True)
+    session_earliest_start = models.TimeField(
+        _("earliest start of a session"),
+        default=time(7, 0),
+        help_text=_("Local time (Asia/Shanghai) before which no session may start."),
+    )
+    session_latest_end = models.TimeField(
+        _("latest end of a session"),
+        default=time(21, 0),
+        help_text=_("Local time (Asia/Shanghai) after which no session may end."),
+    )
+    daily_credit_minutes = models.PositiveSmallIntegerField(
+        _("longest credited minutes per student in one day"),
+        default=480,
+        help_text=_(
+            "Credit beyond this on one day, from every source together, is held for the "
+            "school's review instead of being credited."
+        ),
+    )
+    session_credit_minutes = models.PositiveSmallIntegerField(
+        _("longest credited minutes of one session or record"),
+        default=480,
+        help_text=_("Credit of one record beyond this (per day it spans) is held for review."),
+    )
+    consent_off_site = models.BooleanField(_("off-site posts need guardian consent"), default=True)
+    consent_overnight = models.BooleanField(
+        _("overnight posts need guardian consent"), default=True
+    )
+    consent_physical_risk = models.BooleanField(
+        _("posts with physical risk need guardian consent"), default=True
+    )
+
+    class Meta:
+        verbose_name = _("safety policy")
+        verbose_name_plural = _("safety policies")
+        ordering = ["-effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(session_earliest_start__lt=models.F("session_latest_end")),
+                name="safety_window_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(daily_credit_minutes__gt=0, session_credit_minutes__gt=0),
+                name="safety_caps_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return _("Safety policy from %(day)s") % {"day": self.effective_from.isoformat()}
+
+    @property
+    def consent_kinds(self) -> frozenset[str]:
+        """The post kinds (`PostKind` values) that need a guardian's consent."""
+        flags = {
+            PostKind.OFF_SITE: self.consent_off_site,
+            PostKind.OVERNIGHT: self.consent_overnight,
+            PostKind.PHYSICAL_RISK: self.consent_physical_risk,
+        }
+        return frozenset(str(kind) for kind, needed in flags.items() if needed)

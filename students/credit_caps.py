@@ -1,0 +1,89 @@
+"""How much of a record's claimed time is credited, and how much is held for review.
+
+The safety policy (`SafetyPolicy`, in force on each day) caps a student's credited minutes in
+one day, from every source together, and one record's credited minutes on each day it spans.
+`practice_record_upsert` and `practice_record_correct` ask `credit_split` for every record, so
+the caps hold whatever wrote it: a base's roster or import, the base API, self check-in, a
+school's entry, a transfer.
+
+A record's claimed minutes are spread over the local dates it spans in proportion to its time
+on each date (a record inside one date has all of them on that date). On each date the credit
+is the smallest of: its share, the per-record cap, and what the daily cap leaves after the
+student's other live records credited on that date (spread the same way). The rest is held.
+"""
+
+from datetime import date, datetime, timedelta
+
+from django.utils import timezone
+
+from .models import PracticeRecord, RecordStatus, Student, dates_spanned
+from .policies import SafetyPolicyBook
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    tz = timezone.get_default_timezone()
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time()), tz)
+    return start, timezone.make_aware(
+        datetime.combine(day + timedelta(days=1), datetime.min.time()), tz
+    )
+
+
+def minutes_by_date(*, started_at: datetime, ended_at: datetime, minutes: int) -> dict[date, int]:
+    """`minutes` spread over the local dates [start, end) touches, in proportion to the time
+    on each; the shares add up to `minutes` exactly (the last date takes the rounding)."""
+    days = dates_spanned(started_at, ended_at)
+    if len(days) == 1:
+        return {days[0]: minutes}
+    total = (ended_at - started_at).total_seconds()
+    shares, given = {}, 0
+    for index, day in enumerate(days):
+        if index == len(days) - 1:
+            shares[day] = minutes - given
+            break
+        start, end = _day_bounds(day)
+        overlap = (min(end, ended_at) - max(start, started_at)).total_seconds()
+        shares[day] = int(minutes * overlap // total)
+        given += shares[day]
+    return shares
+
+
+def credited_by_date(
+    *, student: Student, days: list[date], exclude_pk: int | None = None
+) -> dict[date, int]:
+    """The student's credited minutes on each of `days`, from their live records (not revoked)."""
+    first, _ = _day_bounds(days[0])
+    _, last = _day_bounds(days[-1])
+    others = (
+        PracticeRecord.objects.filter(student=student, started_at__lt=last, ended_at__gt=first)
+        .exclude(status=RecordStatus.REVOKED)
+        .exclude(pk=exclude_pk)
+        .values_list("started_at", "ended_at", "credited_minutes")
+    )
+    totals = dict.fromkeys(days, 0)
+    for started_at, ended_at, minutes in others:
+        spread = minutes_by_date(started_at=started_at, ended_at=ended_at, minutes=minutes)
+        for day, share in spread.items():
+            if day in totals:
+                totals[day] += share
+    return totals
+
+
+def credit_split(
+    *,
+    student: Student,
+    started_at: datetime,
+    ended_at: datetime,
+    minutes: int,
+    exclude_pk: int | None = None,
+) -> tuple[int, int]:
+    """(credited, held) of `minutes` claimed by a record of `student` over [start, end)."""
+    shares = minutes_by_date(started_at=started_at, ended_at=ended_at, minutes=minutes)
+    days = sorted(shares)
+    already = credited_by_date(student=student, days=days, exclude_pk=exclude_pk)
+    book = SafetyPolicyBook()
+    credited = 0
+    for day in days:
+        policy = book.on(day)
+        room = max(0, policy.daily_credit_minutes - already[day])
+        credited += min(shares[day], policy.session_credit_minutes, room)
+    return credited, minutes - credited
