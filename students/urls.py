@@ -80,6 +80,12 @@ urlpatterns = [
     path("reports/city/", reports.city_report_view, name="city-report"),
     path("school-year/close/", school_year.school_year_close_view, name="school-year-close"),
     path("certificates/me/", certificates.my_certificate, name="my-certificate"),
+    path("practice-report/me/", certificates.my_practice_report, name="my-practice-report"),
+    path(
+        "practice-report/students/<int:student_id>/",
+        certificates.student_practice_report,
+        name="student-practice-report",
+    ),
     path(
         "certificates/students/<int:student_id>/",
         certificates.student_certificate,

@@ -38,7 +38,7 @@ from ..disputes import (
     user_answers_record,
 )
 from ..forms import Answer, DisputeAnswerForm, DisputeRaiseForm
-from ..models import Dispute, DisputeStatus, PracticeRecord
+from ..models import Dispute, DisputeStatus, PracticeRecord, Reflection
 from ..services import LedgerError
 from .reflection_context import reflection_context
 
@@ -118,6 +118,7 @@ def my_records(request: HttpRequest) -> HttpResponse:
                 Dispute.objects.filter(record=OuterRef("pk"), status=DisputeStatus.OPEN)
             ),
             any_dispute=Exists(Dispute.objects.filter(record=OuterRef("pk"))),
+            has_reflection=Exists(Reflection.objects.filter(record=OuterRef("pk"))),
         )
         .order_by("-started_at", "-pk")
     )
