@@ -84,7 +84,9 @@ def certificate_snapshot(
     }
 
 
-def _issue(*, students: list[Student], issued_by: User | None) -> list[Certificate]:
+def _issue(
+    *, students: list[Student], issued_by: User | None, extra: dict | None = None
+) -> list[Certificate]:
     today = timezone.localdate()
     progress = progress_for_entry_years(
         {s.pk: s.school_class.entry_year for s in students}, today=today
@@ -106,7 +108,8 @@ def _issue(*, students: list[Student], issued_by: User | None) -> list[Certifica
                 issued_by=issued_by,
                 snapshot=certificate_snapshot(
                     student=student, progress=progress[student.pk], records=records[student.pk]
-                ),
+                )
+                | (extra or {}),
             )
             for student in students
         ]
@@ -128,9 +131,12 @@ def _issue(*, students: list[Student], issued_by: User | None) -> list[Certifica
 
 
 @transaction.atomic
-def certificate_issue(*, student: Student, issued_by: User | None) -> Certificate:
-    """Issue one certificate of the student's records as they stand now."""
-    return _issue(students=[student], issued_by=issued_by)[0]
+def certificate_issue(
+    *, student: Student, issued_by: User | None, extra: dict | None = None
+) -> Certificate:
+    """Issue one certificate of the student's records as they stand now; `extra` adds keys to
+    its snapshot (the 纪实报告 adds its kind and typical cases)."""
+    return _issue(students=[student], issued_by=issued_by, extra=extra)[0]
 
 
 @transaction.atomic
@@ -156,7 +162,7 @@ def verification_url(certificate: Certificate, *, site_url: str | None = None) -
     return base.rstrip("/") + path
 
 
-def _qr_svg(url: str) -> str:
+def verification_qr_svg(url: str) -> str:
     return segno.make(url, error="m").svg_inline(scale=3, border=2)
 
 
@@ -195,7 +201,7 @@ def _page(certificate: Certificate, site_url: str | None) -> CertificatePage:
         certificate=certificate,
         snapshot=snapshot,
         url=url,
-        qr_svg=_qr_svg(url),
+        qr_svg=verification_qr_svg(url),
         class_name=class_name,
         records=records,
         hours_met=totals["volunteer_minutes"] >= totals["hours_required"] * minutes_per_credit_hour,

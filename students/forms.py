@@ -5,10 +5,21 @@ from datetime import datetime
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.uploads import CleanImage, read_image_upload
+
 from .disputes import REASON_MAX_LENGTH
-from .models import Category, PracticeRecord, SchoolClass
+from .models import (
+    COMMENT_MAX_CHARS,
+    REFLECTION_MAX_CHARS,
+    Category,
+    DisputeAbout,
+    PracticeRecord,
+    SchoolClass,
+)
+from .reflections import ReflectionError, clean_reflection_text
 from .school_records import SchoolActivity
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -86,7 +97,7 @@ class DisputeAnswerForm(forms.Form):
     )
     credited_minutes = forms.IntegerField(label=_("Credited minutes"), required=False, min_value=0)
 
-    def __init__(self, *args, record: PracticeRecord, **kwargs):
+    def __init__(self, *args, record: PracticeRecord, about: str = DisputeAbout.RECORD, **kwargs):
         kwargs.setdefault(
             "initial",
             {
@@ -96,6 +107,14 @@ class DisputeAnswerForm(forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
+        if about == DisputeAbout.REFLECTION:
+            # A reflection stands or is withdrawn; it has no times to correct.
+            self.fields["answer"].choices = [
+                (Answer.UPHOLD, _("Uphold: the reflection stands")),
+                (Answer.REVOKE, _("Withdraw the reflection")),
+            ]
+            for name in ("started_at", "ended_at", "credited_minutes"):
+                del self.fields[name]
 
     def clean_reason(self) -> str:
         return self.cleaned_data["reason"].strip()
@@ -159,3 +178,49 @@ class SchoolActivityForm(forms.Form):
             daily_end=data["daily_end"],
             minutes_per_day=data["minutes_per_day"],
         )
+
+
+class ReflectionForm(forms.Form):
+    # No max_length here: the service counts characters and says by how many it is over.
+    text = forms.CharField(
+        label=_("Your reflection"),
+        widget=forms.Textarea(attrs={"rows": 6, "maxlength": REFLECTION_MAX_CHARS}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Built per request, in the language of the request.
+        self.fields["text"].help_text = gettext(
+            "What you did, what you saw and what you learnt, in at most %(max)s characters. "
+            "Your class sees it during the public notice, with your name masked."
+        ) % {"max": REFLECTION_MAX_CHARS}
+
+    def clean_text(self) -> str:
+        try:
+            return clean_reflection_text(self.cleaned_data["text"])
+        except ReflectionError as error:
+            raise forms.ValidationError(error.messages[0], code=error.code) from None
+
+
+class ReflectionPhotoForm(forms.Form):
+    photo = forms.FileField(
+        label=_("Add a photo"),
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png"}),
+        help_text=_(
+            "JPEG or PNG, up to three per reflection. Location and camera data are removed."
+        ),
+    )
+
+    def clean_photo(self) -> CleanImage:
+        return read_image_upload(self.cleaned_data["photo"])
+
+
+class ReflectionCommentForm(forms.Form):
+    text = forms.CharField(
+        label=_("Comment (the student sees it)"),
+        max_length=COMMENT_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean_text(self) -> str:
+        return self.cleaned_data["text"].strip()

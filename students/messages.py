@@ -81,3 +81,34 @@ HELD_REJECTED = message_kind(
     "record.held.rejected",
     _("The %(minutes)s held minutes of your record %(record)s were not credited. %(reason)s"),
 )
+REFLECTION_COMMENTED = message_kind(
+    "reflection.commented",
+    _("%(who)s commented on your reflection on %(record)s: %(text)s"),
+)
+REFLECTION_TYPICAL = message_kind(
+    "reflection.typical",
+    _("Your head teacher chose your reflection on %(record)s as a typical case (典型事例)."),
+)
+REFLECTION_TYPICAL_REMOVED = message_kind(
+    "reflection.typical_removed",
+    _("Your reflection on %(record)s is no longer marked as a typical case (典型事例)."),
+)
+REFLECTION_DISPUTE_TO_ANSWER = message_kind(
+    "reflection.dispute.answerer",
+    _("A dispute was raised about the reflection of %(name)s on %(record)s. Please answer it."),
+)
+REFLECTION_DISPUTE_ABOUT_YOURS = message_kind(
+    "reflection.dispute.student",
+    _("A dispute was raised about your reflection on %(record)s; it waits for an answer."),
+)
+REFLECTION_DISPUTE_UPHELD = message_kind(
+    "reflection.dispute.upheld",
+    _("The dispute about the reflection on %(record)s was answered: it stands. %(reason)s"),
+)
+REFLECTION_DISPUTE_WITHDRAWN = message_kind(
+    "reflection.dispute.withdrawn",
+    _(
+        "The dispute about the reflection on %(record)s was answered: the reflection is "
+        "withdrawn. %(reason)s"
+    ),
+)

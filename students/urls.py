@@ -8,6 +8,7 @@ from .views import (
     held,
     notice,
     progress,
+    reflections,
     reports,
     roster,
     school_records,
@@ -23,6 +24,41 @@ urlpatterns = [
     path("records/", notice.my_records, name="my-records"),
     path("records/<int:record_id>/", notice.record_detail, name="record-detail"),
     path("records/<int:record_id>/dispute/", notice.dispute_raise_view, name="dispute-raise"),
+    path(
+        "records/<int:record_id>/reflection/",
+        reflections.reflection_save_view,
+        name="reflection-save",
+    ),
+    path(
+        "records/<int:record_id>/reflection/photos/",
+        reflections.reflection_photo_add_view,
+        name="reflection-photo-add",
+    ),
+    path(
+        "records/<int:record_id>/reflection/comments/",
+        reflections.reflection_comment_view,
+        name="reflection-comment",
+    ),
+    path(
+        "records/<int:record_id>/reflection/typical/",
+        reflections.reflection_typical_view,
+        name="reflection-typical",
+    ),
+    path(
+        "reflection-photos/<int:photo_id>/",
+        reflections.reflection_photo_view,
+        name="reflection-photo",
+    ),
+    path(
+        "reflection-photos/<int:photo_id>/remove/",
+        reflections.reflection_photo_remove_view,
+        name="reflection-photo-remove",
+    ),
+    path(
+        "reflections/<int:reflection_id>/dispute/",
+        reflections.reflection_dispute_view,
+        name="reflection-dispute",
+    ),
     path("disputes/", notice.disputes_open, name="disputes"),
     path("disputes/<int:dispute_id>/answer/", notice.dispute_answer_view, name="dispute-answer"),
     path("school-records/", school_records.school_records, name="school-records"),
@@ -47,6 +83,12 @@ urlpatterns = [
     path("reports/city/", reports.city_report_view, name="city-report"),
     path("school-year/close/", school_year.school_year_close_view, name="school-year-close"),
     path("certificates/me/", certificates.my_certificate, name="my-certificate"),
+    path("practice-report/me/", certificates.my_practice_report, name="my-practice-report"),
+    path(
+        "practice-report/students/<int:student_id>/",
+        certificates.student_practice_report,
+        name="student-practice-report",
+    ),
     path(
         "certificates/students/<int:student_id>/",
         certificates.student_certificate,

@@ -5,16 +5,22 @@ from ..organisers import organiser_scope_q, record_answerers
 from .selectors import (
     NOTICE_STATUSES,
     RAISER_ROLES,
+    REFLECTION_NOTICE_STATUSES,
     SCHOOL_ROLES,
     dispute_get_for_answerer,
     dispute_list_open_for_answerer,
     in_notice,
+    may_dispute_reflection,
     may_raise_dispute,
     notice_records_for_school,
+    notice_reflections_for_school,
     notice_school_get_for_user,
     notice_schools_for_user,
     raisable_record_ids,
     record_get_for_viewer,
+    reflection_get_for_dispute,
+    reflection_in_notice,
+    reflections_in_notice_for_user,
     user_answers_record,
 )
 from .services import (
@@ -24,10 +30,18 @@ from .services import (
     dispute_raise,
     dispute_revoke,
     dispute_uphold,
+    reflection_dispute_raise,
 )
 
 __all__ = [
     "NOTICE_STATUSES",
+    "REFLECTION_NOTICE_STATUSES",
+    "may_dispute_reflection",
+    "notice_reflections_for_school",
+    "reflection_dispute_raise",
+    "reflection_get_for_dispute",
+    "reflection_in_notice",
+    "reflections_in_notice_for_user",
     "RAISER_ROLES",
     "REASON_MAX_LENGTH",
     "SCHOOL_ROLES",

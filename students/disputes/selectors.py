@@ -7,12 +7,23 @@ Who answers for a record is its organiser (`students.organisers`, from the recor
 from datetime import date
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from portal.models import Role, User
 
-from ..models import Dispute, DisputeStatus, PracticeRecord, RecordStatus, School
+from ..models import (
+    Dispute,
+    DisputeStatus,
+    PracticeRecord,
+    RecordStatus,
+    Reflection,
+    ReflectionStatus,
+    School,
+    TeacherAssignment,
+    TeacherRole,
+)
 from ..organisers import organiser_scope_q
 from ..selectors import NOTHING, record_list_for_user, school_list_for_user
 
@@ -116,4 +127,74 @@ def dispute_get_for_answerer(*, user: User, dispute_id: int) -> Dispute:
             record__in=PracticeRecord.objects.filter(organiser_scope_q(user=user))
         ).select_related("record__student__school_class", "raised_by"),
         pk=dispute_id,
+    )
+
+
+# ------------------------------------------------------------------------------
+# Reflections in notice: shown to the student's class, disputed like records
+# ------------------------------------------------------------------------------
+#: A reflection on a notice page: in notice, or held by a dispute.
+REFLECTION_NOTICE_STATUSES = (ReflectionStatus.SHOWN, ReflectionStatus.DISPUTED)
+
+
+def reflection_in_notice(reflection: Reflection, *, today: date | None = None) -> bool:
+    today = today or timezone.localdate()
+    return reflection.status in REFLECTION_NOTICE_STATUSES and reflection.notice_ends_on >= today
+
+
+def _class_scope_q(*, user: User) -> Q:
+    """Reflections a user sees on a notice page, as a filter on Reflection: their class's."""
+    if user.role == Role.STUDENT:
+        return Q(record__student__school_class__students__user=user)
+    if user.role == Role.HEAD_TEACHER:
+        classes = TeacherAssignment.objects.filter(user=user, role=TeacherRole.HEAD_TEACHER)
+        return Q(record__student__school_class__in=classes.values("school_class"))
+    if user.role == Role.SCHOOL_ADMIN:
+        schools = TeacherAssignment.objects.filter(user=user, role=TeacherRole.SCHOOL_ADMIN)
+        return Q(record__student__school_class__school__in=schools.values("school"))
+    organised = organiser_scope_q(user=user)
+    if organised == NOTHING:
+        return NOTHING
+    return Q(record__in=PracticeRecord.objects.filter(organised))
+
+
+def reflections_in_notice_for_user(
+    *, user: User, today: date | None = None
+) -> QuerySet[Reflection]:
+    """Reflections in notice the user sees on notice pages (names masked there)."""
+    if not user.is_authenticated or not user.is_active:
+        return Reflection.objects.none()
+    today = today or timezone.localdate()
+    return (
+        Reflection.objects.filter(_class_scope_q(user=user))
+        .filter(status__in=REFLECTION_NOTICE_STATUSES, notice_ends_on__gte=today)
+        .select_related("record__student__school_class", "record__category")
+        .prefetch_related("photos")
+        .order_by("notice_ends_on", "record__student__school_class__number", "pk")
+        .distinct()
+    )
+
+
+def notice_reflections_for_school(*, user: User, school: School) -> QuerySet[Reflection]:
+    return reflections_in_notice_for_user(user=user).filter(
+        record__student__school_class__school=school
+    )
+
+
+def reflection_get_for_dispute(*, user: User, reflection_id: int) -> Reflection:
+    """A reflection in notice the user may object to: shown to them, and not their own."""
+    reflection = get_object_or_404(
+        reflections_in_notice_for_user(user=user).exclude(record__student__user=user),
+        pk=reflection_id,
+    )
+    if user.role not in RAISER_ROLES:
+        raise Http404
+    return reflection
+
+
+def may_dispute_reflection(*, user: User, reflection: Reflection) -> bool:
+    return (
+        user.role in RAISER_ROLES
+        and reflection.record.student.user_id != user.pk
+        and reflections_in_notice_for_user(user=user).filter(pk=reflection.pk).exists()
     )

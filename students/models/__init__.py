@@ -4,6 +4,7 @@ other apps use that path)."""
 from .ledger import (
     Certificate,
     Dispute,
+    DisputeAbout,
     DisputeStatus,
     PracticeRecord,
     PracticeRecordVersion,
@@ -18,6 +19,15 @@ from .policy import (
     ReliabilityPolicy,
     RequirementPolicy,
     SafetyPolicy,
+)
+from .reflections import (
+    COMMENT_MAX_CHARS,
+    REFLECTION_MAX_CHARS,
+    REFLECTION_MAX_PHOTOS,
+    Reflection,
+    ReflectionComment,
+    ReflectionPhoto,
+    ReflectionStatus,
 )
 from .roster import RosterImport, RosterImportStatus
 from .schools import (
@@ -37,6 +47,14 @@ from .schools import (
 from .years import SchoolYearClose
 
 __all__ = [
+    "COMMENT_MAX_CHARS",
+    "REFLECTION_MAX_CHARS",
+    "REFLECTION_MAX_PHOTOS",
+    "Reflection",
+    "ReflectionComment",
+    "ReflectionPhoto",
+    "ReflectionStatus",
+    "DisputeAbout",
     "NATIONAL_ID_REGEX",
     "SCHOOL_CODE_REGEX",
     "STUDENT_NUMBER_REGEX",

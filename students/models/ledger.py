@@ -209,6 +209,11 @@ class DisputeStatus(models.TextChoices):
     REVOKED = "revoked", _("Revoked")
 
 
+class DisputeAbout(models.TextChoices):
+    RECORD = "record", _("The record")
+    REFLECTION = "reflection", _("The reflection")
+
+
 class Dispute(models.Model):
     """An objection (异议) to a record in notice; the base answers it with a reason."""
 
@@ -220,6 +225,11 @@ class Dispute(models.Model):
         verbose_name=_("raised by"),
         on_delete=models.PROTECT,
         related_name="+",
+    )
+    # What is objected to: the record's facts, or the student's reflection on it (which does
+    # not hold the record: only the reflection waits for the answer).
+    about = models.CharField(
+        _("about"), max_length=16, choices=DisputeAbout.choices, default=DisputeAbout.RECORD
     )
     reason = models.TextField(_("reason"))
     raised_at = models.DateTimeField(_("raised at"), auto_now_add=True)
@@ -243,11 +253,14 @@ class Dispute(models.Model):
         ordering = ["-raised_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["record"],
+                fields=["record", "about"],
                 condition=Q(status=DisputeStatus.OPEN),
                 name="one_open_dispute_per_record",
             ),
             models.CheckConstraint(condition=~Q(reason=""), name="dispute_reason_not_empty"),
+            models.CheckConstraint(
+                condition=Q(about__in=DisputeAbout.values), name="dispute_about_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(status=DisputeStatus.OPEN) | ~Q(answer=""),
                 name="dispute_answer_has_reason",

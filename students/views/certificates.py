@@ -18,6 +18,7 @@ from ..certificates import (
     render_certificates_pdf,
 )
 from ..models import RecordStatus, mask_name
+from ..practice_report import practice_report_issue, render_practice_report_pdf
 from ..selectors import school_class_get_for_user, student_get_for_user, student_of_user
 
 ISSUER_ROLES = (Role.HEAD_TEACHER, Role.SCHOOL_ADMIN)
@@ -66,6 +67,32 @@ def class_certificates(request: HttpRequest, class_id: int) -> HttpResponse:
         render_certificates_pdf(certificates, site_url=_site_url(request)),
         f"certificates-{school_class.school.code}-{school_class.entry_year}-"
         f"{school_class.number}-{timezone.localdate().isoformat()}.pdf",
+    )
+
+
+@require_POST
+@role_required(Role.STUDENT)
+def my_practice_report(request: HttpRequest) -> HttpResponse:
+    """The signed-in student's own 纪实报告, issued now."""
+    student = student_of_user(user=request.user)
+    if student is None:
+        raise Http404
+    report = practice_report_issue(student=student, issued_by=request.user)
+    return _pdf(
+        render_practice_report_pdf(report, site_url=_site_url(request)),
+        f"practice-report-{timezone.localdate().isoformat()}.pdf",
+    )
+
+
+@require_POST
+@role_required(*ISSUER_ROLES)
+def student_practice_report(request: HttpRequest, student_id: int) -> HttpResponse:
+    """A student's 纪实报告 for their head teacher or school admin; 404 for anyone else."""
+    student = student_get_for_user(user=request.user, student_id=student_id)
+    report = practice_report_issue(student=student, issued_by=request.user)
+    return _pdf(
+        render_practice_report_pdf(report, site_url=_site_url(request)),
+        f"practice-report-{student.student_number}-{timezone.localdate().isoformat()}.pdf",
     )
 
 

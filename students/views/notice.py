@@ -19,6 +19,7 @@ from portal.roles import role_required
 from portal.services import audit_log_record
 
 from ..disputes import (
+    RAISER_ROLES,
     DisputeError,
     dispute_correct,
     dispute_get_for_answerer,
@@ -29,6 +30,7 @@ from ..disputes import (
     in_notice,
     may_raise_dispute,
     notice_records_for_school,
+    notice_reflections_for_school,
     notice_school_get_for_user,
     notice_schools_for_user,
     raisable_record_ids,
@@ -36,8 +38,9 @@ from ..disputes import (
     user_answers_record,
 )
 from ..forms import Answer, DisputeAnswerForm, DisputeRaiseForm
-from ..models import Dispute, DisputeStatus, PracticeRecord
+from ..models import Dispute, DisputeStatus, PracticeRecord, Reflection
 from ..services import LedgerError
+from .reflection_context import reflection_context
 
 NOTICE_PER_PAGE = 50
 RECORDS_PER_PAGE = 50
@@ -78,8 +81,30 @@ def school_notice(request: HttpRequest, school_id: int) -> HttpResponse:
                 for record in rows
             ],
             "is_organiser_view": request.user.role == Role.COORDINATOR,
+            "reflections": _notice_reflections(request, school),
         },
     )
+
+
+def _notice_reflections(request: HttpRequest, school) -> dict:
+    """The reflections in notice the user sees on the school's page, masked, one page of them."""
+    reflections = notice_reflections_for_school(user=request.user, school=school)
+    page = Paginator(reflections, NOTICE_PER_PAGE).get_page(request.GET.get("rpage"))
+    may_object = request.user.role in RAISER_ROLES
+    return {
+        "page": page,
+        "rows": [
+            {
+                "reflection": reflection,
+                "record": reflection.record,
+                "masked_name": reflection.record.student.masked_name,
+                "may_dispute": may_object
+                and reflection.status == "shown"
+                and reflection.record.student.user_id != request.user.pk,
+            }
+            for reflection in page.object_list
+        ],
+    }
 
 
 @role_required(Role.STUDENT)
@@ -93,6 +118,7 @@ def my_records(request: HttpRequest) -> HttpResponse:
                 Dispute.objects.filter(record=OuterRef("pk"), status=DisputeStatus.OPEN)
             ),
             any_dispute=Exists(Dispute.objects.filter(record=OuterRef("pk"))),
+            has_reflection=Exists(Reflection.objects.filter(record=OuterRef("pk"))),
         )
         .order_by("-started_at", "-pk")
     )
@@ -108,15 +134,29 @@ def _render_record(
     *,
     raise_form: DisputeRaiseForm | None = None,
     answer_form: DisputeAnswerForm | None = None,
+    answer_for: int | None = None,
+    reflection_forms: dict | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    """The record page: facts, reflection (with what the user may do to it), disputes, history.
+
+    `answer_form` is the bound form of the open dispute `answer_for` (record or reflection).
+    """
+    user = request.user
     disputes = list(
         record.disputes.select_related("raised_by", "answered_by").order_by("raised_at", "pk")
     )
     versions = list(record.versions.select_related("changed_by", "category").order_by("version"))
-    open_dispute = next((d for d in disputes if d.status == DisputeStatus.OPEN), None)
-    answers = open_dispute is not None and user_answers_record(user=request.user, record=record)
-    may_raise = may_raise_dispute(user=request.user, record=record)
+    open_disputes = [d for d in disputes if d.status == DisputeStatus.OPEN]
+    answers = bool(open_disputes) and user_answers_record(user=user, record=record)
+    may_raise = may_raise_dispute(user=user, record=record)
+    answer_forms = []
+    if answers:
+        for dispute in open_disputes:
+            form = answer_form if answer_for == dispute.pk else None
+            answer_forms.append(
+                (dispute, form or DisputeAnswerForm(record=record, about=dispute.about))
+            )
     return render(
         request,
         "students/dispute_record.html",
@@ -125,9 +165,10 @@ def _render_record(
             "student": record.student,
             "versions": versions,
             "disputes": disputes,
-            "open_dispute": open_dispute,
+            "open_dispute": next((d for d in open_disputes if d.about == "record"), None),
             "raise_form": (raise_form or DisputeRaiseForm()) if may_raise else None,
-            "answer_form": (answer_form or DisputeAnswerForm(record=record)) if answers else None,
+            "answer_forms": answer_forms,
+            **reflection_context(request, record, forms=reflection_forms or {}),
         },
         status=status,
     )
@@ -181,10 +222,10 @@ def disputes_open(request: HttpRequest) -> HttpResponse:
 def dispute_answer_view(request: HttpRequest, dispute_id: int) -> HttpResponse:
     dispute = dispute_get_for_answerer(user=request.user, dispute_id=dispute_id)
     record = dispute.record
-    form = DisputeAnswerForm(request.POST, record=record)
+    form = DisputeAnswerForm(request.POST, record=record, about=dispute.about)
     if not form.is_valid():
         record = record_get_for_viewer(user=request.user, record_id=record.pk)
-        return _render_record(request, record, answer_form=form, status=400)
+        return _render_record(request, record, answer_form=form, answer_for=dispute.pk, status=400)
     data = form.cleaned_data
     try:
         if data["answer"] == Answer.UPHOLD:
@@ -203,6 +244,6 @@ def dispute_answer_view(request: HttpRequest, dispute_id: int) -> HttpResponse:
     except LedgerError as error:
         form.add_error(None, error)
         record = record_get_for_viewer(user=request.user, record_id=record.pk)
-        return _render_record(request, record, answer_form=form, status=400)
+        return _render_record(request, record, answer_form=form, answer_for=dispute.pk, status=400)
     messages.success(request, _("Answer sent; the student and who raised the dispute are told."))
     return redirect("students:record-detail", record_id=record.pk)

@@ -91,12 +91,12 @@ def test_the_pdf_shows_the_records_totals_issue_date_and_verification_url(studen
 
 
 def test_the_pdf_carries_a_qr_code_of_the_verification_url(student):
-    from students.certificates import _qr_svg, verification_url
+    from students.certificates import verification_qr_svg, verification_url
 
     certificate = certificate_issue(student=student, issued_by=None)
     url = verification_url(certificate, site_url=SITE)
     assert url == f"{SITE}/verify/{certificate.code}/"
-    svg = _qr_svg(url)
+    svg = verification_qr_svg(url)
     assert svg.startswith("<svg") and "path" in svg
 
 

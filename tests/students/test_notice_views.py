@@ -124,8 +124,8 @@ class TestNoticeVisibility:
             base_record(StudentFactory(school_class=world.class_a), world.base, days_ago=1 + n % 3)
         large, rows = counts()
         assert rows == (23, 22)
-        # session, user, school, count, page, raisable
-        assert small == large and max(large) <= 6
+        # session, user, school, count, page, raisable; the reflections' count and page
+        assert small == large and max(large) <= 8
 
 
 class TestRecordPage:
