@@ -20,6 +20,7 @@ from portal.http import PDF_CONTENT_TYPE, XLSX_CONTENT_TYPE, attachment_response
 from portal.models import Role
 from portal.roles import role_required
 from portal.services import audit_log_record
+from portal.sheet_problems import problems_for_reader
 from portal.uploads import (
     DEFAULT_LIMITS,
     MULTIPART_ALLOWANCE,
@@ -180,8 +181,8 @@ def roster_import_detail(request: HttpRequest, school_id: int, import_id: int) -
             "item": roster_import,
             "school": roster_import.school,
             "summary": roster_import.summary,
-            "row_errors": [e for e in errors if e.get("row")],
-            "file_errors": [e for e in errors if not e.get("row")],
+            "row_errors": problems_for_reader([e for e in errors if e.get("row")]),
+            "file_errors": problems_for_reader([e for e in errors if not e.get("row")]),
             "can_confirm": roster_import.status == RosterImportStatus.PREVIEWED,
             "earlier": earlier,
         },
