@@ -223,3 +223,24 @@ def test_the_logins_page_offers_the_sheet_in_chinese(client, head, xuhui, school
     page = client.get(url).content.decode()
     assert "从表格导入账号" in page and 'data-testid="account-sheet-form"' in page
     assert "尚未上传表格。" in page
+
+
+def test_the_preview_makes_the_same_number_of_queries_for_a_longer_sheet(head, xuhui, schools):
+    from districts.accounts import account_import_preview
+    from students.staff_accounts import school_admins_scope
+    from tests.queries import queries_for
+
+    def preview(count: int) -> int:
+        rows = [[schools[n % 2].code, f"admin{count}.{n}", f"管理员{n}", ""] for n in range(count)]
+        queries, item = queries_for(
+            lambda: account_import_preview(
+                scope=school_admins_scope(district=xuhui),
+                content=sheet(rows),
+                original_name="admins.xlsx",
+                uploaded_by=head,
+            )
+        )
+        assert item.summary["new"] == count
+        return queries
+
+    assert preview(2) == preview(40)
