@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.messages import message_kind
 
-from .attendance_rules import SHEET_MESSAGES, SHEET_OVERLAP_MESSAGES
+from .attendance_rules import SCAN_MESSAGES, SHEET_MESSAGES, SHEET_OVERLAP_MESSAGES
 
 APPLICATION_CONFIRMED = message_kind(
     "application.confirmed", _("You are confirmed for %(session)s.")
@@ -118,4 +118,11 @@ SHEET_RULES = {
 SHEET_OVERLAPS = {
     what: message_kind(f"attendance_sheet.overlap.{what}", _(text))
     for what, text in SHEET_OVERLAP_MESSAGES.items()
+}
+
+# A scan refused when a sheet's rows are recorded at confirmation (a change since the preview),
+# by problem (`attendance_rules.SCAN_MESSAGES`, the parameters of `rule_error`).
+SCAN_RULES = {
+    problem: message_kind(f"attendance_scan.{problem}", _(text))
+    for problem, text in SCAN_MESSAGES.items()
 }

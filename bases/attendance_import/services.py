@@ -247,7 +247,7 @@ def _confirm(
                 source=RecordedVia.IMPORT,
                 recorded_by=confirmed_by,
             )
-            for index, code, message in batch.errors:
+            for (index, code, _text), message in zip(batch.errors, batch.kept, strict=True):
                 row = rows[index // 2]
                 column = "check_in" if index % 2 == 0 else "check_out"
                 failures.append(RowError(row.number, column, code, message))

@@ -190,3 +190,17 @@ def test_an_audited_decision_reads_in_the_readers_language_with_the_reason_as_ty
     shown, hidden = expect(read_in, en="Certified or renewed", zh="认证或续期")
     assert shown in decisions and hidden not in decisions
     assert "场地与安全检查合格" in decisions
+
+
+def test_a_scan_refused_at_confirmation_is_kept_as_a_message():
+    """A sheet row the scan path refuses at confirmation (a change since the preview)."""
+    from bases.attendance_rules import Problem
+    from bases.services.attendance.common import rule_error
+    from bases.services.attendance.scans import BatchResult
+
+    result = BatchResult(errors=[])
+    with translation.override("zh-hans"):
+        result.refused(0, rule_error(Problem.NOT_CONFIRMED, name="李明"))
+    with translation.override("en"):
+        assert str(result.kept[0]) == "李明 is not confirmed for this session."
+    assert result.kept[0].as_json()["message_code"] == "attendance_scan.not_confirmed"
