@@ -98,7 +98,7 @@ def account_sheet_template(request: HttpRequest, district_id: int | None = None)
 
 def _import_for(request: HttpRequest, import_id: int) -> tuple[AccountImport, AccountScope, str]:
     if request.user.role == Role.CITY_ADMIN:
-        found = AccountImport.objects.filter(kind=AccountImportKind.DISTRICT_ADMINS)
+        found = AccountImport.objects.all()  # the city also reaches every district's pages
     else:
         found = AccountImport.objects.filter(
             kind=AccountImportKind.SCHOOL_ADMINS,

@@ -244,3 +244,11 @@ def test_the_preview_makes_the_same_number_of_queries_for_a_longer_sheet(head, x
         return queries
 
     assert preview(2) == preview(40)
+
+
+def test_the_city_admin_may_bring_in_a_districts_school_admins_too(client, xuhui, schools):
+    client.force_login(UserFactory(role=Role.CITY_ADMIN))
+    item = upload(client, school_sheet_url(xuhui), sheet(GOOD_ROWS))
+    assert client.get(reverse("students:account-import", args=[item.pk])).status_code == 200
+    client.post(reverse("students:account-import-confirm", args=[item.pk]))
+    assert TeacherAssignment.objects.filter(role=TeacherRole.SCHOOL_ADMIN).count() == 2
