@@ -25,7 +25,7 @@ from portal.http import XLSX_CONTENT_TYPE, attachment_response
 from portal.models import Role
 from portal.roles import role_required
 from portal.sheet_problems import problems_for_reader
-from portal.uploads import UploadRefused, upload_too_large
+from portal.uploads import MULTIPART_ALLOWANCE, UploadRefused, upload_too_large
 
 from ..staff_accounts import school_admins_scope
 
@@ -66,6 +66,11 @@ def account_imports_recent(scope: AccountScope):
 def account_sheet_upload(request: HttpRequest, district_id: int | None = None) -> HttpResponse:
     """Check an admins' sheet (nothing written but the upload itself) and show its preview."""
     scope, back = account_scope_for(request, district_id)
+    # The declared size first: a file far over the limit is refused before it is received.
+    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    if declared > MAX_UPLOAD_BYTES + MULTIPART_ALLOWANCE:
+        messages.error(request, upload_too_large(declared).messages[0])
+        return redirect(back)
     form = AccountSheetForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Choose a sheet to upload."))

@@ -252,3 +252,13 @@ def test_the_city_admin_may_bring_in_a_districts_school_admins_too(client, xuhui
     assert client.get(reverse("students:account-import", args=[item.pk])).status_code == 200
     client.post(reverse("students:account-import-confirm", args=[item.pk]))
     assert TeacherAssignment.objects.filter(role=TeacherRole.SCHOOL_ADMIN).count() == 2
+
+
+def test_a_hostile_or_oversized_file_is_refused_and_nothing_kept(client, head, xuhui, settings):
+    response = client.post(
+        school_sheet_url(xuhui),
+        {"file": SimpleUploadedFile("admins.xlsx", b"\x89PNG\r\n\x1a\n" + b"0" * 100)},
+        follow=True,
+    )
+    assert "PNG" in response.content.decode()
+    assert not AccountImport.objects.exists()
