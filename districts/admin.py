@@ -5,9 +5,9 @@ The classes end in `ModelAdmin` because `DistrictAdmin` is already a model name 
 
 from django.contrib import admin
 
-from portal.admin import SheetImportExportAdmin
+from portal.admin import ReadOnlyAdmin, SheetImportExportAdmin
 
-from .models import District, DistrictAdmin
+from .models import AccountImport, District, DistrictAdmin
 from .resources import DistrictResource
 
 
@@ -26,3 +26,11 @@ class DistrictAdminModelAdmin(admin.ModelAdmin):
     list_select_related = ("user", "district")
     search_fields = ("user__username", "user__full_name", "district__name_zh", "district__code")
     autocomplete_fields = ("user", "district")
+
+
+@admin.register(AccountImport)
+class AccountImportAdmin(ReadOnlyAdmin):
+    list_display = ("kind", "district", "original_name", "status", "row_count", "created_at")
+    list_filter = ("kind", "status")
+    list_select_related = ("district",)
+    search_fields = ("original_name", "district__name_zh", "district__code")

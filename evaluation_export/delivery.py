@@ -31,10 +31,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.http import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+from portal.messages import Message, message_of
 from portal.models import User
 from portal.outbox import task_enqueue
 from portal.services import audit_log_record
 
+from . import messages as m
 from .exporters import FORMAT_VERSION
 from .models import AckStatus, BatchFormat, BatchStatus, ExportBatch, ExportedLine
 from .services.errors import ExportError
@@ -119,9 +121,12 @@ def _mark_delivered(batch: ExportBatch, *, to: str, ack: dict | None = None) -> 
         )
 
 
-def _mark_failed(batch: ExportBatch, error: str) -> None:
+def _mark_failed(batch: ExportBatch, error: Message | str) -> None:
+    """Keep why the delivery failed: a stored message (code and parameters), or a technical
+    detail with no words of ours (an HTTP status line) as it is."""
     logger.warning("Delivery of export batch %s failed: %s", batch.pk, error)
-    ExportBatch.objects.filter(pk=batch.pk).update(delivery_error=error[:2000])
+    stored = error.encode() if isinstance(error, Message) else error
+    ExportBatch.objects.filter(pk=batch.pk).update(delivery_error=stored[:2000])
 
 
 def _count_attempt(batch: ExportBatch) -> None:
@@ -146,7 +151,7 @@ def _deliver_folder(batch: ExportBatch) -> None:
         sidecar.write_text(f"{batch.sha256}  {name}\n", encoding="ascii")
         os.replace(sidecar, folder / f"{name}.sha256")
     except OSError as exc:
-        _mark_failed(batch, f"{type(exc).__name__}: {exc}")
+        _mark_failed(batch, m.FOLDER_FAILED(error=f"{type(exc).__name__}: {exc}"))
         return
     _mark_delivered(batch, to=str(folder))
 
@@ -155,7 +160,7 @@ def _check_endpoint(endpoint: str) -> None:
     parts = urlsplit(endpoint)
     if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS):
         return
-    raise DeliveryError(_("The endpoint must use HTTPS: %(url)s") % {"url": endpoint})
+    raise DeliveryError(m.NOT_HTTPS(url=endpoint))
 
 
 def _deliver_http(batch: ExportBatch, endpoint: str, *, attempt: int, attempts: int) -> None:
@@ -169,21 +174,15 @@ def _deliver_http(batch: ExportBatch, endpoint: str, *, attempt: int, attempts: 
                 "Delivery of batch %s, attempt %s of %s: %s", batch.pk, attempt, attempts, exc
             )
             raise
-        _mark_failed(
-            batch, _("%(error)s (%(attempts)s attempts)") % {"error": exc, "attempts": attempts}
-        )
+        _mark_failed(batch, m.GAVE_UP(error=_stored(exc), attempts=attempts))
         return
     except DeliveryError as exc:
-        _mark_failed(batch, str(exc))
+        _mark_failed(batch, _stored(exc))
         return
     try:
         _mark_delivered(batch, to=endpoint, ack=ack)
     except AckError as exc:
-        _mark_failed(
-            batch,
-            _("The receiver's acknowledgement was refused: %(error)s")
-            % {"error": "; ".join(exc.messages)},
-        )
+        _mark_failed(batch, m.ACK_REFUSED(error=_stored(exc)))
 
 
 def _post(batch: ExportBatch, endpoint: str) -> dict:
@@ -219,37 +218,38 @@ def _post(batch: ExportBatch, endpoint: str) -> dict:
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise TransientDeliveryError(f"{type(exc).__name__}: {exc}") from exc
     if len(raw) > MAX_ACK_BYTES:
-        raise DeliveryError(_("The acknowledgement is too large."))
+        raise DeliveryError(m.ACK_TOO_LARGE())
     try:
         ack = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise DeliveryError(
-            _("The answer is not a JSON acknowledgement: %(error)s") % {"error": exc}
-        ) from exc
+        raise DeliveryError(m.ACK_NOT_JSON(error=str(exc))) from exc
     if not isinstance(ack, dict):
-        raise DeliveryError(_("The answer is not a JSON acknowledgement object."))
+        raise DeliveryError(m.ACK_NOT_OBJECT())
     return ack
 
 
 # ------------------------------------------------------------------------------
 # Acknowledgements
 # ------------------------------------------------------------------------------
-def _ack_refused(message: str) -> AckError:
+def _ack_refused(message: Message) -> AckError:
     return AckError(message, code="ack_mismatch")
+
+
+def _stored(error: Exception) -> Message | str:
+    """What a delivery or acknowledgement error says, kept as a message where it is one."""
+    return message_of(error)
 
 
 def _parse_rejections(ack: dict) -> dict[tuple[int, int], str]:
     rejected = ack.get("rejected", [])
     if not isinstance(rejected, list):
-        raise _ack_refused(_("`rejected` must be a list."))
+        raise _ack_refused(m.ACK_REJECTED_NOT_LIST())
     parsed = {}
     for item in rejected:
         try:
             key = (int(str(item["record_id"])), int(item["version"]))
         except (KeyError, TypeError, ValueError) as exc:
-            raise _ack_refused(
-                _("A rejection needs record_id and version: %(item)r") % {"item": item}
-            ) from exc
+            raise _ack_refused(m.ACK_REJECTION_INCOMPLETE(item=item)) from exc
         parsed[key] = str(item.get("reason", "")).strip()[:500]
     return parsed
 
@@ -262,15 +262,11 @@ def export_ack_apply(*, batch: ExportBatch, ack: dict) -> dict[str, int]:
     does not have is refused whole. Applying the same acknowledgement again changes nothing.
     """
     if ack.get("format", ACK_FORMAT) != ACK_FORMAT:
-        raise _ack_refused(
-            _("Unknown acknowledgement format: %(format)r") % {"format": ack.get("format")}
-        )
+        raise _ack_refused(m.ACK_UNKNOWN_FORMAT(format=ack.get("format")))
     if ack.get("sha256") != batch.sha256:
-        raise _ack_refused(_("The acknowledgement is for another file (SHA-256 differs)."))
+        raise _ack_refused(m.ACK_OTHER_SHA())
     if ack.get("file") not in (None, file_name(batch)):
-        raise _ack_refused(
-            _("The acknowledgement is for another file: %(file)r") % {"file": ack.get("file")}
-        )
+        raise _ack_refused(m.ACK_OTHER_FILE(file=ack.get("file")))
     rejections = _parse_rejections(ack)
     known = {}
     record_ids = sorted({record_id for record_id, _version in rejections})
@@ -282,10 +278,7 @@ def export_ack_apply(*, batch: ExportBatch, ack: dict) -> dict[str, int]:
             known[(record_id, version)] = pk
     unknown = [key for key in rejections if key not in known]
     if unknown:
-        raise _ack_refused(
-            _("No such line in this batch: record %(record)s version %(version)s")
-            % {"record": unknown[0][0], "version": unknown[0][1]}
-        )
+        raise _ack_refused(m.ACK_UNKNOWN_LINE(record=unknown[0][0], version=unknown[0][1]))
     now = timezone.now()
     batch.lines.update(ack_status=AckStatus.ACCEPTED, ack_reason="", acked_at=now)
     by_reason = defaultdict(list)
@@ -322,15 +315,15 @@ def export_acks_collect() -> int:
         try:
             ack = json.loads(path.read_text(encoding="utf-8"))
             if batch is None:
-                raise _ack_refused(_("No done batch has the file %(name)s.") % {"name": name})
+                raise _ack_refused(m.ACK_NO_BATCH(name=name))
             if not isinstance(ack, dict):
-                raise _ack_refused(_("The acknowledgement is not a JSON object."))
+                raise _ack_refused(m.ACK_NOT_DICT())
             export_ack_apply(batch=batch, ack={"file": name, **ack})
         except (ValueError, UnicodeDecodeError, AckError) as exc:
-            error = "; ".join(exc.messages) if isinstance(exc, AckError) else str(exc)
+            error = _stored(exc) if isinstance(exc, AckError) else str(exc)
             logger.warning("Acknowledgement %s refused: %s", path.name, error)
             if batch is not None:
-                _mark_failed(batch, _("Acknowledgement file refused: %(error)s") % {"error": error})
+                _mark_failed(batch, m.ACK_FILE_REFUSED(error=error))
             with suppress(OSError):
                 os.replace(path, path.with_name(path.name + ".invalid"))
             continue

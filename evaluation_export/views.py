@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.errors import without_server_paths
+from portal.messages import message_text
 from portal.models import Role
 from portal.roles import role_required
 
@@ -100,7 +101,7 @@ def _status(batch: ExportBatch) -> dict:
         "download_url": reverse("evaluation_export:batch-download", args=[batch.pk])
         if batch.status == BatchStatus.DONE
         else "",
-        "error": without_server_paths(batch.error),
+        "error": without_server_paths(message_text(batch.error)),
     }
 
 
@@ -115,7 +116,7 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
             "batch": batch,
             "status": _status(batch),
             # Stored texts may name the server's folders; the page shows file names at most.
-            "delivery_error": without_server_paths(batch.delivery_error),
+            "delivery_error": without_server_paths(message_text(batch.delivery_error)),
             "delivered_to": without_server_paths(batch.delivered_to),
             "operations": export_batch_operation_counts(batch=batch) if done else None,
             "acks": export_batch_ack_counts(batch=batch) if done else None,

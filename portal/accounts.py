@@ -89,7 +89,11 @@ class PasswordResetView(auth_views.PasswordResetView):
     """Django's reset by e-mail, limited per address and per e-mail each hour, naming the site."""
 
     def form_valid(self, form):
-        self.extra_email_context = {"site_name": settings.PORTAL_NAME}
+        # The mail names the portal and links to its public address, never the request's host.
+        self.extra_email_context = {
+            "site_name": settings.PORTAL_NAME,
+            "site_url": settings.PORTAL_SITE_URL.rstrip("/"),
+        }
         email = form.cleaned_data["email"].strip().lower()
         ip = get_client_ip_address(self.request) or "unknown"
         allowed = _take_reset_allowance(

@@ -11,3 +11,5 @@ class PortalConfig(AppConfig):
     def ready(self):
         # Uploads are received into it (FILE_UPLOAD_TEMP_DIR), which needs it to exist.
         portal_tmp_dir()
+        # Every process declares every kind of message the portal stores (portal.messages).
+        from . import resources, sheet_problems  # noqa: F401

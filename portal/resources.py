@@ -14,15 +14,23 @@ from django.utils.translation import gettext_lazy as _
 from import_export import resources, widgets
 from import_export.instance_loaders import ModelInstanceLoader
 
+from .messages import MessageKind, message_kind
+
 # A cell a spreadsheet has turned into a number, read back as text: 310101200901011234.0,
 # 3.10101200901e+17, 1.2E5. Plain digit strings are identifiers and pass.
 NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)$")
 
-TURNED_INTO_NUMBER = _(
-    "The spreadsheet turned this identifier into a number (%(value)s), which may have lost "
-    "leading zeros or digits. Format the column as text and type the identifier again."
+# A cell's problems are raised as stored messages (`portal.messages`): a sheet's checked problems
+# are kept and shown later, in the reader's language.
+TURNED_INTO_NUMBER = message_kind(
+    "cell.turned_into_number",
+    _(
+        "The spreadsheet turned this identifier into a number (%(value)s), which may have lost "
+        "leading zeros or digits. Format the column as text and type the identifier again."
+    ),
 )
-EMPTY_CELL = _("This cell is empty; a value is required.")
+EMPTY_CELL = message_kind("cell.empty", _("This cell is empty; a value is required."))
+NOT_WHOLE_NUMBER = message_kind("cell.not_whole_number", _("%(value)s is not a whole number."))
 
 
 def is_number_cell(value) -> bool:
@@ -34,17 +42,20 @@ def is_number_cell(value) -> bool:
     return isinstance(value, str) and bool(NUMBER_TEXT.match(value.strip()))
 
 
-def clean_identifier(value, *, pattern: str, invalid: str) -> str:
+def clean_identifier(value, *, pattern: str, invalid: "str | MessageKind") -> str:
     """The identifier in a cell as text; ValueError if it is empty, a number or malformed.
 
-    `invalid` is a translatable message with a `%(value)s` placeholder.
+    `invalid` is a translatable message (or a kind of stored message) with a `%(value)s`
+    placeholder.
     """
     if is_number_cell(value):
-        raise ValueError(TURNED_INTO_NUMBER % {"value": value})
+        raise ValueError(TURNED_INTO_NUMBER(value=str(value)))
     text = "" if value is None else str(value).strip()
     if not text:
-        raise ValueError(EMPTY_CELL)
+        raise ValueError(EMPTY_CELL())
     if not re.fullmatch(pattern, text):
+        if isinstance(invalid, MessageKind):
+            raise ValueError(invalid(value=text))
         raise ValueError(invalid % {"value": text})
     return text
 
@@ -91,7 +102,7 @@ class TextWidget(widgets.CharWidget):
     def clean(self, value, row=None, **kwargs):
         text = "" if value is None else str(value).strip()
         if self.required and not text:
-            raise ValueError(EMPTY_CELL)
+            raise ValueError(EMPTY_CELL())
         return text
 
 
@@ -110,14 +121,14 @@ def clean_whole_number(value, *, required: bool = True) -> int | None:
     """A whole number from a cell; ValueError with a readable reason otherwise."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise ValueError(EMPTY_CELL)
+            raise ValueError(EMPTY_CELL())
         return None
     try:
         number = Decimal(str(value).strip())
     except ArithmeticError:
         number = None
     if number is None or not number.is_finite() or number != number.to_integral_value():
-        raise ValueError(_("%(value)s is not a whole number.") % {"value": value})
+        raise ValueError(NOT_WHOLE_NUMBER(value=str(value)))
     return int(number)
 
 
@@ -147,7 +158,7 @@ class ChoiceWidget(widgets.CharWidget):
         text = "" if value is None else str(value).strip()
         if not text:
             if self.required:
-                raise ValueError(EMPTY_CELL)
+                raise ValueError(EMPTY_CELL())
             return ""
         for code, label in self.choices.choices:
             if text in (code, str(label)):

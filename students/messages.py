@@ -112,3 +112,56 @@ REFLECTION_DISPUTE_WITHDRAWN = message_kind(
         "withdrawn. %(reason)s"
     ),
 )
+
+
+# ------------------------------------------------------------------------------
+# A school's roster sheet: each problem of a row or of the file, kept with the upload and shown
+# to whoever opens it later. Parameters: `value`, `max`, `low`, `high`, `row`.
+# ------------------------------------------------------------------------------
+ROSTER_NO_ROWS = message_kind("roster.no_rows", _("The sheet has no rows."))
+ROSTER_CHANGED = message_kind(
+    "roster.changed", _("The stored file does not match the one checked.")
+)
+ROSTER_BAD_KIND = message_kind("roster.bad_kind", _("Write student (学生) or teacher (班主任)."))
+ROSTER_NAME_EMPTY = message_kind("roster.name_empty", _("The name is empty."))
+ROSTER_NAME_TOO_LONG = message_kind(
+    "roster.name_too_long", _("The name has more than %(max)s characters.")
+)
+ROSTER_OUT_OF_RANGE = message_kind(
+    "roster.out_of_range", _("%(value)s is not between %(low)s and %(high)s.")
+)
+ROSTER_NOT_STUDENT_NUMBER = message_kind(
+    "roster.not_student_number",
+    _("%(value)s is not a student number: use 6-32 letters or digits."),
+)
+ROSTER_BAD_USERNAME = message_kind(
+    "roster.bad_username", _("A teacher's username: 3-150 letters, digits or . _ - @ +.")
+)
+ROSTER_BAD_GENDER = message_kind("roster.bad_gender", _("Write 男 or 女 (or leave it empty)."))
+ROSTER_TOO_LONG = message_kind("roster.too_long", _("At most %(max)s characters."))
+ROSTER_BAD_EMAIL = message_kind("roster.bad_email", _("This is not an e-mail address."))
+ROSTER_DUPLICATE_NUMBER = message_kind(
+    "roster.duplicate_number", _("The same student number is on row %(row)s.")
+)
+ROSTER_DUPLICATE_USERNAME = message_kind(
+    "roster.duplicate_username",
+    _("The same username is on row %(row)s: a teacher is head teacher of one class."),
+)
+ROSTER_TWO_HEAD_TEACHERS = message_kind(
+    "roster.two_head_teachers", _("Row %(row)s names another head teacher of this class.")
+)
+ROSTER_NUMBER_IS_USERNAME = message_kind(
+    "roster.number_is_username",
+    _("Another login already has this student number as its username."),
+)
+ROSTER_OTHER_SCHOOL = message_kind(
+    "roster.other_school",
+    _(
+        "This student number belongs to a student of another school; that school "
+        "must mark them as left first, or the city admin moves them."
+    ),
+)
+ROSTER_USERNAME_TAKEN = message_kind(
+    "roster.username_taken",
+    _("This username belongs to someone who is not a head teacher of this school; choose another."),
+)

@@ -13,6 +13,7 @@ from .views import (
     roster,
     school_records,
     school_year,
+    staff_accounts,
 )
 
 app_name = "students"
@@ -132,5 +133,35 @@ urlpatterns = [
         name="school-admin-logins",
     ),
     path("district-admin-logins/", roster.staff_logins_page, name="district-admin-logins"),
+    path(
+        "districts/<int:district_id>/school-admin-logins/sheet/",
+        staff_accounts.account_sheet_upload,
+        name="school-admin-sheet",
+    ),
+    path(
+        "districts/<int:district_id>/school-admin-logins/template.xlsx",
+        staff_accounts.account_sheet_template,
+        name="school-admin-sheet-template",
+    ),
+    path(
+        "district-admin-logins/sheet/",
+        staff_accounts.account_sheet_upload,
+        name="district-admin-sheet",
+    ),
+    path(
+        "district-admin-logins/template.xlsx",
+        staff_accounts.account_sheet_template,
+        name="district-admin-sheet-template",
+    ),
+    path(
+        "admin-sheets/<int:import_id>/",
+        staff_accounts.account_import_detail,
+        name="account-import",
+    ),
+    path(
+        "admin-sheets/<int:import_id>/confirm/",
+        staff_accounts.account_import_confirm_view,
+        name="account-import-confirm",
+    ),
     path("verify/<str:code>/", certificates.certificate_verify, name="certificate-verify"),
 ]

@@ -32,9 +32,11 @@ Modules: `limits` (the numbers above), `reading` (the sheet's columns over the g
 `services` (preview and confirm).
 """
 
+from portal.sheet_problems import RowError
+
 from .checking import attendance_rows_check
 from .limits import MAX_DATA_ROWS, MAX_UPLOAD_BYTES
-from .parsing import RowError, parse_time
+from .parsing import parse_time
 from .planning import CheckResult, PlannedRow, row_nonce
 from .reading import ImportRefused, Sheet, SheetRow, read_sheet, sniff_format, upload_too_large
 from .services import (

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from portal.messages import Message
+from portal.sheet_problems import RowError
 from students.models import (
     PracticeRecord,
     RecordStatus,
@@ -15,7 +16,19 @@ from students.models import (
 )
 
 from .. import attendance_rules as rules
-from ..attendance_rules import SHEET_MESSAGES, SHEET_OVERLAP_MESSAGES, local_time
+from ..attendance_rules import local_time
+from ..messages import (
+    SHEET_ALREADY_RECORDED,
+    SHEET_DUPLICATE_ROW,
+    SHEET_NO_TIME_IN_SESSION,
+    SHEET_NONCE_REUSED,
+    SHEET_OTHER_BASE,
+    SHEET_OUT_BEFORE_IN,
+    SHEET_OVERLAPS,
+    SHEET_RULES,
+    SHEET_UNKNOWN_SESSION,
+    SHEET_UNKNOWN_STUDENT,
+)
 from ..models import (
     ON_SESSION_STATUSES,
     Application,
@@ -29,7 +42,7 @@ from ..services.attendance import scan_digest
 from .limits import (
     QUERY_CHUNK,
 )
-from .parsing import Parsed, RowError, cell_text, row_parse
+from .parsing import Parsed, cell_text, row_parse
 from .planning import CheckResult, PlannedRow, row_nonce
 from .reading import COLUMNS, SheetRow
 
@@ -52,8 +65,8 @@ class _Checker:
         self.errors: list[RowError] = []
         self.failed: set[int] = set()
 
-    def error(self, row: int, column: str, code: str, message: str, value: Any = "") -> None:
-        self.errors.append(RowError(row, column, code, str(message), cell_text(value)))
+    def error(self, row: int, column: str, code: str, message: Message, value: Any = "") -> None:
+        self.errors.append(RowError(row, column, code, message, cell_text(value)))
         self.failed.add(row)
 
     # -- what the database knows ---------------------------------------------------------
@@ -142,7 +155,7 @@ class _Checker:
                 n,
                 "student_number",
                 "unknown_student",
-                _("No student has the student number %(value)s.") % {"value": p.student_number},
+                SHEET_UNKNOWN_STUDENT(value=p.student_number),
                 p.student_number,
             )
         session = self.sessions.get(p.session_id) if p.session_id is not None else None
@@ -152,8 +165,7 @@ class _Checker:
                     n,
                     "session_id",
                     "unknown_session",
-                    _("There is no session %(value)s; see the sessions sheet of the template.")
-                    % {"value": p.session_id},
+                    SHEET_UNKNOWN_SESSION(value=p.session_id),
                     p.session_id,
                 )
             elif session.post.base_id != self.base.pk:
@@ -161,7 +173,7 @@ class _Checker:
                     n,
                     "session_id",
                     "other_base",
-                    _("Session %(value)s belongs to another base.") % {"value": p.session_id},
+                    SHEET_OTHER_BASE(value=p.session_id),
                     p.session_id,
                 )
                 session = None
@@ -170,7 +182,7 @@ class _Checker:
                 n,
                 "check_out",
                 "out_before_in",
-                _("Check-out must come after check-in."),
+                SHEET_OUT_BEFORE_IN(),
                 p.row.cells.get("check_out"),
             )
         if student is None or session is None or n in self.failed:
@@ -208,7 +220,7 @@ class _Checker:
                     row.number,
                     "check_in" if scan.kind == ScanKind.CHECK_IN else "check_out",
                     "nonce_reused",
-                    _("This row clashes with a scan recorded earlier; check the row."),
+                    SHEET_NONCE_REUSED(),
                 )
                 return
             seen += 1
@@ -217,7 +229,7 @@ class _Checker:
     def check_row(self, row: PlannedRow) -> None:
         n, session, student = row.number, row.session, row.student
         if problem := rules.session_closed(session=session):
-            message = _(SHEET_MESSAGES[problem]) % {"value": session.pk}
+            message = SHEET_RULES[problem](value=session.pk)
             self.error(n, "session_id", rules.SHEET_CLOSED_CODE, message, session.pk)
             return
         key = (session.pk, student.pk)
@@ -225,12 +237,12 @@ class _Checker:
         if problem := rules.on_roster(
             has_attendance=attendance is not None, confirmed=key in self.confirmed
         ):
-            message = _(SHEET_MESSAGES[problem]) % {"name": student.name, "session": session.pk}
+            message = SHEET_RULES[problem](name=student.name, session=session.pk)
             self.error(n, "student_number", problem, message, student.student_number)
         for column, moment in (("check_in", row.check_in), ("check_out", row.check_out)):
             if problem := rules.scan_time(session=session, happened_at=moment, now=self.now):
                 params = rules.time_params(session=session, happened_at=moment)
-                message = _(SHEET_MESSAGES[problem]) % params
+                message = SHEET_RULES[problem](**params)
                 self.error(n, column, problem, message, local_time(moment))
         start, end = row.credited
         if n not in self.failed and end <= start:
@@ -238,11 +250,9 @@ class _Checker:
                 n,
                 "check_in",
                 "no_time_in_session",
-                _("The times do not overlap the session (%(start)s–%(end)s).")
-                % {
-                    "start": local_time(session.starts_at),
-                    "end": local_time(session.ends_at, "H:i"),
-                },
+                SHEET_NO_TIME_IN_SESSION(
+                    start=local_time(session.starts_at), end=local_time(session.ends_at, "H:i")
+                ),
                 local_time(row.check_in),
             )
         if attendance is not None and attendance.checked_in_at and attendance.checked_out_at:
@@ -257,15 +267,11 @@ class _Checker:
                 n,
                 "check_in",
                 "already_recorded",
-                _(
-                    "%(name)s is already recorded for this session (%(start)s–%(end)s); "
-                    "change it with a correction on the roster."
-                )
-                % {
-                    "name": student.name,
-                    "start": local_time(attendance.checked_in_at),
-                    "end": local_time(attendance.checked_out_at, "H:i"),
-                },
+                SHEET_ALREADY_RECORDED(
+                    name=student.name,
+                    start=local_time(attendance.checked_in_at),
+                    end=local_time(attendance.checked_out_at, "H:i"),
+                ),
                 local_time(row.check_in),
             )
 
@@ -280,8 +286,7 @@ class _Checker:
                     row.number,
                     "student_number",
                     "duplicate_row",
-                    _("The same student and session are already on row %(row)s.")
-                    % {"row": first_row[key]},
+                    SHEET_DUPLICATE_ROW(row=first_row[key]),
                     row.student.student_number,
                 )
                 continue
@@ -292,10 +297,7 @@ class _Checker:
             for earlier, later in zip(student_rows, student_rows[1:], strict=False):
                 problem = rules.overlap(span=later.credited, other=earlier.credited)
                 if problem and later.number not in self.failed:
-                    message = _(SHEET_OVERLAP_MESSAGES["row"]) % {
-                        "name": later.student.name,
-                        "row": earlier.number,
-                    }
+                    message = SHEET_OVERLAPS["row"](name=later.student.name, row=earlier.number)
                     self.error(
                         later.number, "check_in", problem, message, local_time(later.check_in)
                     )
@@ -311,13 +313,12 @@ class _Checker:
                         row.number,
                         "check_in",
                         problem,
-                        _(SHEET_OVERLAP_MESSAGES["record"])
-                        % {
-                            "name": row.student.name,
-                            "title": record.title,
-                            "start": local_time(record.started_at),
-                            "end": local_time(record.ended_at, "H:i"),
-                        },
+                        SHEET_OVERLAPS["record"](
+                            name=row.student.name,
+                            title=record.title,
+                            start=local_time(record.started_at),
+                            end=local_time(record.ended_at, "H:i"),
+                        ),
                         local_time(row.check_in),
                     )
                     break
@@ -336,13 +337,12 @@ class _Checker:
                             row.number,
                             "check_in",
                             problem,
-                            _(SHEET_OVERLAP_MESSAGES["attendance"])
-                            % {
-                                "name": row.student.name,
-                                "post": other.session.post.title,
-                                "start": local_time(other_start),
-                                "end": local_time(other_end, "H:i"),
-                            },
+                            SHEET_OVERLAPS["attendance"](
+                                name=row.student.name,
+                                post=other.session.post.title,
+                                start=local_time(other_start),
+                                end=local_time(other_end, "H:i"),
+                            ),
                             local_time(row.check_in),
                         )
                         break

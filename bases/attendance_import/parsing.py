@@ -6,32 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.utils.translation import gettext as _
 from openpyxl.utils.datetime import from_excel
 
-from portal.resources import clean_whole_number, is_number_cell
+from portal.messages import message_of
+from portal.resources import EMPTY_CELL, clean_whole_number, is_number_cell
 from students.identifiers import is_student_number
 
+from ..messages import (
+    SHEET_NOT_STUDENT_NUMBER,
+    SHEET_NOT_TIME,
+    SHEET_NOTE_TOO_LONG,
+    SHEET_NUMBER_CELL,
+)
 from .limits import MAX_NOTE_LENGTH
 from .reading import SHEET_TIME_ZONE, TIME_FORMATS, SheetRow
-
-
-@dataclass
-class RowError:
-    row: int
-    column: str
-    code: str
-    message: str
-    value: str = ""
-
-    def as_json(self) -> dict:
-        return {
-            "row": self.row,
-            "column": self.column,
-            "code": self.code,
-            "message": self.message,
-            "value": self.value,
-        }
 
 
 def cell_text(value: Any) -> str:
@@ -52,7 +40,7 @@ def parse_time(value: Any) -> datetime:
     else:
         text = "" if value is None else str(value).strip().replace("：", ":")
         if not text:
-            raise ValueError(_("This cell is empty; a value is required."))
+            raise ValueError(EMPTY_CELL())
         text = re.sub(r"\s+", " ", text)
         for pattern in TIME_FORMATS:
             try:
@@ -61,10 +49,7 @@ def parse_time(value: Any) -> datetime:
             except ValueError:
                 continue
         else:
-            raise ValueError(
-                _("%(value)s is not a date and time: use the form 2026-03-01 09:00.")
-                % {"value": text[:40]}
-            )
+            raise ValueError(SHEET_NOT_TIME(value=text[:40]))
     if moment.tzinfo is not None:
         return moment.astimezone(SHEET_TIME_ZONE).replace(microsecond=0)
     return moment.replace(tzinfo=SHEET_TIME_ZONE, microsecond=0)
@@ -90,22 +75,17 @@ def row_parse(row: SheetRow, error: Callable[..., None]) -> Parsed:
             n,
             "student_number",
             "number_cell",
-            _(
-                "The spreadsheet turned this student number into a number (%(value)s), which "
-                "may have lost digits. Format the column as text and type it again."
-            )
-            % {"value": number},
+            SHEET_NUMBER_CELL(value=str(number)),
             number,
         )
     elif number is None or not str(number).strip():
-        error(n, "student_number", "empty", _("This cell is empty; a value is required."))
+        error(n, "student_number", "empty", EMPTY_CELL())
     elif not is_student_number(str(number).strip()):
         error(
             n,
             "student_number",
             "invalid",
-            _("%(value)s is not a student number (6-32 letters or digits).")
-            % {"value": cell_text(number)},
+            SHEET_NOT_STUDENT_NUMBER(value=cell_text(number)),
             number,
         )
     else:
@@ -114,19 +94,19 @@ def row_parse(row: SheetRow, error: Callable[..., None]) -> Parsed:
     try:
         parsed.session_id = clean_whole_number(session_id)
     except ValueError as problem:
-        error(n, "session_id", "invalid", str(problem), session_id)
+        error(n, "session_id", "invalid", message_of(problem), session_id)
     for column in ("check_in", "check_out"):
         try:
             setattr(parsed, column, parse_time(cells.get(column)))
         except ValueError as problem:
-            error(n, column, "invalid_time", str(problem), cells.get(column))
+            error(n, column, "invalid_time", message_of(problem), cells.get(column))
     note = "" if cells.get("note") is None else str(cells.get("note")).strip()
     if len(note) > MAX_NOTE_LENGTH:
         error(
             n,
             "note",
             "too_long",
-            _("Keep notes under %(max)s characters.") % {"max": MAX_NOTE_LENGTH},
+            SHEET_NOTE_TOO_LONG(max=MAX_NOTE_LENGTH),
         )
     parsed.note = note
     return parsed

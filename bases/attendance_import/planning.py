@@ -4,12 +4,12 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from portal.sheet_problems import RowError
 from students.models import Student
 
 from .. import attendance_rules as rules
 from ..models import Base, ScanKind, Session
 from ..services.attendance import Scan
-from .parsing import RowError
 
 
 @dataclass

@@ -8,17 +8,18 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from portal.models import User
 from portal.outbox import task_enqueue
 from portal.services import audit_log_record
+from portal.sheet_problems import RowError, file_problem, missing_columns_problem, problems_json
 from portal.uploads import CSV, XLSX, ZIP_MAGIC
 from students.models import (
     RecordedVia,
 )
 
 from ..errors import BaseError
+from ..messages import SHEET_CHANGED, SHEET_NO_ROWS
 from ..models import (
     AttendanceImport,
     Base,
@@ -34,7 +35,6 @@ from .limits import (
     MAX_ERRORS_STORED,
     MAX_UPLOAD_BYTES,
 )
-from .parsing import RowError
 from .planning import CheckResult, PlannedRow
 from .reading import ImportRefused, Sheet, read_sheet
 
@@ -50,38 +50,14 @@ def _check_coordinator(*, user: User, base: Base) -> None:
 
 
 def _errors_json(errors: list[RowError]) -> list[dict]:
-    stored = [error.as_json() for error in errors[:MAX_ERRORS_STORED]]
-    if len(errors) > MAX_ERRORS_STORED:
-        stored.append(
-            {
-                "row": None,
-                "column": "",
-                "code": "more_errors",
-                "message": ngettext(
-                    "… and %(count)s more problem.",
-                    "… and %(count)s more problems.",
-                    len(errors) - MAX_ERRORS_STORED,
-                )
-                % {"count": len(errors) - MAX_ERRORS_STORED},
-                "value": "",
-            }
-        )
-    return stored
-
-
-def _file_error(code: str, message: str) -> list[dict]:
-    return [{"row": None, "column": "", "code": code, "message": message, "value": ""}]
+    return problems_json(errors, keep=MAX_ERRORS_STORED)
 
 
 def _sheet_problems(sheet: Sheet) -> list[dict]:
     if sheet.missing_columns:
-        return _file_error(
-            "missing_columns",
-            _("The first row must name the columns; missing: %(columns)s.")
-            % {"columns": ", ".join(sheet.missing_columns)},
-        )
+        return missing_columns_problem(sheet.missing_columns)
     if not sheet.rows:
-        return _file_error("no_rows", _("The sheet has no rows of attendance."))
+        return file_problem("no_rows", SHEET_NO_ROWS())
     return []
 
 
@@ -222,15 +198,15 @@ def _stored_sheet(attendance_import: AttendanceImport) -> Sheet | None:
         content = stored.read(MAX_UPLOAD_BYTES + 1)
     if hashlib.sha256(content).hexdigest() != attendance_import.sha256:
         raise _Refusal(
-            _file_error(
+            file_problem(
                 "changed",
-                _("The stored file does not match the one checked; upload it again."),
+                SHEET_CHANGED(),
             )
         )
     try:
         sheet = read_sheet(content)
     except ImportRefused as error:
-        raise _Refusal(_file_error(error.code, error.messages[0])) from None
+        raise _Refusal(file_problem(error.code, error.messages[0])) from None
     problems = _sheet_problems(sheet)
     if problems:
         raise _Refusal(problems)
@@ -271,7 +247,7 @@ def _confirm(
                 source=RecordedVia.IMPORT,
                 recorded_by=confirmed_by,
             )
-            for index, code, message in batch.errors:
+            for (index, code, _text), message in zip(batch.errors, batch.kept, strict=True):
                 row = rows[index // 2]
                 column = "check_in" if index % 2 == 0 else "check_out"
                 failures.append(RowError(row.number, column, code, message))

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from portal.http import XLSX_CONTENT_TYPE, attachment_response
 from portal.models import Role
 from portal.roles import role_required
+from portal.sheet_problems import problems_for_reader
 from portal.uploads import MULTIPART_ALLOWANCE, InMemoryUpload
 
 from ..attendance_import import (
@@ -175,8 +176,8 @@ def attendance_import_detail(request: HttpRequest, import_id: int) -> HttpRespon
         {
             "item": attendance_import,
             "errors": errors,
-            "row_errors": [e for e in errors if e.get("row")],
-            "file_errors": [e for e in errors if not e.get("row")],
+            "row_errors": problems_for_reader([e for e in errors if e.get("row")]),
+            "file_errors": problems_for_reader([e for e in errors if not e.get("row")]),
             "repeats": attendance_import.row_count - attendance_import.created_count,
             "can_confirm": attendance_import.status == ImportStatus.PREVIEWED,
             "importing": attendance_import.status == ImportStatus.IMPORTING,

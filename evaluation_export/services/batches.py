@@ -36,6 +36,7 @@ from portal.outbox import task_enqueue
 from portal.services import audit_log_record
 
 from ..exporters import export_rows, export_write, file_extension, records_for_batch
+from ..messages import RUN_FAILED
 from ..models import BatchFormat, BatchKind, BatchStatus, ExportBatch, ExportedLine
 from .claims import export_batches_stale, export_lock, export_run_claim, export_run_progress
 from .errors import ExportBusy, ExportError, ExportTakenOver
@@ -254,7 +255,8 @@ def _run_one(*, batch_id: int, lock_held: bool) -> None:
         with suppress(FileNotFoundError):
             temp_path.unlink()
         ExportBatch.objects.filter(pk=batch_id, run_token=token).update(
-            status=BatchStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+            status=BatchStatus.FAILED,
+            error=RUN_FAILED(error=f"{type(exc).__name__}: {exc}"[:1500]).encode(),
         )
         raise
 

@@ -4,10 +4,18 @@ students to mark as left. Pure reading: a handful of queries whatever the sheet'
 from dataclasses import dataclass, field
 
 from django.db.models import Q
-from django.utils.translation import gettext as _
 
+from portal.messages import Message
 from portal.models import Role, User
 
+from ..messages import (
+    ROSTER_DUPLICATE_NUMBER,
+    ROSTER_DUPLICATE_USERNAME,
+    ROSTER_NUMBER_IS_USERNAME,
+    ROSTER_OTHER_SCHOOL,
+    ROSTER_TWO_HEAD_TEACHERS,
+    ROSTER_USERNAME_TAKEN,
+)
 from ..models import School, SchoolClass, Student, TeacherAssignment, TeacherRole
 from .reading import STUDENT, TEACHER, RosterRow, RowError
 
@@ -66,7 +74,7 @@ class RosterPlan:
         return not any(v for k, v in summary.items() if k != "unchanged")
 
 
-def _error(row: RosterRow, column: str, code: str, message: str, value: str = "") -> RowError:
+def _error(row: RosterRow, column: str, code: str, message: Message, value: str = "") -> RowError:
     return RowError(row.number, column, code, message, value)
 
 
@@ -111,7 +119,7 @@ def roster_plan(*, school: School, rows: list[RosterRow]) -> RosterPlan:
         if first != row.number:
             plan.errors.append(
                 _error(row, "student_number", "duplicate",
-                       _("The same student number is on row %(row)s.") % {"row": first},
+                       ROSTER_DUPLICATE_NUMBER(row=first),
                        row.student_number)
             )  # fmt: skip
             continue
@@ -122,8 +130,7 @@ def roster_plan(*, school: School, rows: list[RosterRow]) -> RosterPlan:
         if first != row.number:
             plan.errors.append(
                 _error(row, "username", "duplicate",
-                       _("The same username is on row %(row)s: a teacher is head teacher of "
-                         "one class.") % {"row": first},
+                       ROSTER_DUPLICATE_USERNAME(row=first),
                        row.username)
             )  # fmt: skip
             continue
@@ -131,7 +138,7 @@ def roster_plan(*, school: School, rows: list[RosterRow]) -> RosterPlan:
         if first != row.number:
             plan.errors.append(
                 _error(row, "class_number", "two_head_teachers",
-                       _("Row %(row)s names another head teacher of this class.") % {"row": first},
+                       ROSTER_TWO_HEAD_TEACHERS(row=first),
                        str(row.class_number))
             )  # fmt: skip
             continue
@@ -155,7 +162,7 @@ def _plan_student(
         if row.student_number in users:
             plan.errors.append(
                 _error(row, "student_number", "username_taken",
-                       _("Another login already has this student number as its username."),
+                       ROSTER_NUMBER_IS_USERNAME(),
                        row.student_number)
             )  # fmt: skip
             return
@@ -164,15 +171,14 @@ def _plan_student(
     if student.school_class.school_id != school.pk:
         plan.errors.append(
             _error(row, "student_number", "other_school",
-                   _("This student number belongs to a student of another school; that school "
-                     "must mark them as left first, or the city admin moves them."),
+                   ROSTER_OTHER_SCHOOL(),
                    row.student_number)
         )  # fmt: skip
         return
     if student.user_id is None and row.student_number in users:
         plan.errors.append(
             _error(row, "student_number", "username_taken",
-                   _("Another login already has this student number as its username."),
+                   ROSTER_NUMBER_IS_USERNAME(),
                    row.student_number)
         )  # fmt: skip
         return
@@ -218,8 +224,7 @@ def _plan_teacher(
     if user.role != Role.HEAD_TEACHER or row.username in other_schools:
         plan.errors.append(
             _error(row, "username", "username_taken",
-                   _("This username belongs to someone who is not a head teacher of this "
-                     "school; choose another."),
+                   ROSTER_USERNAME_TAKEN(),
                    row.username)
         )  # fmt: skip
         return

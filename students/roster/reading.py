@@ -6,12 +6,24 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils.translation import gettext as _
 
+from portal.messages import Message, message_of
 from portal.resources import clean_identifier, clean_whole_number
+from portal.sheet_problems import RowError
 from portal.uploads import DEFAULT_LIMITS, read_rows
 
 from ..identifiers import STUDENT_NUMBER_REGEX
+from ..messages import (
+    ROSTER_BAD_EMAIL,
+    ROSTER_BAD_GENDER,
+    ROSTER_BAD_KIND,
+    ROSTER_BAD_USERNAME,
+    ROSTER_NAME_EMPTY,
+    ROSTER_NAME_TOO_LONG,
+    ROSTER_NOT_STUDENT_NUMBER,
+    ROSTER_OUT_OF_RANGE,
+    ROSTER_TOO_LONG,
+)
 from ..models import Gender
 
 MAX_UPLOAD_BYTES = DEFAULT_LIMITS.max_bytes
@@ -69,24 +81,6 @@ MAX_NAME = 64
 MAX_GUARDIAN = 64
 
 
-@dataclass(frozen=True)
-class RowError:
-    row: int | None  # as the spreadsheet numbers it: the header is row 1
-    column: str
-    code: str
-    message: str
-    value: str = ""
-
-    def as_json(self) -> dict:
-        return {
-            "row": self.row,
-            "column": self.column,
-            "code": self.code,
-            "message": self.message,
-            "value": self.value,
-        }
-
-
 @dataclass
 class RosterRow:
     """One checked row: its values, or the errors of its bad fields."""
@@ -137,31 +131,30 @@ def _text(value: Any) -> str:
 def _row(number: int, cells: dict[str, Any]) -> RosterRow:
     row = RosterRow(number=number)
 
-    def bad(column: str, code: str, message: str) -> None:
+    def bad(column: str, code: str, message: Message | str) -> None:
         row.errors.append(RowError(number, column, code, message, _text(cells.get(column))[:80]))
 
     kind = KIND_VALUES.get(_text(cells.get("kind")).lower())
     if kind is None:
-        bad("kind", "bad_kind", _("Write student (学生) or teacher (班主任)."))
+        bad("kind", "bad_kind", ROSTER_BAD_KIND())
     else:
         row.kind = kind
     row.name = _text(cells.get("name"))
     if not row.name:
-        bad("name", "empty", _("The name is empty."))
+        bad("name", "empty", ROSTER_NAME_EMPTY())
     elif len(row.name) > MAX_NAME:
-        bad("name", "too_long", _("The name has more than %(max)s characters.") % {"max": MAX_NAME})
+        bad("name", "too_long", ROSTER_NAME_TOO_LONG(max=MAX_NAME))
     for column, low, high in (("entry_year", 2000, 2100), ("class_number", 1, 99)):
         try:
             value = clean_whole_number(cells.get(column))
         except ValueError as error:
-            bad(column, "bad_number", str(error))
+            bad(column, "bad_number", message_of(error))
             continue
         if not low <= value <= high:
             bad(
                 column,
                 "out_of_range",
-                _("%(value)s is not between %(low)s and %(high)s.")
-                % {"value": value, "low": low, "high": high},
+                ROSTER_OUT_OF_RANGE(value=value, low=low, high=high),
             )
             continue
         setattr(row, column, value)
@@ -170,37 +163,37 @@ def _row(number: int, cells: dict[str, Any]) -> RosterRow:
             row.student_number = clean_identifier(
                 cells.get("student_number"),
                 pattern=STUDENT_NUMBER_REGEX,
-                invalid=_("%(value)s is not a student number: use 6-32 letters or digits."),
+                invalid=ROSTER_NOT_STUDENT_NUMBER,
             )
         except ValueError as error:
-            bad("student_number", "bad_student_number", str(error))
+            bad("student_number", "bad_student_number", message_of(error))
     elif kind == TEACHER:
         row.username = _text(cells.get("username"))
         if not re.fullmatch(USERNAME_REGEX, row.username):
             bad(
                 "username",
                 "bad_username",
-                _("A teacher's username: 3-150 letters, digits or . _ - @ +."),
+                ROSTER_BAD_USERNAME(),
             )
     gender = _text(cells.get("gender")).lower()
     if gender:
         if gender in GENDER_VALUES:
             row.gender = GENDER_VALUES[gender]
         else:
-            bad("gender", "bad_gender", _("Write 男 or 女 (or leave it empty)."))
+            bad("gender", "bad_gender", ROSTER_BAD_GENDER())
     row.guardian_contact = _text(cells.get("guardian_contact"))
     if len(row.guardian_contact) > MAX_GUARDIAN:
         bad(
             "guardian_contact",
             "too_long",
-            _("At most %(max)s characters.") % {"max": MAX_GUARDIAN},
+            ROSTER_TOO_LONG(max=MAX_GUARDIAN),
         )
     row.email = _text(cells.get("email")).lower()
     if row.email:
         try:
             validate_email(row.email)
         except ValidationError:
-            bad("email", "bad_email", _("This is not an e-mail address."))
+            bad("email", "bad_email", ROSTER_BAD_EMAIL())
     return row
 
 

@@ -10,12 +10,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from portal.models import Role, User
 from portal.services import audit_log_record
+from portal.sheet_problems import file_problem, missing_columns_problem, problems_json
 from portal.uploads import CSV, XLSX, ZIP_MAGIC, UploadRefused
 
+from ..messages import ROSTER_CHANGED, ROSTER_NO_ROWS
 from ..models import (
     RosterImport,
     RosterImportStatus,
@@ -44,40 +45,17 @@ def _check_admin(*, user: User, school: School) -> None:
         )
 
 
-def _file_error(code: str, message: str) -> list[dict]:
-    return [{"row": None, "column": "", "code": code, "message": message, "value": ""}]
-
-
 def _sheet_problems(sheet: RosterSheet) -> list[dict]:
     if sheet.missing_columns:
-        return _file_error(
-            "missing_columns",
-            _("The first row must name the columns; missing: %(columns)s.")
-            % {"columns": ", ".join(sheet.missing_columns)},
-        )
+        return missing_columns_problem(sheet.missing_columns)
     if not sheet.rows:
-        return _file_error("no_rows", _("The sheet has no rows."))
+        return file_problem("no_rows", ROSTER_NO_ROWS())
     return []
 
 
 def _errors_json(plan: RosterPlan) -> list[dict]:
     errors = sorted(plan.errors, key=lambda e: (e.row or 0, e.column))
-    stored = [error.as_json() for error in errors[:MAX_ERRORS_STORED]]
-    if len(errors) > MAX_ERRORS_STORED:
-        more = len(errors) - MAX_ERRORS_STORED
-        stored.append(
-            {
-                "row": None,
-                "column": "",
-                "code": "more_errors",
-                "message": ngettext(
-                    "… and %(count)s more problem.", "… and %(count)s more problems.", more
-                )
-                % {"count": more},
-                "value": "",
-            }
-        )
-    return stored
+    return problems_json(errors, keep=MAX_ERRORS_STORED)
 
 
 def _check(school: School, content: bytes) -> tuple[RosterSheet, RosterPlan | None, list[dict]]:
@@ -147,7 +125,7 @@ def roster_import_confirm(*, roster_import: RosterImport, confirmed_by: User) ->
         return _refuse(
             roster_import,
             confirmed_by,
-            _file_error("changed", _("The stored file does not match the one checked.")),
+            file_problem("changed", ROSTER_CHANGED()),
         )
     _sheet, plan, errors = _check(school, content)
     if errors:

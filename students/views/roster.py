@@ -20,6 +20,7 @@ from portal.http import PDF_CONTENT_TYPE, XLSX_CONTENT_TYPE, attachment_response
 from portal.models import Role
 from portal.roles import role_required
 from portal.services import audit_log_record
+from portal.sheet_problems import problems_for_reader
 from portal.uploads import (
     DEFAULT_LIMITS,
     MULTIPART_ALLOWANCE,
@@ -48,6 +49,7 @@ from ..roster import (
 )
 from ..roster.template import roster_instructions
 from ..selectors import school_class_get_for_user, school_get_for_user, student_get_for_user
+from .staff_accounts import AccountSheetForm, account_imports_recent, account_scope_for
 
 RECENT_IMPORTS = 10
 
@@ -180,8 +182,8 @@ def roster_import_detail(request: HttpRequest, school_id: int, import_id: int) -
             "item": roster_import,
             "school": roster_import.school,
             "summary": roster_import.summary,
-            "row_errors": [e for e in errors if e.get("row")],
-            "file_errors": [e for e in errors if not e.get("row")],
+            "row_errors": problems_for_reader([e for e in errors if e.get("row")]),
+            "file_errors": problems_for_reader([e for e in errors if not e.get("row")]),
             "can_confirm": roster_import.status == RosterImportStatus.PREVIEWED,
             "earlier": earlier,
         },
@@ -296,7 +298,7 @@ def student_login_reset_view(request: HttpRequest, student_id: int) -> HttpRespo
 
 # ------------------------------------------------------------------------------
 # Admins' logins: the district admin for the district's school admins, the city admin for the
-# district admins (their accounts are created in Django admin; slips and resets are here)
+# district admins (their accounts come from a sheet, `staff_accounts`; slips and resets here)
 # ------------------------------------------------------------------------------
 def _staff(request: HttpRequest, district_id: int | None):
     """(title, [(where, user)], kind, page URL) of the admins the user onboards; 404 otherwise."""
@@ -343,6 +345,13 @@ def staff_logins_page(request: HttpRequest, district_id: int | None = None) -> H
         slips = staff_login_slips_issue(people=people, issued_by=request.user, kind=kind)
         return _slips_pdf(request, slips, title, f"login-slips-{kind}")
     rows = [(where, user, user_is_activated(user)) for where, user in people]
+    scope, _url = account_scope_for(request, district_id)
+    if district_id is None:
+        sheet_url = reverse("students:district-admin-sheet")
+        template_url = reverse("students:district-admin-sheet-template")
+    else:
+        sheet_url = reverse("students:school-admin-sheet", args=[district_id])
+        template_url = reverse("students:school-admin-sheet-template", args=[district_id])
     return render(
         request,
         "students/staff_logins.html",
@@ -350,5 +359,9 @@ def staff_logins_page(request: HttpRequest, district_id: int | None = None) -> H
             "title": title,
             "rows": rows,
             "pending": sum(1 for *_, activated in rows if not activated),
+            "sheet_form": AccountSheetForm(),
+            "sheet_url": sheet_url,
+            "template_url": template_url,
+            "imports": account_imports_recent(scope),
         },
     )

@@ -35,6 +35,7 @@ from bases.models import (
 )
 from bases.services.attendance import session_attendance_close
 from portal import uploads
+from portal.messages import message_text
 from portal.models import AuditLog
 from students.models import PracticeRecord, RecordedVia, RecordStatus
 from students.services import RecordFacts, practice_record_upsert
@@ -295,9 +296,7 @@ class TestDryRunAndConfirm:
                 local(future + timedelta(hours=1)),
             ],  # 15: in the future
         ]
-        # Messages are stored in the language of the upload; read them in English here.
-        with translation.override("en"):
-            item = _preview(session, coordinator, xlsx_file(rows))
+        item = _preview(session, coordinator, xlsx_file(rows))
 
         assert item.status == ImportStatus.REFUSED
         assert _error_cells(item) == {
@@ -317,7 +316,9 @@ class TestDryRunAndConfirm:
             (15, "check_in", "time_in_future"),
             (15, "check_out", "time_in_future"),
         }
-        messages = {(e["row"], e["column"]): e["message"] for e in item.errors}
+        # Messages are stored as codes: read them in English here.
+        with translation.override("en"):
+            messages = {(e["row"], e["column"]): message_text(e) for e in item.errors}
         assert "社区服务" in messages[(6, "check_in")]
         assert "turned this student number into a number" in messages[(7, "student_number")]
         assert "row 12" in messages[(14, "check_in")]

@@ -18,6 +18,7 @@ from evaluation_export.delivery import (
 from evaluation_export.models import AckStatus, BatchKind, BatchStatus, ExportBatch, ExportedLine
 from evaluation_export.selectors import exported_line_rejected_open_for_user
 from evaluation_export.services import ExportError, export_batch_start
+from portal.messages import message_text
 from portal.models import AuditLog
 
 from .conftest import read_rows, run_batch
@@ -148,7 +149,7 @@ class TestDropFolder:
         assert set(batch.lines.values_list("ack_status", flat=True)) == {AckStatus.PENDING}
         assert (folder / f"{name}.ack.json.invalid").exists()
         batch.refresh_from_db()
-        assert "SHA-256" in batch.delivery_error
+        assert "SHA-256" in message_text(batch.delivery_error)
 
     def test_an_ack_naming_a_line_the_batch_does_not_have_is_refused_whole(self, ledger):
         record = ledger.record()
@@ -239,7 +240,7 @@ class TestHttp:
         batch = run_batch()
         settings.EVALUATION_EXPORT_ENDPOINT = "http://evaluation.example.org/upload"
         batch = deliver(batch.pk)
-        assert "HTTPS" in batch.delivery_error
+        assert "HTTPS" in message_text(batch.delivery_error)
         assert batch.delivery_attempts == 1
 
     def test_a_rejection_in_the_answer_is_shown_and_can_be_sent_again(self, ledger, endpoint):

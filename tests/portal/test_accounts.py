@@ -129,7 +129,7 @@ def test_a_reset_mail_names_the_site_and_carries_a_working_link(client, settings
     with translation.override("en"):
         assert message.subject == f"Reset your password for {settings.PORTAL_NAME}"
     assert message.body.startswith("Hello ")
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", message.body).group(1)
+    link = re.search(rf"{settings.PORTAL_SITE_URL}(/accounts/reset/\S+/)", message.body).group(1)
     form = client.get(link, follow=True)
     assert form.status_code == 200
     done = client.post(
@@ -141,10 +141,42 @@ def test_a_reset_mail_names_the_site_and_carries_a_working_link(client, settings
     assert user.check_password("Lantern-river-42")
 
 
-def test_a_common_password_is_refused_when_choosing_a_new_one(client):
+@pytest.mark.parametrize(
+    "language, subject, words",
+    [
+        ("en", "Reset your password for", ["Hello ", "The link works once"]),
+        ("zh-hans", "重设", ["您好", "该链接仅可使用一次"]),
+    ],
+)
+def test_the_reset_mail_is_in_the_readers_language_and_names_the_site_not_the_host(
+    client, settings, language, subject, words
+):
+    settings.PORTAL_SITE_URL = "https://shijian.example.edu.cn"
+    UserFactory(username="lin", email="lin@example.org")
+    client.post(
+        reverse("password_reset"),
+        {"email": "lin@example.org"},
+        HTTP_ACCEPT_LANGUAGE=language,
+        HTTP_HOST="internal-host.lan",
+    )
+    [message] = mail.outbox
+    with translation.override(language):
+        site_name = str(settings.PORTAL_NAME)
+    assert subject in message.subject and site_name in message.subject
+    for word in words:
+        assert word in message.body
+    assert "https://shijian.example.edu.cn/accounts/reset/" in message.body
+    assert site_name in message.body
+    assert "internal-host.lan" not in message.body and "testserver" not in message.body
+    other = ["您好"] if language == "en" else ["Hello ", "The link works once"]
+    assert not any(word in message.body for word in other)
+
+
+def test_a_common_password_is_refused_when_choosing_a_new_one(client, settings):
     UserFactory(username="lin", email="lin@example.org")
     client.post(reverse("password_reset"), {"email": "lin@example.org"})
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    body = mail.outbox[0].body
+    link = re.search(rf"{settings.PORTAL_SITE_URL}(/accounts/reset/\S+/)", body).group(1)
     form_url = client.get(link, follow=True).redirect_chain[-1][0]
 
     response = client.post(

@@ -13,6 +13,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from portal.activation import activation_code_check, activation_codes_issue
+from portal.messages import message_text
 from portal.models import ActivationCode, AuditLog, Role, User
 from students.models import RosterImport, SchoolClass, Student, TeacherAssignment, TeacherRole
 from tests.factories import (
@@ -109,7 +110,7 @@ def test_preview_is_in_chinese_by_default(client, admin_of, school):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
     client.force_login(admin_of.user)
     item = preview(client, school, [student_row("123", "李四")])
-    assert "不是有效的学籍号" in item.errors[0]["message"]
+    assert "不是有效的学籍号" in message_text(item.errors[0])
 
 
 def test_confirm_creates_classes_students_teachers_and_logins(admin_client, school):

@@ -21,12 +21,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.messages import Message
 from portal.models import User
 from students.models import RecordedVia, Student
 from students.selectors import attendance_scan_limits
 
 from ... import attendance_rules as rules
 from ...errors import BaseError
+from ...messages import SCAN_RULES
 from ...models import (
     ON_SESSION_STATUSES,
     Application,
@@ -307,10 +309,14 @@ class BatchResult:
     errors: list[tuple[int, str, str]] | None = None
     # "created", "repeated" or "error" for each scan, in the order given.
     outcomes: list[str] = field(default_factory=list)
+    # Each refusal as a message to keep (a sheet's problems), beside `errors` in the same order.
+    kept: list[Message | str] = field(default_factory=list)
 
     def refused(self, index: int, error: BaseError) -> None:
         self.errors.append((index, error.code, error.messages[0]))
         self.outcomes.append("error")
+        kind = SCAN_RULES.get(error.code)
+        self.kept.append(kind(**(error.params or {})) if kind else error.messages[0])
 
     def recorded(self, *, created: bool) -> None:
         if created:

@@ -14,6 +14,7 @@ from evaluation_export.services import (
     export_batch_run,
     export_dry_run,
 )
+from portal.messages import message_text
 
 
 def _operations(counts: dict[str, int]) -> str:
@@ -86,4 +87,5 @@ class Command(BaseCommand):
         if batch.delivered_at:
             self.stdout.write(f"Delivered to: {batch.delivered_to}")
         else:
-            self.stderr.write(f"Not delivered: {batch.delivery_error or 'see the batch page'}")
+            error = message_text(batch.delivery_error)
+            self.stderr.write(f"Not delivered: {error or 'see the batch page'}")
