@@ -48,3 +48,24 @@ APPLICATION_REMOVED = message_kind(
     "application.removed",
     _("The base removed you from %(session)s. Reason: %(reason)s"),
 )
+APPLICATION_AWAITING_CONSENT = message_kind(
+    "application.awaiting_consent",
+    _(
+        "You applied for %(session)s. This post needs your guardian's consent: bring the signed "
+        "consent form to your school. Your application goes ahead once the school records it."
+    ),
+)
+CONSENT_AWAITED = message_kind(
+    "consent.awaited",
+    _(
+        "%(name)s applied for %(session)s, which needs a guardian's consent. Record the paper "
+        "form once it arrives."
+    ),
+)
+CONSENT_WITHDRAWN = message_kind(
+    "consent.withdrawn",
+    _(
+        "Your guardian's consent for %(title)s was withdrawn; your applications for it wait "
+        "for consent again and hold no seat."
+    ),
+)

@@ -20,6 +20,7 @@ from ..selectors import (
     viewer_school_id,
 )
 from ..services.applications import application_refusal
+from ..services.consent import consent_needed
 from ..tables import PostListingTable, PostSearchTable
 
 
@@ -82,7 +83,8 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         applied = {
             a.session_id: a
             for a in application_list_for_student(student=student).filter(
-                session__in=sessions, status__in=["pending", "confirmed", "waitlisted"]
+                session__in=sessions,
+                status__in=["awaiting_consent", "pending", "confirmed", "waitlisted"],
             )
         }
     for session in sessions:
@@ -95,8 +97,15 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
             refusal = application_refusal(session=session, student=student, now=now)
         session.why_not = refusal.messages[0] if refusal else ""
         session.why_not_code = refusal.code if refusal else ""
+    needs_consent = any(consent_needed(session=session) for session in sessions[:1])
     return render(
         request,
         "bases/post_detail.html",
-        {"post": post, "sessions": sessions, "student": student, "now": now},
+        {
+            "post": post,
+            "sessions": sessions,
+            "student": student,
+            "now": now,
+            "needs_consent": needs_consent,
+        },
     )
