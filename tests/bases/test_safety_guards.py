@@ -437,3 +437,25 @@ class TestBriefing:
         assert not Application.objects.exists()
         client.post(url, {"briefing_digest": digest, "briefing_ack": "1"})
         assert Application.objects.get().status == ApplicationStatus.CONFIRMED
+
+
+class TestConstraints:
+    def test_one_live_consent_per_student_and_post_and_a_known_way_of_giving_it(
+        self, overnight_session, student
+    ):
+        from tests.constraint_helpers import refused
+
+        post = overnight_session.post
+        first = GuardianConsent.objects.create(
+            student=student, post=post, given_via=ConsentVia.PAPER, given_at=timezone.now()
+        )
+        with refused(GuardianConsent, "one_live_consent_per_student_post"):
+            GuardianConsent.objects.create(
+                student=student, post=post, given_via=ConsentVia.PAPER, given_at=timezone.now()
+            )
+        with refused(GuardianConsent, "consent_given_via_valid"):
+            GuardianConsent.objects.filter(pk=first.pk).update(given_via="phone")
+        GuardianConsent.objects.filter(pk=first.pk).update(withdrawn_at=timezone.now())
+        assert GuardianConsent.objects.create(
+            student=student, post=post, given_via=ConsentVia.GUARDIAN, given_at=timezone.now()
+        ).pk

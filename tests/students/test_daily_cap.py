@@ -294,3 +294,17 @@ class TestExport:
             for row in export_rows(records_for_batch(BatchKind.DELTA))
         ]
         assert {row["record_id"]: row["credited_minutes"] for row in rows}[str(held.pk)] == 120
+
+
+class TestPolicyConstraints:
+    def test_the_window_runs_forward_and_the_caps_are_positive(self):
+        from tests.constraint_helpers import refused
+
+        policy = SafetyPolicy.objects.get()
+        with refused(SafetyPolicy, "safety_window_order"):
+            SafetyPolicy.objects.filter(pk=policy.pk).update(
+                session_earliest_start=time(21, 0), session_latest_end=time(7, 0)
+            )
+        with refused(SafetyPolicy, "safety_caps_positive"):
+            SafetyPolicy.objects.filter(pk=policy.pk).update(daily_credit_minutes=0)
+        assert SafetyPolicy.objects.filter(pk=policy.pk).update(daily_credit_minutes=360) == 1
