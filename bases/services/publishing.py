@@ -100,8 +100,9 @@ def check_session_hours(*, post: Post, sessions) -> None:
 
 
 def _live_session_times(post: Post) -> list[tuple[datetime, datetime]]:
+    """The sessions still to end and not called off: those a review lets students come to."""
     return list(
-        post.sessions.filter(cancelled_at__isnull=True)
+        post.sessions.filter(cancelled_at__isnull=True, ends_at__gt=timezone.now())
         .order_by("starts_at")
         .values_list("starts_at", "ends_at")
     )

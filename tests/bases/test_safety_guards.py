@@ -173,6 +173,23 @@ class TestReviewPage:
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
         return client
 
+    def test_the_coordinator_is_told_which_session_breaks_which_rule(self, client, coordinator):
+        post = _post(coordinator)
+        _add(post, coordinator, in_days(10, hour=19), in_days(10, hour=22))
+        client.force_login(coordinator.user)
+        response = client.post(reverse("bases:post-submit", args=[post.pk]), follow=True)
+        assert "Session hours for minors" in response.text
+        assert "19:00–22:00" in response.text and "07:00–21:00" in response.text
+        post.refresh_from_db()
+        assert post.status == PostStatus.DRAFT
+
+    def test_a_past_session_does_not_block_a_new_review(self, coordinator, district_admin):
+        post = _post(coordinator)
+        _add(post, coordinator, in_days(10, hour=9), in_days(10, hour=12))
+        post.sessions.update(starts_at=in_days(-3, hour=20), ends_at=in_days(-3, hour=22))
+        _add(post, coordinator, in_days(10, hour=9), in_days(10, hour=12))
+        assert post_submit(post=post, submitted_by=coordinator.user).status == PostStatus.IN_REVIEW
+
     def test_the_reviewer_sees_the_refusal_and_grants_the_exception(
         self, client, coordinator, district_admin
     ):
