@@ -21,7 +21,7 @@ from students.models import Student, TeacherRole
 from students.policies import safety_policy_on
 
 from ..errors import BaseError
-from ..messages import CONSENT_AWAITED, CONSENT_WITHDRAWN
+from ..messages import APPLICATION_AWAITING_CONSENT, CONSENT_AWAITED, CONSENT_WITHDRAWN
 from ..models import (
     LIVE_STATUSES,
     Allocation,
@@ -158,7 +158,7 @@ def guardian_consent_record(
 @transaction.atomic
 def guardian_consent_withdraw(*, consent: GuardianConsent, withdrawn_by: User) -> GuardianConsent:
     """Withdraw a consent; the student's live applications for the post wait for consent again."""
-    from .applications import _lock_session, _lock_student, waitlist_promote_next
+    from .applications import _lock_student
 
     consent = GuardianConsent.objects.select_related("student__school_class", "post").get(
         pk=consent.pk
@@ -177,10 +177,29 @@ def guardian_consent_withdraw(*, consent: GuardianConsent, withdrawn_by: User) -
         target=consent,
         data={"student_id": consent.student_id, "post_id": consent.post_id},
     )
+    live = Application.objects.filter(
+        student_id=consent.student_id, session__post_id=consent.post_id
+    )
+    _send_back_to_waiting(live, actor=withdrawn_by)
+    student = consent.student
+    if student.user_id is not None:
+        notification_send(
+            user=student.user,
+            message=CONSENT_WITHDRAWN,
+            params={"title": consent.post.title},
+            url=reverse("bases:my-applications"),
+        )
+    return consent
+
+
+def _send_back_to_waiting(applications, *, actor: User | None) -> list[Application]:
+    """Live applications (of sessions still to come) back to awaiting consent; a seat they held
+    goes to the next on the waiting list (a class's seat stays the class's)."""
+    from .applications import _lock_session, waitlist_promote_next
+
+    moved = []
     live = (
-        Application.objects.filter(
-            student_id=consent.student_id,
-            session__post_id=consent.post_id,
+        applications.filter(
             session__starts_at__gt=timezone.now(),
             status__in=[s for s in LIVE_STATUSES if s != ApplicationStatus.AWAITING_CONSENT],
         )
@@ -193,20 +212,44 @@ def guardian_consent_withdraw(*, consent: GuardianConsent, withdrawn_by: User) -
         was_confirmed = application.status == ApplicationStatus.CONFIRMED
         application.status = ApplicationStatus.AWAITING_CONSENT
         application.save(update_fields=["status", "updated_at"])
-        audit_log_record(
-            actor=withdrawn_by, action="application.consent_withdrawn", target=application
-        )
+        audit_log_record(actor=actor, action="application.consent_awaited", target=application)
         reservation = application.reservation
         held_by_class = reservation is not None and reservation.released_at is None
         if was_confirmed and not held_by_class:
             Session.objects.filter(pk=session.pk).update(taken=F("taken") - 1)
             waitlist_promote_next(session=session)
-    student = consent.student
-    if student.user_id is not None:
-        notification_send(
-            user=student.user,
-            message=CONSENT_WITHDRAWN,
-            params={"title": consent.post.title},
-            url=reverse("bases:my-applications"),
-        )
-    return consent
+        moved.append(application)
+    return moved
+
+
+def post_consent_recheck(*, post: Post, changed_by: User) -> int:
+    """After a post's kinds change: students seated on its sessions to come whose guardian has
+    not consented wait for consent again, and are told; returns how many. Call inside the
+    change's transaction."""
+    sessions = post.sessions.filter(starts_at__gt=timezone.now(), cancelled_at__isnull=True)
+    needing = [session.pk for session in sessions if consent_needed(session=session)]
+    if not needing:
+        return 0
+    consented = GuardianConsent.objects.filter(post=post, withdrawn_at__isnull=True).values(
+        "student_id"
+    )
+    applications = Application.objects.filter(session_id__in=needing).exclude(
+        student_id__in=consented
+    )
+    moved = _send_back_to_waiting(applications, actor=changed_by)
+    for application in moved:
+        application = Application.objects.select_related(
+            "student__user", "student__school_class", "session__post"
+        ).get(pk=application.pk)
+        from .applications import session_label
+
+        label = session_label(application.session)
+        if application.student.user_id is not None:
+            notification_send(
+                user=application.student.user,
+                message=APPLICATION_AWAITING_CONSENT,
+                params={"session": label},
+                url=reverse("bases:my-applications"),
+            )
+        tell_school_consent_awaited(application, label)
+    return len(moved)

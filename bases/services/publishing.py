@@ -18,6 +18,7 @@ from students.policies import safety_policy_on
 from ..errors import BaseError
 from ..messages import POST_APPROVED, POST_RETURNED
 from ..models import Base, BaseStatus, Coordinator, Post, PostStatus, Session
+from .consent import post_consent_recheck
 
 POST_FIELDS = (
     "title",
@@ -176,6 +177,7 @@ def post_update(
     _check_post_fields(fields)
     _check_coordinator(user=updated_by, base=post.base)
     post = Post.objects.select_for_update().get(pk=post.pk)
+    kinds_before = post.kinds
     for name, value in fields.items():
         setattr(post, name, value)
     _set_picture(post, image=image, remove_image=remove_image)
@@ -184,6 +186,9 @@ def post_update(
     post.full_clean()
     post.save()
     audit_log_record(actor=updated_by, action="post.update", target=post)
+    if post.kinds - kinds_before:
+        # A new kind may need a guardian's consent that seated students do not have yet.
+        post_consent_recheck(post=post, changed_by=updated_by)
     return post
 
 

@@ -366,6 +366,30 @@ class TestConsent:
         assert error.value.code == "consent_missing"
         assert student.name in error.value.messages[0]
 
+    def test_marking_a_post_risky_sends_seated_students_without_consent_back_to_wait(
+        self, make_session, make_student, coordinator, school_admin
+    ):
+        from bases.services.publishing import post_update
+
+        post = PostFactory(base=coordinator.base)
+        session = make_session(post=post, capacity=2)
+        with_consent, without = make_student(), make_student()
+        first = application_apply(student=with_consent, session=session)
+        second = application_apply(student=without, session=session)
+        guardian_consent_record(student=with_consent, post=post, recorded_by=school_admin)
+        post_update(post=post, updated_by=coordinator.user, physical_risk=True)
+        first.refresh_from_db()
+        second.refresh_from_db()
+        session.refresh_from_db()
+        assert (first.status, second.status) == (
+            ApplicationStatus.CONFIRMED,
+            ApplicationStatus.AWAITING_CONSENT,
+        )
+        assert session.taken == 1
+        assert Notification.objects.filter(
+            user=without.user, code="application.awaiting_consent"
+        ).exists()
+
 
 class TestConsentPage:
     @pytest.fixture
