@@ -16,8 +16,10 @@ from .models import (
     AttendanceScan,
     Base,
     BaseApiToken,
+    BriefingAcknowledgement,
     ClassReservation,
     Coordinator,
+    GuardianConsent,
     Post,
     SchoolContract,
     Session,
@@ -98,8 +100,25 @@ class PostAdmin(admin.ModelAdmin):
     list_filter = ("status", "category", "base__level", "base__district")
     list_select_related = ("base", "category")
     search_fields = ("title", "base__code", "base__name")
-    autocomplete_fields = ("base", "reviewed_by", "created_by")
+    autocomplete_fields = ("base", "reviewed_by", "created_by", "hours_exception_by")
     readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(GuardianConsent)
+class GuardianConsentAdmin(ReadOnlyAdmin):
+    """Consents are recorded and withdrawn through `bases.services.consent` (audited)."""
+
+    list_display = ("student", "post", "given_via", "recorded_by", "given_at", "withdrawn_at")
+    list_filter = ("given_via",)
+    list_select_related = ("student", "post__base", "recorded_by")
+    search_fields = ("student__student_number", "student__name", "post__title")
+
+
+@admin.register(BriefingAcknowledgement)
+class BriefingAcknowledgementAdmin(ReadOnlyAdmin):
+    list_display = ("student", "post", "digest", "acknowledged_at")
+    list_select_related = ("student", "post__base")
+    search_fields = ("student__student_number", "student__name", "post__title", "digest")
 
 
 class SessionTimingFilter(admin.SimpleListFilter):

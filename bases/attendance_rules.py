@@ -28,8 +28,9 @@ CLOCK_SKEW = timedelta(minutes=5)
 SELF_CHECK_IN_EARLY = timedelta(minutes=30)
 SELF_CHECK_IN_LATE = timedelta(minutes=30)
 # Students are minors: a session with any part between these local times (22:00 to 06:00) is
-# flagged to the reviewer as late at night. No policy row holds session hours yet; this is the
-# one place to change them.
+# flagged to the reviewer as late at night: a hint on the review page only. The hours a session
+# must keep to are the safety policy's (`students.SafetyPolicy`, checked when publishing by
+# `bases.services.publishing.check_session_hours`).
 NIGHT_STARTS = time(22, 0)
 NIGHT_ENDS = time(6, 0)
 # A session longer than this is flagged too (a typo in the end date, or a stay to look at).

@@ -48,6 +48,26 @@ class PostForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("Choose at least one grade.")},
     )
+    off_site = forms.BooleanField(
+        label=_("Off-site: students go somewhere other than the base's address"), required=False
+    )
+    overnight = forms.BooleanField(
+        label=_("Overnight stay (学农, camps)"),
+        required=False,
+        help_text=_("Needed for sessions that run past midnight."),
+    )
+    physical_risk = forms.BooleanField(
+        label=_("Physical risk: heights, water, tools or heavy loads"), required=False
+    )
+    safety_briefing = forms.CharField(
+        label=_("Safety briefing (optional)"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text=_(
+            "If you write one, students must read it and tick that they understood it before "
+            "they can apply."
+        ),
+    )
     image = forms.FileField(
         label=_("Picture (optional)"),
         required=False,
@@ -71,6 +91,10 @@ class PostForm(forms.Form):
                     "requirements": post.requirements,
                     "place": post.place,
                     "eligible_grades": list(post.eligible_grades),
+                    "off_site": post.off_site,
+                    "overnight": post.overnight,
+                    "physical_risk": post.physical_risk,
+                    "safety_briefing": post.safety_briefing,
                 },
             )
         else:
@@ -92,6 +116,9 @@ class PostForm(forms.Form):
 
     def clean_place(self) -> str:
         return self.cleaned_data["place"].strip()
+
+    def clean_safety_briefing(self) -> str:
+        return self.cleaned_data["safety_briefing"].strip()
 
     def clean_eligible_grades(self) -> str:
         """["1", "3"] -> "13", the form the post stores."""

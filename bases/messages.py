@@ -137,3 +137,25 @@ SCAN_RULES = {
     problem: message_kind(f"attendance_scan.{problem}", _(text))
     for problem, text in SCAN_MESSAGES.items()
 }
+
+APPLICATION_AWAITING_CONSENT = message_kind(
+    "application.awaiting_consent",
+    _(
+        "You applied for %(session)s. This post needs your guardian's consent: bring the signed "
+        "consent form to your school. Your application goes ahead once the school records it."
+    ),
+)
+CONSENT_AWAITED = message_kind(
+    "consent.awaited",
+    _(
+        "%(name)s applied for %(session)s, which needs a guardian's consent. Record the paper "
+        "form once it arrives."
+    ),
+)
+CONSENT_WITHDRAWN = message_kind(
+    "consent.withdrawn",
+    _(
+        "Your guardian's consent for %(title)s was withdrawn; your applications for it wait "
+        "for consent again and hold no seat."
+    ),
+)

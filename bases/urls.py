@@ -5,6 +5,7 @@ from django.urls import path
 from .views import (
     api,
     attendance_import,
+    consent,
     manage,
     public,
     reliability,
@@ -80,12 +81,28 @@ urlpatterns = [
     path("review/posts/<int:post_id>/", review.review_post, name="review-post"),
     path("review/posts/<int:post_id>/approve/", review.post_approve_view, name="post-approve"),
     path("review/posts/<int:post_id>/return/", review.post_return_view, name="post-return"),
+    path(
+        "review/posts/<int:post_id>/hours-exception/",
+        review.post_hours_exception_view,
+        name="post-hours-exception",
+    ),
     path("review/bases/", review.base_certification, name="base-certification"),
     path("review/bases/<int:base_id>/", review.base_decide, name="base-decide"),
     path("review/bases/<int:base_id>/certify/", review.base_certify_view, name="base-certify"),
     path("review/bases/<int:base_id>/suspend/", review.base_suspend_view, name="base-suspend"),
     path("review/bases/<int:base_id>/revoke/", review.base_revoke_view, name="base-revoke"),
     # school
+    path("school/consents/", consent.consents_awaiting, name="consents-awaiting"),
+    path(
+        "school/consents/applications/<int:application_id>/record/",
+        consent.consent_record_view,
+        name="consent-record",
+    ),
+    path(
+        "school/consents/<int:consent_id>/withdraw/",
+        consent.consent_withdraw_view,
+        name="consent-withdraw",
+    ),
     path("school/<int:school_id>/bases/", school.school_bases, name="school-bases"),
     path(
         "school/<int:school_id>/bases/contract/",

@@ -279,3 +279,39 @@ def student_number(*, district_code: str, born: date, sequence: int) -> str:
     """A 学籍号 in the Shanghai style: G followed by an 18-character ID-shaped string."""
     body = f"{district_code}{born:%Y%m%d}{sequence:03d}"
     return "G" + body + national_id_check(body)
+
+
+# Posts whose kinds the safety policy may ask a guardian's consent for, and their briefings.
+SAFETY = {
+    "少儿阅读活动助理": {
+        "off_site": True,
+        "safety_briefing": "活动在社区分馆举行，需自行往返：请结伴出行，遵守交通规则，"
+        "到达与离开时向带队老师报到。",
+    },
+    "古籍修复职业体验": {
+        "physical_risk": True,
+        "safety_briefing": "修复会用到刻刀、针锥与浆糊：请听从修复师指导使用工具，"
+        "刀具用后立即放回工具盒，受伤立即告知工作人员。",
+    },
+    "农耕体验": {
+        "off_site": True,
+        "overnight": True,
+        "safety_briefing": "学农期间住宿在基地宿舍：夜间不得外出，田间劳动须穿长袖长裤和防滑鞋，"
+        "使用农具时与同伴保持距离。",
+    },
+    "定向越野安全实训": {
+        "off_site": True,
+        "physical_risk": True,
+        "safety_briefing": "越野线路含坡道与水边路段：请穿运动鞋，携带饮用水，不得离开标记路线。",
+    },
+    "滨江生态调查员": {
+        "physical_risk": True,
+        "safety_briefing": "调查在滨江步道进行：不得翻越护栏或靠近水边，取水样由工作人员操作。",
+    },
+    "消防安全实训": {
+        "safety_briefing": "实训中会使用灭火器和烟雾模拟：请听从教官口令，不得自行操作设备。",
+    },
+}
+#: The demo student's other-platform record that, with a base's session the same day, goes
+#: beyond the daily cap: its excess waits for the school's review.
+LONG_DAY_PLATFORM = "上海市志愿服务平台"

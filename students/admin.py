@@ -17,6 +17,7 @@ from .models import (
     ReliabilityPolicy,
     RequirementPolicy,
     RosterImport,
+    SafetyPolicy,
     School,
     SchoolClass,
     SchoolYearClose,
@@ -107,6 +108,22 @@ class RequirementPolicyAdmin(admin.ModelAdmin):
     )
 
 
+@admin.register(SafetyPolicy)
+class SafetyPolicyAdmin(admin.ModelAdmin):
+    """Guards for minors, edited by the city admin; a new row from a date replaces the last."""
+
+    list_display = (
+        "effective_from",
+        "session_earliest_start",
+        "session_latest_end",
+        "daily_credit_minutes",
+        "session_credit_minutes",
+        "consent_off_site",
+        "consent_overnight",
+        "consent_physical_risk",
+    )
+
+
 class PracticeRecordVersionInline(ReadOnlyInline):
     model = PracticeRecordVersion
     fields = (
@@ -117,6 +134,7 @@ class PracticeRecordVersionInline(ReadOnlyInline):
         "started_at",
         "ended_at",
         "credited_minutes",
+        "held_minutes",
         "changed_by",
         "changed_at",
         "reason",

@@ -6,8 +6,8 @@ one day, from every source together, and one record's credited minutes on each d
 the caps hold whatever wrote it: a base's roster or import, the base API, self check-in, a
 school's entry, a transfer.
 
-A record's claimed minutes are spread over the local dates it spans in proportion to its time
-on each date (a record inside one date has all of them on that date). On each date the credit
+A record's claimed minutes are spread over the local dates it spans, as evenly as its time on
+each date allows (a record inside one date has all of them on that date). On each date the credit
 is the smallest of: its share, the per-record cap, and what the daily cap leaves after the
 student's other live records credited on that date (spread the same way). The rest is held.
 """
@@ -29,21 +29,22 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def minutes_by_date(*, started_at: datetime, ended_at: datetime, minutes: int) -> dict[date, int]:
-    """`minutes` spread over the local dates [start, end) touches, in proportion to the time
-    on each; the shares add up to `minutes` exactly (the last date takes the rounding)."""
+    """`minutes` spread over the local dates [start, end) touches: as evenly as the time on
+    each date allows (学农 credits about the same hours each day, its first and last days
+    shorter or not); the shares add up to `minutes` exactly."""
     days = dates_spanned(started_at, ended_at)
     if len(days) == 1:
         return {days[0]: minutes}
-    total = (ended_at - started_at).total_seconds()
-    shares, given = {}, 0
-    for index, day in enumerate(days):
-        if index == len(days) - 1:
-            shares[day] = minutes - given
-            break
+    room = {}
+    for day in days:
         start, end = _day_bounds(day)
-        overlap = (min(end, ended_at) - max(start, started_at)).total_seconds()
-        shares[day] = int(minutes * overlap // total)
-        given += shares[day]
+        room[day] = int((min(end, ended_at) - max(start, started_at)).total_seconds() // 60)
+    shares, remaining = {}, minutes
+    by_room = sorted(days, key=lambda day: (room[day], day))
+    for index, day in enumerate(by_room):
+        shares[day] = min(room[day], remaining // (len(by_room) - index))
+        remaining -= shares[day]
+    shares[by_room[-1]] += remaining  # whole minutes lost to rounding the time on each date
     return shares
 
 

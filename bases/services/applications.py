@@ -32,6 +32,7 @@ from students.models import SchoolClass, Student
 
 from ..errors import BaseError
 from ..messages import (
+    APPLICATION_AWAITING_CONSENT,
     APPLICATION_CONFIRMED,
     APPLICATION_PENDING,
     APPLICATION_PROMOTED,
@@ -46,12 +47,14 @@ from ..models import (
     ApplicationStatus,
     BaseLevel,
     BaseStatus,
+    BriefingAcknowledgement,
     PostStatus,
     SchoolContract,
     Session,
 )
 from ..reliability import Hold, student_reliability
 from ..selectors import WAITLIST_ORDER
+from .consent import consent_missing, tell_school_consent_awaited
 
 # Switched off only by the concurrency canary test, to prove the race is visible without it.
 LOCKING = True
@@ -224,17 +227,41 @@ def _take_seat(session: Session) -> bool:
     return False
 
 
-def _apply(*, student: Student, session: Session, waitlist_if_full: bool) -> Application:
+def _check_briefing(*, session: Session, briefing_digest: str) -> None:
+    """A post with a safety briefing takes applications only from students who ticked that they
+    read it, in the version now on the post (`briefing_digest`, as the form sent it)."""
+    post = session.post
+    if not post.safety_briefing:
+        return
+    if not briefing_digest:
+        raise BaseError(
+            _("Read the post's safety briefing and tick that you understood it, then apply."),
+            code="briefing_not_acknowledged",
+        )
+    if briefing_digest != post.briefing_digest:
+        raise BaseError(
+            _("The safety briefing changed since you opened the page: read it again, then apply."),
+            code="briefing_changed",
+        )
+
+
+def _apply(
+    *, student: Student, session: Session, waitlist_if_full: bool, briefing_digest: str
+) -> Application:
     now = timezone.now()
     student = _lock_student(student)
     session = Session.objects.select_related("post__base").get(pk=session.pk)
     if session.allocation == Allocation.LOTTERY:  # as stored, whatever the caller passed
         session = _lock_session(session)
     check_can_apply(session=session, student=student, now=now)
+    _check_briefing(session=session, briefing_digest=briefing_digest)
     # A student held back by the reliability rule joins the waiting list, free seats or not; in
     # a lottery they are drawn with the policy's weight instead (services.lottery).
     hold = student_reliability(student_id=student.pk, now=now).hold
-    if session.allocation == Allocation.LOTTERY:
+    awaiting_consent = consent_missing(session=session, student=student)
+    if awaiting_consent:
+        status = ApplicationStatus.AWAITING_CONSENT  # no seat, no draw until the school records it
+    elif session.allocation == Allocation.LOTTERY:
         status = ApplicationStatus.PENDING
     elif hold is not None:
         status = ApplicationStatus.WAITLISTED
@@ -249,7 +276,24 @@ def _apply(*, student: Student, session: Session, waitlist_if_full: bool) -> App
     if hold is not None:
         data["held_until"] = hold.until.isoformat()
     audit_log_record(actor=student.user, action="application.create", target=application, data=data)
+    if session.post.safety_briefing:
+        BriefingAcknowledgement.objects.create(
+            student=student,
+            post=session.post,
+            application=application,
+            digest=briefing_digest,
+            text=session.post.safety_briefing,
+            acknowledged_by=student.user,
+        )
+        audit_log_record(
+            actor=student.user,
+            action="application.briefing_acknowledge",
+            target=application,
+            data={"digest": briefing_digest},
+        )
     _tell_applied(application, hold=hold)
+    if awaiting_consent:
+        tell_school_consent_awaited(application, session_label(session))
     return application
 
 
@@ -269,6 +313,8 @@ def _tell_applied(application: Application, *, hold: Hold | None = None) -> None
         params["position"] = waitlist_position(application)
     elif application.status == ApplicationStatus.PENDING:
         message = APPLICATION_PENDING
+    elif application.status == ApplicationStatus.AWAITING_CONSENT:
+        message = APPLICATION_AWAITING_CONSENT
     else:
         message = APPLICATION_CONFIRMED
     notification_send(
@@ -277,15 +323,28 @@ def _tell_applied(application: Application, *, hold: Hold | None = None) -> None
 
 
 @transaction.atomic
-def application_apply(*, student: Student, session: Session) -> Application:
-    """Apply for a session: confirmed while seats remain, pending for a lottery, else refused."""
-    return _apply(student=student, session=session, waitlist_if_full=False)
+def application_apply(
+    *, student: Student, session: Session, briefing_digest: str = ""
+) -> Application:
+    """Apply for a session: confirmed while seats remain, pending for a lottery, else refused.
+
+    A post needing a guardian's consent the student lacks: awaiting consent, no seat taken. A
+    post with a safety briefing: `briefing_digest` is the digest of the briefing the student
+    ticked (`Post.briefing_digest`); without it, or for an older text, applying is refused.
+    """
+    return _apply(
+        student=student, session=session, waitlist_if_full=False, briefing_digest=briefing_digest
+    )
 
 
 @transaction.atomic
-def application_apply_or_waitlist(*, student: Student, session: Session) -> Application:
+def application_apply_or_waitlist(
+    *, student: Student, session: Session, briefing_digest: str = ""
+) -> Application:
     """Apply for a session, joining the waiting list if it is full."""
-    return _apply(student=student, session=session, waitlist_if_full=True)
+    return _apply(
+        student=student, session=session, waitlist_if_full=True, briefing_digest=briefing_digest
+    )
 
 
 def waitlist_position(application: Application) -> int | None:

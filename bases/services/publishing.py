@@ -6,17 +6,32 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from portal.models import Role, User
 from portal.services import audit_log_record, notification_send
 from portal.uploads import CleanImage
+from students.models import dates_spanned
+from students.policies import safety_policy_on
 
 from ..errors import BaseError
 from ..messages import POST_APPROVED, POST_RETURNED
 from ..models import Base, BaseStatus, Coordinator, Post, PostStatus, Session
+from .consent import post_consent_recheck
 
-POST_FIELDS = ("title", "category", "description", "requirements", "place", "eligible_grades")
+POST_FIELDS = (
+    "title",
+    "category",
+    "description",
+    "requirements",
+    "place",
+    "eligible_grades",
+    "off_site",
+    "overnight",
+    "physical_risk",
+    "safety_briefing",
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +43,78 @@ class SessionPlan:
     applications_open_at: datetime
     close_hours_before: int
     cancel_hours_before: int | None
+
+
+def session_hours_problem(*, post: Post, starts_at: datetime, ends_at: datetime) -> str | None:
+    """Why a session breaks the safety policy's hours for high-school students, or None.
+
+    The policy is the one in force on the session's local start date. A session must start at
+    or after its earliest start and end at or before its latest end, in Asia/Shanghai time; one
+    that runs past midnight needs a post marked as an overnight stay (学农, camps).
+    """
+    zone = timezone.get_default_timezone()  # Shanghai, whatever zone the request activated
+    start, end = timezone.localtime(starts_at, zone), timezone.localtime(ends_at, zone)
+    policy = safety_policy_on(day=start.date())
+    if start.time() < policy.session_earliest_start:
+        return "starts_too_early"
+    overnight = dates_spanned(starts_at, ends_at)[-1] > start.date()
+    if overnight and not post.overnight:
+        return "overnight_not_marked"
+    at_midnight = end.time() == time(0, 0) and end.date() > start.date()
+    if end.time() > policy.session_latest_end or (at_midnight and not post.overnight):
+        return "ends_too_late"
+    return None
+
+
+def check_session_hours(*, post: Post, sessions) -> None:
+    """Refuse, naming the rule, a session of `post` outside the safety policy's hours, unless
+    a district admin granted the post an exception. `sessions`: (starts_at, ends_at) pairs."""
+    if post.hours_exception_at is not None:
+        return
+    for starts_at, ends_at in sessions:
+        problem = session_hours_problem(post=post, starts_at=starts_at, ends_at=ends_at)
+        if problem is None:
+            continue
+        zone = timezone.get_default_timezone()
+        start, end = timezone.localtime(starts_at, zone), timezone.localtime(ends_at, zone)
+        policy = safety_policy_on(day=start.date())
+        params = {
+            "session": f"{date_format(start, 'Y-m-d H:i')}–{date_format(end, 'H:i')}"
+            if end.date() == start.date()
+            else f"{date_format(start, 'Y-m-d H:i')}–{date_format(end, 'Y-m-d H:i')}",
+            "earliest": policy.session_earliest_start.strftime("%H:%M"),
+            "latest": policy.session_latest_end.strftime("%H:%M"),
+            "since": policy.effective_from.isoformat(),
+        }
+        if problem == "overnight_not_marked":
+            message = _(
+                "Session hours for minors: the session %(session)s runs past midnight, but the "
+                "post is not marked as an overnight stay. Mark it, or shorten the session."
+            )
+        else:
+            message = _(
+                "Session hours for minors: the session %(session)s is outside %(earliest)s–"
+                "%(latest)s, the hours the safety policy (from %(since)s) allows for high-school "
+                "students. Move it, or ask the district admin for an exception."
+            )
+        raise BaseError(message, code=problem, params=params)
+
+
+def _live_session_times(post: Post) -> list[tuple[datetime, datetime]]:
+    """The sessions still to end and not called off: those a review lets students come to."""
+    return list(
+        post.sessions.filter(cancelled_at__isnull=True, ends_at__gt=timezone.now())
+        .order_by("starts_at")
+        .values_list("starts_at", "ends_at")
+    )
+
+
+def _check_hours_unless_draft(post: Post, sessions: list[tuple[datetime, datetime]]) -> None:
+    """A session added to a post in review or published keeps to the hours at once; a draft's
+    sessions are checked when it is sent for review."""
+    current = Post.objects.get(pk=post.pk)
+    if current.status != PostStatus.DRAFT:
+        check_session_hours(post=current, sessions=sessions)
 
 
 def _check_coordinator(*, user: User, base: Base) -> None:
@@ -90,6 +177,7 @@ def post_update(
     _check_post_fields(fields)
     _check_coordinator(user=updated_by, base=post.base)
     post = Post.objects.select_for_update().get(pk=post.pk)
+    kinds_before = post.kinds
     for name, value in fields.items():
         setattr(post, name, value)
     _set_picture(post, image=image, remove_image=remove_image)
@@ -98,6 +186,9 @@ def post_update(
     post.full_clean()
     post.save()
     audit_log_record(actor=updated_by, action="post.update", target=post)
+    if post.kinds - kinds_before:
+        # A new kind may need a guardian's consent that seated students do not have yet.
+        post_consent_recheck(post=post, changed_by=updated_by)
     return post
 
 
@@ -118,6 +209,7 @@ def post_submit(*, post: Post, submitted_by: User) -> Post:
         raise BaseError(
             _("Add at least one session before sending the post for review."), code="no_sessions"
         )
+    check_session_hours(post=post, sessions=_live_session_times(post))
     post.status = PostStatus.IN_REVIEW
     post.save(update_fields=["status", "updated_at"])
     audit_log_record(actor=submitted_by, action="post.submit", target=post)
@@ -144,6 +236,8 @@ def _review(*, post: Post, reviewer: User, status: str, note: str, action: str) 
     _check_reviewer(user=reviewer, post=post)
     if post.status != PostStatus.IN_REVIEW:
         raise BaseError(_("This post is not waiting for review."), code="not_in_review")
+    if status == PostStatus.PUBLISHED:
+        check_session_hours(post=post, sessions=_live_session_times(post))
     post.status = status
     post.review_note = note
     post.reviewed_by = reviewer
@@ -157,6 +251,31 @@ def _review(*, post: Post, reviewer: User, status: str, note: str, action: str) 
             params={"title": post.title, "note": note},
             url=reverse("bases:post-manage", args=[post.pk]),
         )
+    return post
+
+
+@transaction.atomic
+def post_hours_exception_grant(*, post: Post, granted_by: User, reason: str) -> Post:
+    """Let a post's sessions lie outside the safety policy's hours (a night observation, an
+    early tide), with the district admin's reason; audited."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise BaseError(_("Say why the exception is granted."), code="reason_required")
+    post = (
+        Post.objects.select_for_update(of=("self",))
+        .select_related("base__district")
+        .get(pk=post.pk)
+    )
+    _check_reviewer(user=granted_by, post=post)
+    post.hours_exception_reason = reason[
+        : Post._meta.get_field("hours_exception_reason").max_length
+    ]
+    post.hours_exception_by = granted_by
+    post.hours_exception_at = timezone.now()
+    post.save()
+    audit_log_record(
+        actor=granted_by, action="post.hours_exception", target=post, data={"reason": reason}
+    )
     return post
 
 
@@ -226,6 +345,7 @@ def session_create(
     """Add one session to a post."""
     _check_coordinator(user=created_by, base=post.base)
     session = _new_session(post=post, starts_at=starts_at, ends_at=ends_at, plan=plan)
+    _check_hours_unless_draft(post, [(starts_at, ends_at)])
     session.save()
     audit_log_record(actor=created_by, action="session.create", target=session)
     return session
@@ -268,6 +388,7 @@ def session_series_create(
             _("The series has no dates: choose a weekday inside the weeks given."),
             code="empty_series",
         )
+    _check_hours_unless_draft(post, [(s.starts_at, s.ends_at) for s in sessions])
     Session.objects.bulk_create(sessions)
     audit_log_record(
         actor=created_by,

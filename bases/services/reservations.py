@@ -26,6 +26,7 @@ from .applications import (
     session_label,
     waitlist_promote_next,
 )
+from .consent import consent_missing
 
 
 def _check_head_teacher(*, user: User, school_class: SchoolClass) -> None:
@@ -113,6 +114,15 @@ def class_reservation_name(
     )
     _check_not_applied(session=session, student=student, on_behalf=True)
     _check_no_clash(session=session, student=student, on_behalf=True)
+    if consent_missing(session=session, student=student):
+        raise BaseError(
+            _(
+                "This post needs a guardian's consent, and %(name)s's has not been recorded. "
+                "Ask the school admin to record the signed paper form, then name the student."
+            ),
+            code="consent_missing",
+            params={"name": student.name},
+        )
     application = Application.objects.create(
         student=student,
         session=session,

@@ -31,7 +31,7 @@ from ..models import (
     Session,
 )
 from .applications import _lock_session, session_label, waitlist_promote_next
-from .publishing import _check_coordinator
+from .publishing import _check_coordinator, check_session_hours
 
 REASON_MAX = Session._meta.get_field("cancel_reason").max_length
 
@@ -106,6 +106,8 @@ def session_update(
         raise BaseError(_("A session cannot be moved into the past."), code="starts_in_past")
     if capacity < 1:
         raise BaseError(_("A session needs at least one seat."), code="no_capacity")
+    if session.post.status != PostStatus.DRAFT:
+        check_session_hours(post=session.post, sessions=[(starts_at, ends_at)])
     if capacity < session.taken:
         raise BaseError(
             _("%(taken)s seats are taken; the capacity cannot be lower than that."),

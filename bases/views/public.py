@@ -21,6 +21,7 @@ from ..selectors import (
     viewer_school_id,
 )
 from ..services.applications import application_refusal
+from ..services.consent import consent_needed
 from ..tables import PostListingTable, PostSearchTable
 
 
@@ -83,7 +84,8 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         applied = {
             a.session_id: a
             for a in application_list_for_student(student=student).filter(
-                session__in=sessions, status__in=["pending", "confirmed", "waitlisted"]
+                session__in=sessions,
+                status__in=["awaiting_consent", "pending", "confirmed", "waitlisted"],
             )
         }
     for session in sessions:
@@ -97,8 +99,16 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         session.why_not = refusal.messages[0] if refusal else ""
         session.why_not_code = refusal.code if refusal else ""
     hold = student_reliability(student_id=student.pk, now=now).hold if student else None
+    needs_consent = any(consent_needed(session=session) for session in sessions[:1])
     return render(
         request,
         "bases/post_detail.html",
-        {"post": post, "sessions": sessions, "student": student, "now": now, "hold": hold},
+        {
+            "post": post,
+            "sessions": sessions,
+            "student": student,
+            "now": now,
+            "hold": hold,
+            "needs_consent": needs_consent,
+        },
     )

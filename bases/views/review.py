@@ -27,7 +27,12 @@ from ..forms import ApproveForm, BaseFilterForm, CertifyForm, ReasonForm, Return
 from ..models import Base, BaseLevel, Post, PostStatus
 from ..selectors import base_list_for_user, post_get_for_user, post_list_for_user
 from ..services.certification import base_certify, base_revoke, base_suspend
-from ..services.publishing import post_approve, post_return
+from ..services.publishing import (
+    post_approve,
+    post_hours_exception_grant,
+    post_return,
+    session_hours_problem,
+)
 
 ADMINS = (Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
 PER_PAGE = 25
@@ -108,6 +113,7 @@ def _render_review(
     *,
     approve_form: ApproveForm | None = None,
     return_form: ReturnForm | None = None,
+    exception_form: ReasonForm | None = None,
 ) -> HttpResponse:
     sessions = list(post.sessions.order_by("starts_at", "id"))
     params = rules.session_flag_params()
@@ -116,6 +122,9 @@ def _render_review(
             (flag.value, _(rules.SESSION_FLAG_MESSAGES[flag]) % params)
             for flag in rules.session_flags(starts_at=session.starts_at, ends_at=session.ends_at)
         ]
+        session.outside_hours = session.cancelled_at is None and bool(
+            session_hours_problem(post=post, starts_at=session.starts_at, ends_at=session.ends_at)
+        )
     return render(
         request,
         "bases/review_post.html",
@@ -125,6 +134,8 @@ def _render_review(
             "history": _decisions(model=Post, object_ids=[str(post.pk)], limit=RECENT_DECISIONS),
             "approve_form": approve_form or ApproveForm(prefix="approve"),
             "return_form": return_form or ReturnForm(prefix="return"),
+            "exception_form": exception_form or ReasonForm(prefix="exception"),
+            "outside_hours": any(session.outside_hours for session in sessions),
         },
     )
 
@@ -150,6 +161,28 @@ def post_approve_view(request: HttpRequest, post_id: int) -> HttpResponse:
             )
             return redirect("bases:review-queue")
     return _render_review(request, post, approve_form=form)
+
+
+@require_POST
+@role_required(*ADMINS)
+def post_hours_exception_view(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = post_get_for_user(user=request.user, post_id=post_id)
+    form = ReasonForm(request.POST, prefix="exception")
+    if form.is_valid():
+        try:
+            post_hours_exception_grant(
+                post=post, granted_by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except BaseError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("Exception to the session hours granted: %(title)s can now be approved.")
+                % {"title": post.title},
+            )
+            return redirect("bases:review-post", post.pk)
+    return _render_review(request, post, exception_form=form)
 
 
 @require_POST

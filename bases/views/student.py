@@ -41,6 +41,10 @@ CONFIRMATIONS = {
     ApplicationStatus.WAITLISTED: gettext_lazy(
         "You are number %(position)s on the waiting list for %(session)s."
     ),
+    ApplicationStatus.AWAITING_CONSENT: gettext_lazy(
+        "Application received for %(session)s. It needs your guardian's consent: bring the "
+        "signed form to your school; your application goes ahead once the school records it."
+    ),
 }
 
 
@@ -58,7 +62,13 @@ def _apply(request: HttpRequest, session_id: int, service) -> HttpResponse:
     )
     back = reverse("bases:post-detail", args=[session.post_id])
     try:
-        application = service(student=student, session=session)
+        application = service(
+            student=student,
+            session=session,
+            briefing_digest=(
+                request.POST.get("briefing_digest", "") if request.POST.get("briefing_ack") else ""
+            ),
+        )
     except BaseError as error:
         messages.error(request, error.messages[0])
         if error.code == "full":

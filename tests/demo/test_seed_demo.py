@@ -254,3 +254,30 @@ class TestSeedDemo:
         # The second run, without --password, set the default again.
         assert all(_logins_accept(DEMO_PASSWORD).values())
         assert not any(_logins_accept(CUSTOM_PASSWORD).values())
+
+
+class TestSafetyGuards:
+    def test_posts_show_kinds_briefings_consents_and_a_wait_for_consent(self, seeded):
+        from bases.models import GuardianConsent, Post
+
+        assert Post.objects.filter(overnight=True).exists()
+        assert Post.objects.exclude(safety_briefing="").exists()
+        assert GuardianConsent.objects.exists()
+        student = Student.objects.get(user__username="student")
+        assert student.applications.filter(status=ApplicationStatus.AWAITING_CONSENT).exists()
+
+    def test_the_demo_student_has_minutes_held_for_review(self, seeded):
+        student = Student.objects.get(user__username="student")
+        assert student.records.filter(held_minutes__gt=0).exists()
+
+    def test_every_seat_on_a_consent_post_has_a_consent(self, seeded):
+        from bases.models import GuardianConsent
+
+        seated = Application.objects.filter(
+            session__post__in=GuardianConsent.objects.values("post"),
+            status__in=[ApplicationStatus.CONFIRMED, ApplicationStatus.ATTENDED],
+        )
+        for application in seated[:200]:
+            assert GuardianConsent.objects.filter(
+                student=application.student, post=application.session.post
+            ).exists()

@@ -280,3 +280,31 @@ class TestPages:
     def test_the_student_sees_held_for_review_on_their_records(self, client, held):
         client.force_login(held.student.user)
         assert "120 min held for review" in client.get(reverse("students:my-records")).text
+
+
+class TestExport:
+    def test_the_export_sends_only_credited_minutes(self, held):
+        from evaluation_export.exporters import COLUMNS, export_rows, records_for_batch
+        from evaluation_export.models import BatchKind
+        from students.services import practice_records_finalise
+
+        practice_records_finalise(today=timezone.localdate() + timedelta(days=30))
+        rows = [
+            dict(zip(COLUMNS, row, strict=True))
+            for row in export_rows(records_for_batch(BatchKind.DELTA))
+        ]
+        assert {row["record_id"]: row["credited_minutes"] for row in rows}[str(held.pk)] == 120
+
+
+class TestPolicyConstraints:
+    def test_the_window_runs_forward_and_the_caps_are_positive(self):
+        from tests.constraint_helpers import refused
+
+        policy = SafetyPolicy.objects.get()
+        with refused(SafetyPolicy, "safety_window_order"):
+            SafetyPolicy.objects.filter(pk=policy.pk).update(
+                session_earliest_start=time(21, 0), session_latest_end=time(7, 0)
+            )
+        with refused(SafetyPolicy, "safety_caps_positive"):
+            SafetyPolicy.objects.filter(pk=policy.pk).update(daily_credit_minutes=0)
+        assert SafetyPolicy.objects.filter(pk=policy.pk).update(daily_credit_minutes=360) == 1

@@ -18,6 +18,7 @@ from bases.models import Base, BaseLevel, BaseStatus, Coordinator, Post, PostSta
 from demo import data
 from demo.activity import DemoActivities
 from demo.calendar import SHANGHAI
+from demo.safety import DemoSafety
 from districts.models import District, DistrictAdmin
 from portal.models import Role, User
 from students.models import Category, School, SchoolClass, Student, TeacherAssignment, TeacherRole
@@ -37,7 +38,7 @@ def model_counts() -> dict[str, int]:
     return {model._meta.label: model._default_manager.count() for model in apps.get_models()}
 
 
-class DemoSeeder(DemoActivities):
+class DemoSeeder(DemoActivities, DemoSafety):
     """Builds the demo world in one transaction; each stage inserts only what is missing."""
 
     def __init__(self, *, password: str, now: datetime):
@@ -64,6 +65,7 @@ class DemoSeeder(DemoActivities):
         records = self.seed_sessions()
         records += self.seed_school_activities()
         self.settle_notice(records)
+        self.seed_safety()
 
     # -- people and schools ---------------------------------------------------------------
     def seed_users(self) -> None:

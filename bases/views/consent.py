@@ -1,0 +1,84 @@
+"""The school admin's page of applications waiting for a guardian's consent on paper."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal.models import Role, User
+from portal.roles import role_required
+from students.selectors import student_list_for_user
+
+from ..errors import BaseError
+from ..models import Application, ApplicationStatus, GuardianConsent
+from ..services.consent import guardian_consent_record, guardian_consent_withdraw
+
+PER_PAGE = 20
+
+
+def _awaiting(user: User):
+    return (
+        Application.objects.filter(
+            status=ApplicationStatus.AWAITING_CONSENT,
+            student__in=student_list_for_user(user=user).order_by().values("pk"),
+        )
+        .select_related("student__school_class__school", "session__post__base")
+        .order_by("session__starts_at", "pk")
+    )
+
+
+def _consents(user: User):
+    return (
+        GuardianConsent.objects.filter(
+            withdrawn_at__isnull=True,
+            student__in=student_list_for_user(user=user).order_by().values("pk"),
+        )
+        .select_related("student__school_class", "post__base", "recorded_by")
+        .order_by("-given_at", "-pk")
+    )
+
+
+@role_required(Role.SCHOOL_ADMIN)
+def consents_awaiting(request: HttpRequest) -> HttpResponse:
+    awaiting = Paginator(_awaiting(request.user), PER_PAGE).get_page(request.GET.get("page"))
+    consents = Paginator(_consents(request.user), PER_PAGE).get_page(request.GET.get("given"))
+    return render(request, "bases/consents_awaiting.html", {"page": awaiting, "consents": consents})
+
+
+@require_POST
+@role_required(Role.SCHOOL_ADMIN)
+def consent_record_view(request: HttpRequest, application_id: int) -> HttpResponse:
+    application = get_object_or_404(_awaiting(request.user), pk=application_id)
+    try:
+        guardian_consent_record(
+            student=application.student, post=application.session.post, recorded_by=request.user
+        )
+    except BaseError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        application.refresh_from_db()
+        messages.success(
+            request,
+            _("Consent recorded for %(name)s: the application is now %(status)s.")
+            % {"name": application.student.name, "status": application.get_status_display()},
+        )
+    return redirect("bases:consents-awaiting")
+
+
+@require_POST
+@role_required(Role.SCHOOL_ADMIN)
+def consent_withdraw_view(request: HttpRequest, consent_id: int) -> HttpResponse:
+    consent = get_object_or_404(_consents(request.user), pk=consent_id)
+    try:
+        guardian_consent_withdraw(consent=consent, withdrawn_by=request.user)
+    except BaseError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("Consent withdrawn for %(name)s; their applications for %(title)s wait again.")
+            % {"name": consent.student.name, "title": consent.post.title},
+        )
+    return redirect("bases:consents-awaiting")
