@@ -248,6 +248,18 @@ def test_a_fourth_photo_is_refused_and_removing_one_makes_room(client, world):
     assert sorted(ReflectionPhoto.objects.values_list("position", flat=True)) == [1, 2, 3]
 
 
+def test_another_student_cannot_remove_a_photo(client, world):
+    client.force_login(world.student.user)
+    write(client, world.record)
+    upload(client, world.record, png_bytes(), name="p.png")
+    photo = ReflectionPhoto.objects.get()
+    for user in (world.classmate, world.other_student):
+        client.force_login(user)
+        url = reverse("students:reflection-photo-remove", args=[photo.pk])
+        assert client.post(url).status_code == 404
+    assert ReflectionPhoto.objects.filter(pk=photo.pk).exists()
+
+
 def test_photos_need_the_reflection_first(client, world):
     client.force_login(world.student.user)
     response = upload(client, world.record, png_bytes(), name="p.png")
