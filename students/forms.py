@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.uploads import CleanImage, read_image_upload
+from portal.uploads import CleanImage, check_image_name, read_image_upload
 
 from .disputes import REASON_MAX_LENGTH
 from .models import (
@@ -188,7 +188,10 @@ class ReflectionPhotoForm(forms.Form):
     )
 
     def clean_photo(self) -> CleanImage:
-        return read_image_upload(self.cleaned_data["photo"])
+        upload = self.cleaned_data["photo"]
+        image = read_image_upload(upload)
+        check_image_name(upload.name, image)
+        return image
 
 
 class ReflectionCommentForm(forms.Form):

@@ -36,11 +36,6 @@ pytestmark = pytest.mark.django_db
 SITE = "https://portal.example.org"
 
 
-@pytest.fixture(autouse=True)
-def _media(tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def student():
     """李小明 (entry 2025): two volunteer records in 2025-2026, a 学农 and one volunteer record in

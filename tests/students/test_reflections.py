@@ -38,11 +38,6 @@ pytestmark = pytest.mark.django_db
 GPS_IFD = 0x8825
 
 
-@pytest.fixture(autouse=True)
-def _media(tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def client(client):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
@@ -114,9 +109,10 @@ def upload(client, record, content, name="photo.jpg", content_type="image/jpeg")
     )
 
 
-def stored_files():
+def stored_files() -> set:
+    """The reflection photos on disk (the test settings' own media folder)."""
     root = settings.MEDIA_ROOT / "reflections"
-    return sorted(root.iterdir()) if root.exists() else []
+    return set(root.iterdir()) if root.exists() else set()
 
 
 # ------------------------------------------------------------------------------
@@ -191,7 +187,12 @@ def test_an_uploaded_jpeg_comes_back_without_exif_or_gps(client, world):
 @pytest.mark.parametrize(
     "content, name, message",
     [
-        (png_bytes(), "renamed.jpg", None),
+        (png_bytes(), "drawing.png", None),
+        (
+            png_bytes(),
+            "renamed.jpg",
+            "The file is named renamed.jpg but holds a PNG picture; save it again as JPEG or PNG",
+        ),
         (gif_bytes(), "moving.gif", "This file is a GIF image, not a JPEG or PNG picture."),
         (b"not a picture at all", "x.jpg", "This file is not a JPEG or PNG picture"),
     ],
@@ -199,9 +200,10 @@ def test_an_uploaded_jpeg_comes_back_without_exif_or_gps(client, world):
 def test_only_jpeg_and_png_by_content_are_kept(client, world, content, name, message):
     client.force_login(world.student.user)
     write(client, world.record)
+    before = stored_files()
     response = upload(client, world.record, content, name=name)
     if message is None:
-        # A PNG named .jpg is read by its content and stays a PNG, re-encoded.
+        # A PNG is read by its content and stays a PNG, re-encoded.
         assert response.status_code == 302
         photo = ReflectionPhoto.objects.get()
         assert photo.image.name.endswith(".png")
@@ -209,17 +211,18 @@ def test_only_jpeg_and_png_by_content_are_kept(client, world, content, name, mes
     else:
         assert response.status_code == 400
         assert message in response.content.decode()
-        assert not ReflectionPhoto.objects.exists() and stored_files() == []
+        assert not ReflectionPhoto.objects.exists() and stored_files() == before
 
 
 def test_an_oversized_file_is_refused_with_its_size_and_nothing_is_stored(client, world):
     client.force_login(world.student.user)
     write(client, world.record)
+    before = stored_files()
     with override_settings(IMAGE_UPLOAD_MAX_BYTES=50_000):
         response = upload(client, world.record, jpeg_with_gps() + b"\0" * 60_000)
     assert response.status_code == 400
     assert "MB are accepted" in response.content.decode()
-    assert not ReflectionPhoto.objects.exists() and stored_files() == []
+    assert not ReflectionPhoto.objects.exists() and stored_files() == before
 
 
 def test_a_decompression_bomb_is_refused_before_decoding(client, world):
@@ -227,21 +230,23 @@ def test_a_decompression_bomb_is_refused_before_decoding(client, world):
     write(client, world.record)
     out = io.BytesIO()
     Image.new("1", (12000, 12000)).save(out, "PNG")  # tiny file, 144 million pixels
+    before = stored_files()
     response = upload(client, world.record, out.getvalue(), name="bomb.png")
     assert response.status_code == 400
     assert "12000 × 12000 pixels, too large to open safely" in response.content.decode()
-    assert not ReflectionPhoto.objects.exists() and stored_files() == []
+    assert not ReflectionPhoto.objects.exists() and stored_files() == before
 
 
 def test_a_fourth_photo_is_refused_and_removing_one_makes_room(client, world):
     client.force_login(world.student.user)
     write(client, world.record)
+    before = stored_files()
     for _ in range(3):
         assert upload(client, world.record, png_bytes(), name="p.png").status_code == 302
     response = upload(client, world.record, png_bytes(), name="p.png")
     assert response.status_code == 400
     assert "A reflection takes at most 3 photos" in response.content.decode()
-    assert ReflectionPhoto.objects.count() == 3 and len(stored_files()) == 3
+    assert ReflectionPhoto.objects.count() == 3 and len(stored_files() - before) == 3
     first = ReflectionPhoto.objects.order_by("position").first()
     client.post(reverse("students:reflection-photo-remove", args=[first.pk]))
     assert upload(client, world.record, png_bytes(), name="p.png").status_code == 302
@@ -262,9 +267,10 @@ def test_another_student_cannot_remove_a_photo(client, world):
 
 def test_photos_need_the_reflection_first(client, world):
     client.force_login(world.student.user)
+    before = stored_files()
     response = upload(client, world.record, png_bytes(), name="p.png")
     assert response.status_code == 400
-    assert not ReflectionPhoto.objects.exists() and stored_files() == []
+    assert not ReflectionPhoto.objects.exists() and stored_files() == before
 
 
 def test_a_photo_is_404_to_another_class_and_another_base(client, world):
