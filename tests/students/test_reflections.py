@@ -22,6 +22,7 @@ from students.models import (
     Reflection,
     ReflectionPhoto,
     ReflectionStatus,
+    mask_name,
 )
 from students.reflections import ReflectionError, reflection_save
 from tests.factories import (
@@ -396,6 +397,11 @@ def test_a_classmate_disputes_a_reflection_and_the_base_withdraws_it(client, wor
     client.force_login(world.coordinator)
     page = client.get(reverse("students:record-detail", args=[world.record.pk])).content.decode()
     assert "Withdraw the reflection" in page and "Correct the times" not in page
+    # The organiser does not learn which classmate objected.
+    full = world.classmate.get_full_name()
+    assert mask_name(full) in page and full not in page
+    listing = client.get(reverse("students:disputes")).content.decode()
+    assert "About the reflection" in listing and full not in listing
     response = client.post(
         reverse("students:dispute-answer", args=[dispute.pk]),
         {"answer": "revoke", "reason": "属实，撤下"},
@@ -448,3 +454,29 @@ def test_empty_state_on_a_record_without_reflection(client, world):
     client.force_login(world.head_teacher)
     page = client.get(reverse("students:record-detail", args=[world.record.pk])).content.decode()
     assert "The student has not written a reflection on this record." in page
+
+
+def test_the_notice_page_makes_the_same_number_of_queries_for_more_reflections(client, world):
+    from tests.queries import queries_for
+
+    def add_reflection(student):
+        record = add_record(
+            student, day=timezone.localdate() - timedelta(days=1), status=RecordStatus.IN_NOTICE
+        )
+        reflection_save(record=record, author=student.user, text="很有收获")
+        picture = io.BytesIO(png_bytes())
+        from portal.uploads import read_image
+        from students.reflections import reflection_photo_add
+
+        reflection_photo_add(record=record, author=student.user, image=read_image(picture.read()))
+
+    add_reflection(world.student)
+    url = reverse("students:school-notice", args=[world.school.pk])
+    client.force_login(world.classmate)
+    few, page = queries_for(lambda: client.get(url))
+    assert len(page.context["reflections"]["rows"]) == 1
+    for n in range(5):
+        add_reflection(StudentFactory(name=f"同学{n}", school_class=world.student.school_class))
+    many, page = queries_for(lambda: client.get(url))
+    assert len(page.context["reflections"]["rows"]) == 6
+    assert few == many
