@@ -180,7 +180,7 @@ class ReflectionForm(forms.Form):
 
 class ReflectionPhotoForm(forms.Form):
     photo = forms.FileField(
-        label=_("Add a photo"),
+        label=_("Choose a photo"),
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png"}),
         help_text=_(
             "JPEG or PNG, up to three per reflection. Location and camera data are removed."
