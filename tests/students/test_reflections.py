@@ -144,6 +144,22 @@ def test_800_chinese_characters_are_accepted_and_801_refused_with_the_count(clie
     assert len(Reflection.objects.get().text) == 800
 
 
+def test_a_line_break_from_the_browser_counts_as_one_character(client, world):
+    client.force_login(world.student.user)
+    text = "书" * 399 + "\r\n" + "书" * 400  # browsers send CR LF; 800 characters once read
+    assert write(client, world.record, text).status_code == 302
+    assert Reflection.objects.get().text == "书" * 399 + "\n" + "书" * 400
+
+
+def test_the_bases_coordinator_sees_the_reflection_beside_its_record_in_notice(client, world):
+    reflection_save(record=world.record, author=world.student.user, text="很有收获的一天")
+    notice = reverse("students:school-notice", args=[world.school.pk])
+    client.force_login(world.coordinator)
+    page = client.get(notice).content.decode()
+    assert "很有收获的一天" in page and "李小明" not in page
+    assert "Object to this reflection" not in page  # organisers answer, they do not object
+
+
 def test_an_empty_reflection_is_refused(client, world):
     client.force_login(world.student.user)
     assert write(client, world.record, "   ").status_code == 400
