@@ -315,3 +315,11 @@ SAFETY = {
 #: The demo student's other-platform record that, with a base's session the same day, goes
 #: beyond the daily cap: its excess waits for the school's review.
 LONG_DAY_PLATFORM = "上海市志愿服务平台"
+# The demo student's reflections (seed_demo, `seed_reflections`).
+REFLECTION_TYPICAL = (
+    "第一次到图书馆做志愿者，我负责把归还的图书按中图法分类上架。一开始我常常把相邻的类号放错，"
+    "馆员老师教我先看索书号的字母再看数字，一个上午下来我整理了三百多本书。看到读者很快找到想要的书，"
+    "我明白了细致和耐心也是一种服务。以后我还想去少儿阅览室，帮小朋友讲故事。"
+)
+REFLECTION_COMMENT = "写得具体真实，能从小事里体会服务的意义，推荐为本班典型事例。"
+REFLECTION_IN_NOTICE = "这次活动让我学会了和不同年龄的人沟通，也更理解了工作人员的辛苦。"

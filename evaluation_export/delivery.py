@@ -37,7 +37,6 @@ from portal.outbox import task_enqueue
 from portal.services import audit_log_record
 
 from . import messages as m
-from .exporters import FORMAT_VERSION
 from .models import AckStatus, BatchFormat, BatchStatus, ExportBatch, ExportedLine
 from .services.errors import ExportError
 
@@ -193,7 +192,7 @@ def _post(batch: ExportBatch, endpoint: str) -> dict:
         "Content-Type": CONTENT_TYPES[batch.format],
         "Content-Length": str(path.stat().st_size),
         "Accept": "application/json",
-        "X-Export-Format": f"v{FORMAT_VERSION}",
+        "X-Export-Format": f"v{batch.format_version}",
         "X-Export-Batch": f"{batch.period}/{batch.kind}",
         "X-Export-File": name,
         "X-Export-SHA256": batch.sha256,

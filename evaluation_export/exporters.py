@@ -1,4 +1,4 @@
-"""Format v1 of the export to the evaluation system (综合素质评价): rows once, written twice.
+"""The export to the evaluation system (综合素质评价), formats v1 and v2: rows once, written twice.
 
 `export_rows` yields one tuple per record, streamed from the database in chunks
 (`iterator(chunk_size=...)` over a `values_list` that spans the joins: what `select_related` would
@@ -6,6 +6,10 @@ fetch, without building model instances; no query per row); `export_write` hands
 shared writer in `portal.spreadsheets`, which renders xlsx (sheet `records`) or UTF-8 CSV with a
 BOM, keeps identifiers as text and escapes formula-like text. Which records a batch carries is
 decided here too, by one queryset per batch kind (docs/export-format.md, "Delta rules").
+
+Format v2 is v1 with one more column at the end, `typical_case`: the text of the record's
+reflection when the head teacher marked it as a 典型事例 (empty otherwise). A batch keeps the
+version it was created with (`ExportBatch.format_version`); v1 is written exactly as before.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,12 +20,19 @@ from typing import Any
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from portal.spreadsheets import write_csv_to, write_xlsx_to
-from students.models import PracticeRecord, RecordStatus, dates_spanned
+from students.models import (
+    PracticeRecord,
+    RecordStatus,
+    Reflection,
+    ReflectionStatus,
+    dates_spanned,
+)
 from students.policies import PolicyBook
 
 from .models import AckStatus, BatchFormat, BatchKind, ExportedLine, Operation
 
-FORMAT_VERSION = 1
+#: Format versions a batch may be written in (docs/export-format.md).
+FORMAT_VERSIONS = (1, 2)
 SHEET_TITLE = "records"
 COLUMNS = (
     "record_id",
@@ -48,6 +59,8 @@ COLUMNS = (
     "confirmed_at",
     "notice_ended_on",
 )
+#: Format v2: v1's columns, then the typical case's text.
+COLUMNS_V2 = (*COLUMNS, "typical_case")
 CHUNK_SIZE = 2000
 # Lines the receiver may hold: sent in a delta or a re-send and not rejected by it.
 SENT_KINDS = (BatchKind.DELTA, BatchKind.RESEND)
@@ -73,6 +86,15 @@ ROW_FIELDS = (
     "district__code",
     "recorded_by__username",
 )
+
+
+def columns_for(version: int) -> tuple[str, ...]:
+    """The header of a file in format `version`."""
+    if version == 1:
+        return COLUMNS
+    if version == 2:
+        return COLUMNS_V2
+    raise ValueError(f"Unknown export format version: {version}")
 
 
 def class_name(*, entry_year: int, number: int) -> str:
@@ -176,12 +198,32 @@ def records_for_batch(kind: str) -> QuerySet[PracticeRecord]:
 # Rows
 # ------------------------------------------------------------------------------
 def export_rows(
-    records: QuerySet[PracticeRecord], *, chunk_size: int = CHUNK_SIZE
+    records: QuerySet[PracticeRecord], *, chunk_size: int = CHUNK_SIZE, version: int = 1
 ) -> Iterator[tuple[Any, ...]]:
-    """One tuple per record in the order of COLUMNS; `records` needs `export_operation`."""
+    """One tuple per record in the order of `columns_for(version)`; `records` needs
+    `export_operation`."""
+    columns_for(version)  # refuses an unknown version before any query
     hours = CreditHours()
-    values = records.values_list(*ROW_FIELDS, "export_operation")
-    for (
+    if version == 1:
+        values = records.values_list(*ROW_FIELDS, "export_operation")
+        for fields in values.iterator(chunk_size=chunk_size):
+            yield _row(fields, hours)
+        return
+    # A typical case under dispute (or withdrawn after one) is not sent.
+    typical = Reflection.objects.filter(
+        record=OuterRef("pk"), is_typical=True, status=ReflectionStatus.SHOWN
+    )
+    values = records.annotate(typical_case=Subquery(typical.values("text")[:1])).values_list(
+        *ROW_FIELDS, "export_operation", "typical_case"
+    )
+    # v2 is the v1 row and one more column, by construction.
+    for *fields, text in values.iterator(chunk_size=chunk_size):
+        yield (*_row(fields, hours), text or "")
+
+
+def _row(fields: Sequence[Any], hours: CreditHours) -> tuple[Any, ...]:
+    """The v1 row of one record from its ROW_FIELDS and operation."""
+    (
         record_id,
         version,
         title,
@@ -203,32 +245,32 @@ def export_rows(
         district_code,
         recorded_by,
         operation,
-    ) in values.iterator(chunk_size=chunk_size):
-        yield (
-            str(record_id),
-            version,
-            operation,
-            student_number,
-            student_name,
-            school_code,
-            school_name,
-            entry_year,
-            class_name(entry_year=entry_year, number=class_number),
-            category_code,
-            title,
-            organiser_name,
-            organiser_level,
-            district_code or "",
-            _to_the_second(started_at),
-            _to_the_second(ended_at),
-            credited_minutes,
-            hours.of(minutes=credited_minutes, entry_year=entry_year),
-            len(dates_spanned(started_at, ended_at)),
-            recorded_via,
-            recorded_by or "",
-            _to_the_second(confirmed_at),
-            notice_ends_on,
-        )
+    ) = fields
+    return (
+        str(record_id),
+        version,
+        operation,
+        student_number,
+        student_name,
+        school_code,
+        school_name,
+        entry_year,
+        class_name(entry_year=entry_year, number=class_number),
+        category_code,
+        title,
+        organiser_name,
+        organiser_level,
+        district_code or "",
+        _to_the_second(started_at),
+        _to_the_second(ended_at),
+        credited_minutes,
+        hours.of(minutes=credited_minutes, entry_year=entry_year),
+        len(dates_spanned(started_at, ended_at)),
+        recorded_via,
+        recorded_by or "",
+        _to_the_second(confirmed_at),
+        notice_ends_on,
+    )
 
 
 def _to_the_second(moment):
@@ -236,13 +278,16 @@ def _to_the_second(moment):
     return moment.replace(microsecond=0) if moment is not None else None
 
 
-def export_write(path: Path | str, rows: Iterable[Sequence[Any]], *, fmt: str) -> int:
+def export_write(
+    path: Path | str, rows: Iterable[Sequence[Any]], *, fmt: str, version: int = 1
+) -> int:
     """Render rows to `path` as xlsx or CSV with the shared writer; returns the row count."""
+    columns = columns_for(version)
     if fmt == BatchFormat.XLSX:
-        return write_xlsx_to(str(path), rows, COLUMNS, SHEET_TITLE)
+        return write_xlsx_to(str(path), rows, columns, SHEET_TITLE)
     if fmt == BatchFormat.CSV:
         with open(path, "w", encoding="utf-8", newline="") as target:
-            return write_csv_to(target, rows, COLUMNS)
+            return write_csv_to(target, rows, columns)
     raise ValueError(f"Unknown export format: {fmt}")
 
 

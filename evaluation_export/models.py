@@ -35,6 +35,11 @@ class ExportBatch(models.Model):
     format = models.CharField(
         _("format"), max_length=8, choices=BatchFormat.choices, default=BatchFormat.XLSX
     )
+    # The file's format version (docs/export-format.md): chosen when the batch is created, kept
+    # by every rerun of it.
+    format_version = models.PositiveSmallIntegerField(
+        _("format version"), choices=[(1, "v1"), (2, "v2")], default=1
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=BatchStatus.choices, default=BatchStatus.PENDING
     )
@@ -78,6 +83,9 @@ class ExportBatch(models.Model):
             models.CheckConstraint(
                 condition=Q(rows_done__lte=models.F("row_count")) | Q(row_count=0),
                 name="batch_progress_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(format_version__in=[1, 2]), name="batch_format_version_known"
             ),
         ]
 

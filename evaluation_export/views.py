@@ -61,7 +61,10 @@ def batch_start(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_list(request, form=form)
     batch, created = export_batch_start(
-        kind=form.cleaned_data["kind"], fmt=form.cleaned_data["format"], requested_by=request.user
+        kind=form.cleaned_data["kind"],
+        fmt=form.cleaned_data["format"],
+        format_version=form.cleaned_data["format_version"],
+        requested_by=request.user,
     )
     if created:
         messages.success(request, _("Batch %(period)s started.") % {"period": batch.period_label})
@@ -184,7 +187,10 @@ def rejected_resend(request: HttpRequest) -> HttpResponse:
         return redirect("evaluation_export:rejected-lines")
     try:
         batch, _created = export_batch_start(
-            kind=BatchKind.RESEND, fmt=form.cleaned_data["format"], requested_by=request.user
+            kind=BatchKind.RESEND,
+            fmt=form.cleaned_data["format"],
+            format_version=form.cleaned_data["format_version"],
+            requested_by=request.user,
         )
     except ExportError as error:
         messages.error(request, "; ".join(error.messages))

@@ -19,6 +19,7 @@ In this order, and a refusal (`UploadRefused`, one message for people) reads no 
 
 import csv
 import io
+import os
 import re
 import warnings
 import zipfile
@@ -452,6 +453,30 @@ def read_image_upload(upload, *, limits: ImageLimits | None = None) -> CleanImag
     if upload.size > limits.max_bytes:  # refused by its size, without reading it
         raise _picture_too_large(upload.size, limits)
     return read_image(upload.read(limits.max_bytes + 1), limits=limits)
+
+
+#: File name endings that agree with each kind of picture read_image keeps.
+PICTURE_SUFFIXES = {"jpg": (".jpg", ".jpeg", ".jfif"), "png": (".png",)}
+
+
+def check_image_name(name: str, image: CleanImage) -> None:
+    """Refuse a picture whose file name claims another type than its content (a PNG named
+    .jpg): where the name matters to the sender, a mismatch is a mistake or a disguise. A name
+    without a suffix says nothing and passes."""
+    suffix = os.path.splitext(name or "")[1].lower()
+    if not suffix or suffix in PICTURE_SUFFIXES[image.extension]:
+        return
+    raise UploadRefused(
+        _(
+            "The file is named %(name)s but holds a %(kind)s picture; save it again as JPEG or "
+            "PNG with the matching name and try again."
+        ),
+        code="name_mismatch",
+        params={
+            "name": os.path.basename(name),
+            "kind": "JPEG" if image.extension == "jpg" else "PNG",
+        },
+    )
 
 
 def _not_a_picture(head: bytes) -> UploadRefused:

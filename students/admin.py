@@ -14,6 +14,9 @@ from .models import (
     Dispute,
     PracticeRecord,
     PracticeRecordVersion,
+    Reflection,
+    ReflectionComment,
+    ReflectionPhoto,
     ReliabilityPolicy,
     RequirementPolicy,
     RosterImport,
@@ -219,3 +222,27 @@ class SchoolYearCloseAdmin(ReadOnlyAdmin):
         "logins_disabled_at",
         "closed_by",
     )
+
+
+@admin.register(Reflection)
+class ReflectionAdmin(ReadOnlyAdmin):
+    """View-only: a reflection changes through `students.reflections` (audited, in notice)."""
+
+    list_display = ("record", "status", "is_typical", "notice_ends_on", "updated_at")
+    list_filter = ("status", "is_typical")
+    list_select_related = ("record__student",)
+    search_fields = ("record__student__student_number", "record__student__name", "text")
+
+
+@admin.register(ReflectionPhoto)
+class ReflectionPhotoAdmin(ReadOnlyAdmin):
+    list_display = ("reflection", "position", "width", "height", "created_at")
+    list_select_related = ("reflection__record__student",)
+    search_fields = ("reflection__record__student__student_number",)
+
+
+@admin.register(ReflectionComment)
+class ReflectionCommentAdmin(ReadOnlyAdmin):
+    list_display = ("reflection", "author", "created_at")
+    list_select_related = ("reflection__record__student", "author")
+    search_fields = ("reflection__record__student__student_number", "text")

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.uploads import CleanImage, read_image_upload
+from portal.uploads import CleanImage, check_image_name, read_image_upload
 
 from .disputes import REASON_MAX_LENGTH
 from .models import (
@@ -204,7 +204,7 @@ class ReflectionForm(forms.Form):
 
 class ReflectionPhotoForm(forms.Form):
     photo = forms.FileField(
-        label=_("Add a photo"),
+        label=_("Choose a photo"),
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png"}),
         help_text=_(
             "JPEG or PNG, up to three per reflection. Location and camera data are removed."
@@ -212,7 +212,10 @@ class ReflectionPhotoForm(forms.Form):
     )
 
     def clean_photo(self) -> CleanImage:
-        return read_image_upload(self.cleaned_data["photo"])
+        upload = self.cleaned_data["photo"]
+        image = read_image_upload(upload)
+        check_image_name(upload.name, image)
+        return image
 
 
 class ReflectionCommentForm(forms.Form):

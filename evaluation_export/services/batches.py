@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import chain
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -35,7 +36,13 @@ from portal.models import User
 from portal.outbox import task_enqueue
 from portal.services import audit_log_record
 
-from ..exporters import export_rows, export_write, file_extension, records_for_batch
+from ..exporters import (
+    FORMAT_VERSIONS,
+    export_rows,
+    export_write,
+    file_extension,
+    records_for_batch,
+)
 from ..messages import RUN_FAILED
 from ..models import BatchFormat, BatchKind, BatchStatus, ExportBatch, ExportedLine
 from .claims import export_batches_stale, export_lock, export_run_claim, export_run_progress
@@ -77,8 +84,10 @@ def export_batch_create(
     fmt: str = BatchFormat.XLSX,
     requested_by: User | None = None,
     period: str | None = None,
+    format_version: int | None = None,
 ) -> tuple[ExportBatch, bool]:
-    """The batch of `kind` for `period` (default: this week), created if absent.
+    """The batch of `kind` for `period` (default: this week), created if absent, in format
+    `format_version` (default `EVALUATION_EXPORT_FORMAT_VERSION`).
 
     Returns (batch, created). An existing batch is returned as it is, whatever its format:
     a second run of the same period continues or shows that batch, never adds one. A re-send
@@ -93,29 +102,39 @@ def export_batch_create(
             return batch, False
         period = period or resend_period_of(timezone.now())
     period = period or period_of(timezone.localdate())
+    version = format_version or settings.EVALUATION_EXPORT_FORMAT_VERSION
+    if version not in FORMAT_VERSIONS:
+        raise ExportError(
+            _("Unknown export format version %(version)s.") % {"version": version},
+            code="unknown_format_version",
+        )
     # get_or_create catches the IntegrityError of a concurrent create and fetches that row:
     # the unique (period, kind) constraint is what makes "one batch per period" true.
     batch, created = ExportBatch.objects.get_or_create(
-        period=period, kind=kind, defaults={"format": fmt, "requested_by": requested_by}
+        period=period,
+        kind=kind,
+        defaults={"format": fmt, "format_version": version, "requested_by": requested_by},
     )
     if created:
         audit_log_record(
             actor=requested_by,
             action="export.create",
             target=batch,
-            data={"period": period, "kind": kind, "format": fmt},
+            data={"period": period, "kind": kind, "format": fmt, "format_version": version},
         )
     return batch, created
 
 
 @transaction.atomic
 def export_batch_start(
-    *, kind: str, fmt: str, requested_by: User | None
+    *, kind: str, fmt: str, requested_by: User | None, format_version: int | None = None
 ) -> tuple[ExportBatch, bool]:
     """Create (or find) this period's batch and queue its run and delivery after commit."""
     if kind == BatchKind.RESEND and not records_for_batch(BatchKind.RESEND).exists():
         raise ExportError(_("There are no rejected lines to send again."), code="nothing_to_resend")
-    batch, created = export_batch_create(kind=kind, fmt=fmt, requested_by=requested_by)
+    batch, created = export_batch_create(
+        kind=kind, fmt=fmt, requested_by=requested_by, format_version=format_version
+    )
     if batch.status != BatchStatus.DONE:
         _queue_run_and_delivery(batch.pk)
     return batch, created
@@ -267,8 +286,15 @@ def _write_and_finish(*, batch: ExportBatch, token: str, name: str, temp_path: P
     export_run_progress(batch_id=batch.pk, token=token, rows_done=0, row_count=total)
     lines = LineSpool()
     try:
-        rows = _tracked(export_rows(records), lines=lines, batch=batch, token=token, total=total)
-        export_write(temp_path, rows, fmt=batch.format)
+        version = batch.format_version
+        rows = _tracked(
+            export_rows(records, version=version),
+            lines=lines,
+            batch=batch,
+            token=token,
+            total=total,
+        )
+        export_write(temp_path, rows, fmt=batch.format, version=version)
         sha256 = _sha256_of(temp_path)
         export_run_progress(
             batch_id=batch.pk, token=token, rows_done=min(len(lines), total or len(lines))
@@ -305,7 +331,13 @@ def _finish(
         actor=batch.requested_by,
         action="export.run",
         target=batch,
-        data={"rows": batch.row_count, "operations": lines.counts(), "sha256": sha, "file": name},
+        data={
+            "rows": batch.row_count,
+            "operations": lines.counts(),
+            "sha256": sha,
+            "file": name,
+            "format_version": batch.format_version,
+        },
     )
 
 
@@ -332,8 +364,11 @@ class DryRun:
     sha256: str = ""
 
 
-def export_dry_run(*, kind: str, fmt: str, output: Path | None = None) -> DryRun:
+def export_dry_run(
+    *, kind: str, fmt: str, output: Path | None = None, format_version: int | None = None
+) -> DryRun:
     """The rows the next batch of `kind` would carry, written to `output` if given; no batch."""
+    version = format_version or settings.EVALUATION_EXPORT_FORMAT_VERSION
     lines = LineSpool()
 
     def remembered(rows):
@@ -341,7 +376,7 @@ def export_dry_run(*, kind: str, fmt: str, output: Path | None = None) -> DryRun
             lines.add(row)
             yield row
 
-    rows = remembered(export_rows(records_for_batch(kind)))
+    rows = remembered(export_rows(records_for_batch(kind), version=version))
     if output is None:
         for _row in rows:
             pass
@@ -349,7 +384,7 @@ def export_dry_run(*, kind: str, fmt: str, output: Path | None = None) -> DryRun
         return DryRun(rows=len(lines), operations=lines.counts())
     temp_path = output.with_name(f".{output.name}.{uuid.uuid4().hex}.part")
     try:
-        export_write(temp_path, rows, fmt=fmt)
+        export_write(temp_path, rows, fmt=fmt, version=version)
         os.replace(temp_path, output)
     finally:
         lines.close()

@@ -393,6 +393,9 @@ SCHOOL_YEAR_LOGIN_GRACE_DAYS = int(os.environ.get("SCHOOL_YEAR_LOGIN_GRACE_DAYS"
 # Evaluation export (docs/export-format.md, "Settings")
 # ------------------------------------------------------------------------------
 # The drop folder, used while no endpoint is set.
+# Format version of new export batches: 1 (the original columns) or 2 (adds `typical_case`);
+# the city admin's page and the command may choose another for one run (docs/export-format.md).
+EVALUATION_EXPORT_FORMAT_VERSION = int(os.environ.get("EVALUATION_EXPORT_FORMAT_VERSION", "1"))
 EVALUATION_EXPORT_DIR = Path(os.environ.get("EVALUATION_EXPORT_DIR", VAR_DIR / "evaluation-export"))
 # HTTPS endpoint to POST each batch to instead, and the bearer token sent with it.
 EVALUATION_EXPORT_ENDPOINT = os.environ.get("EVALUATION_EXPORT_ENDPOINT", "")

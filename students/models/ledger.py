@@ -9,9 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from districts.models import District
+from portal.models import Role
 
 from .policy import Category, OrganiserLevel
-from .schools import Student
+from .schools import Student, mask_name
 
 
 class RecordStatus(models.TextChoices):
@@ -269,6 +270,15 @@ class Dispute(models.Model):
 
     def __str__(self):
         return f"{self.record} - {self.get_status_display()}"
+
+    @property
+    def raiser_name(self) -> str:
+        """Who raised it, as pages show it: a classmate objecting to a reflection is masked
+        (张*明), since the organiser and the student need not know which classmate it was."""
+        name = self.raised_by.get_full_name()
+        if self.about == DisputeAbout.REFLECTION and self.raised_by.role == Role.STUDENT:
+            return mask_name(name)
+        return name
 
 
 class Certificate(models.Model):

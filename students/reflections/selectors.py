@@ -81,10 +81,11 @@ def reflection_photo_get_for_user(*, user: User, photo_id: int) -> ReflectionPho
 
 
 def typical_reflections_of(*, student: Student) -> QuerySet[Reflection]:
-    """The student's 典型事例, oldest record first, with their photos."""
+    """The student's 典型事例 (not under dispute), oldest record first, with their photos."""
     return (
-        Reflection.objects.filter(record__student=student, is_typical=True)
-        .exclude(status=ReflectionStatus.WITHDRAWN)
+        Reflection.objects.filter(
+            record__student=student, is_typical=True, status=ReflectionStatus.SHOWN
+        )
         .select_related("record__category")
         .prefetch_related("photos")
         .order_by("record__started_at", "pk")

@@ -38,7 +38,7 @@ from ..disputes import (
     user_answers_record,
 )
 from ..forms import Answer, DisputeAnswerForm, DisputeRaiseForm
-from ..models import Dispute, DisputeStatus, PracticeRecord, Reflection
+from ..models import Dispute, DisputeStatus, PracticeRecord, Reflection, ReflectionStatus
 from ..services import LedgerError
 from .reflection_context import reflection_context
 
@@ -99,7 +99,7 @@ def _notice_reflections(request: HttpRequest, school) -> dict:
                 "record": reflection.record,
                 "masked_name": reflection.record.student.masked_name,
                 "may_dispute": may_object
-                and reflection.status == "shown"
+                and reflection.status == ReflectionStatus.SHOWN
                 and reflection.record.student.user_id != request.user.pk,
             }
             for reflection in page.object_list

@@ -3,7 +3,13 @@
 from django.http import HttpRequest
 
 from ..forms import ReflectionCommentForm, ReflectionForm, ReflectionPhotoForm
-from ..models import REFLECTION_MAX_CHARS, REFLECTION_MAX_PHOTOS, PracticeRecord, RecordStatus
+from ..models import (
+    REFLECTION_MAX_CHARS,
+    REFLECTION_MAX_PHOTOS,
+    PracticeRecord,
+    RecordStatus,
+    ReflectionStatus,
+)
 from ..reflections import (
     is_author,
     is_head_teacher_of,
@@ -14,7 +20,9 @@ from ..reflections import (
 
 
 def _editable(reflection) -> bool:
-    return reflection is None or (reflection.status == "shown" and not reflection.is_typical)
+    return reflection is None or (
+        reflection.status == ReflectionStatus.SHOWN and not reflection.is_typical
+    )
 
 
 def reflection_context(request: HttpRequest, record: PracticeRecord, *, forms: dict) -> dict:
@@ -46,5 +54,7 @@ def reflection_context(request: HttpRequest, record: PracticeRecord, *, forms: d
     if reflection is not None and may_comment(user=user, record=record):
         context["comment_form"] = forms.get("comment") or ReflectionCommentForm()
     if reflection is not None and is_head_teacher_of(user=user, student=record.student):
-        context["may_mark_typical"] = reflection.status == "shown" or reflection.is_typical
+        context["may_mark_typical"] = (
+            reflection.status == ReflectionStatus.SHOWN or reflection.is_typical
+        )
     return context

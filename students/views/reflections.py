@@ -2,7 +2,7 @@
 a photo shown to those who may see it; a dispute about a reflection from the notice page."""
 
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -96,7 +96,11 @@ def reflection_photo_view(request: HttpRequest, photo_id: int) -> HttpResponse:
     """The photo itself, to those who may see the reflection; 404 to anyone else."""
     photo = reflection_photo_get_for_user(user=request.user, photo_id=photo_id)
     content_type = "image/png" if photo.image.name.endswith(".png") else "image/jpeg"
-    response = FileResponse(photo.image.open("rb"), content_type=content_type)
+    try:
+        content = photo.image.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(content, content_type=content_type)
     response["Cache-Control"] = "private, max-age=3600"
     return response
 

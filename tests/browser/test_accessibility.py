@@ -6,18 +6,22 @@ no page scrolls sideways and that every control a thumb must hit is at least 44 
 One browser serves both; each role signs in once per test.
 """
 
+import io
 from datetime import timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
+from PIL import Image
 from playwright.sync_api import expect
 
 from bases.messages import APPLICATION_PROMOTED
 from bases.models import Allocation, ApplicationStatus, BaseStatus, PostStatus
 from portal.models import Role
 from portal.services import notification_send
+from portal.uploads import read_image
 from students.models import RecordStatus
+from students.reflections import reflection_comment_add, reflection_photo_add, reflection_save
 from tests.browser.conftest import login
 from tests.factories import (
     PASSWORD,
@@ -116,7 +120,14 @@ def _world() -> dict[str, list[str]]:
         give_state(classmate, state, today=today)
     record = add_record(student, day=today - timedelta(days=2), status=RecordStatus.IN_NOTICE)
     add_record(student, day=today - timedelta(days=30))
-    HeadTeacherFactory(user__username="teacher", school_class=klass)
+    teacher = HeadTeacherFactory(user__username="teacher", school_class=klass).user
+    # A reflection with a photo, a comment and the typical-case mark, on the record page and
+    # on the class's notice page.
+    reflection = reflection_save(record=record, author=student.user, text="整理图书很有收获。" * 20)
+    picture = io.BytesIO()
+    Image.new("RGB", (1600, 1200), (30, 130, 80)).save(picture, "JPEG")
+    reflection_photo_add(record=record, author=student.user, image=read_image(picture.getvalue()))
+    reflection_comment_add(reflection=reflection, author=teacher, text="写得好")
     SchoolAdminFactory(user__username="school_admin", school=school)
     DistrictAdminFactory(user__username="district_admin", district=xuhui)
     UserFactory(username="city_admin", role=Role.CITY_ADMIN)
@@ -141,6 +152,8 @@ def _world() -> dict[str, list[str]]:
         url="/applications/",
     )
 
+    # A classmate sees the reflection on the notice page, masked, and may object to it.
+    StudentFactory(user__username="classmate", name="周同学", school_class=klass)
     return {
         "": ["/accounts/login/", "/", f"/districts/{xuhui.code}/", f"/posts/{post.pk}/"],
         "student": [
@@ -166,8 +179,10 @@ def _world() -> dict[str, list[str]]:
             "/dashboard/teacher/",
             f"/reports/classes/{klass.pk}/",
             "/notice/",
+            f"/records/{record.pk}/",
             "/class/book/",
         ],
+        "classmate": ["/notice/"],
         "school_admin": ["/dashboard/school/", f"/reports/schools/{school.pk}/"],
         "district_admin": [
             "/dashboard/district/",

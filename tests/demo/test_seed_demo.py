@@ -35,6 +35,7 @@ from students.models import (
     PracticeRecordVersion,
     RecordedVia,
     RecordStatus,
+    Reflection,
     School,
     SchoolClass,
     Student,
@@ -243,6 +244,15 @@ class TestSeedDemo:
         upcoming = student.applications.filter(session__starts_at__gt=timezone.now())
         statuses = set(upcoming.values_list("status", flat=True))
         assert {ApplicationStatus.CONFIRMED, ApplicationStatus.WAITLISTED} <= statuses
+
+    def test_the_demo_student_has_a_typical_case_with_a_photo_and_a_reflection_in_notice(
+        self, seeded
+    ):
+        reflections = Reflection.objects.filter(record__student__user__username="student")
+        typical = reflections.get(is_typical=True)
+        assert typical.typical_marked_by.username == "teacher"
+        assert typical.photos.count() == 1 and typical.comments.count() == 1
+        assert reflections.filter(is_typical=False).count() == 1
 
     def test_a_second_run_creates_nothing(self, seeded):
         assert seeded.after_second == seeded.after_first

@@ -71,6 +71,12 @@ class TestExportBatch:
         assert batch.rows_done == 500
 
 
+def test_it_refuses_an_unknown_format_version():
+    with refused(ExportBatch, "batch_format_version_known"):
+        _batch(format_version=3)
+    assert _batch(period="2026-W49", format_version=2).format_version == 2
+
+
 class TestExportedLine:
     def test_it_refuses_a_delta_that_sends_one_record_version_twice(self):
         record = record_create(student=StudentFactory())

@@ -186,7 +186,7 @@ class TestOneBatchPerPeriod:
         earlier, _ = export_batch_create(kind=BatchKind.DELTA, fmt="csv", period="2026-W47")
         later, _ = export_batch_create(kind=BatchKind.DELTA, fmt="csv", period="2026-W48")
 
-        def disk_full(path, rows, *, fmt):
+        def disk_full(path, rows, **options):
             raise OSError("No space left on device")
 
         monkeypatch.setattr(batches, "export_write", disk_full)
@@ -231,8 +231,8 @@ class TestCrashes:
         batch, _ = export_batch_create(kind=BatchKind.DELTA, fmt="csv", period="2026-W48")
         real_rows = batches.export_rows
 
-        def rows_then_crash(queryset):
-            for index, row in enumerate(real_rows(queryset)):
+        def rows_then_crash(queryset, **options):
+            for index, row in enumerate(real_rows(queryset, **options)):
                 if index == 3:
                     raise OSError("No space left on device")
                 yield row
@@ -302,8 +302,8 @@ class TestCrashes:
         batch, _ = export_batch_create(kind=BatchKind.DELTA, period="2026-W48")
         real_write = batches.export_write
 
-        def write_then_lose(path, rows, *, fmt):
-            count = real_write(path, rows, fmt=fmt)
+        def write_then_lose(path, rows, **options):
+            count = real_write(path, rows, **options)
             ExportBatch.objects.filter(pk=batch.pk).update(run_token="someone-else")
             return count
 
@@ -340,8 +340,8 @@ def test_an_export_that_fails_midway_leaves_no_temporary_file(ledger, monkeypatc
     batch, _ = export_batch_create(kind=BatchKind.DELTA, fmt="xlsx", period="2026-W48")
     real_rows = batches.export_rows
 
-    def rows_then_crash(queryset):
-        for index, row in enumerate(real_rows(queryset)):
+    def rows_then_crash(queryset, **options):
+        for index, row in enumerate(real_rows(queryset, **options)):
             if index == 4:
                 assert list(Path(settings.PORTAL_TMP_DIR).iterdir()), "the run's files are there"
                 raise OSError("No space left on device")

@@ -5,10 +5,15 @@ from django.utils import timezone
 
 from students.models import (
     Dispute,
+    DisputeAbout,
     DisputeStatus,
     PracticeRecord,
     PracticeRecordVersion,
     RecordStatus,
+    Reflection,
+    ReflectionComment,
+    ReflectionPhoto,
+    ReflectionStatus,
     RequirementPolicy,
     School,
     SchoolClass,
@@ -318,6 +323,76 @@ class TestDispute:
         with refused(Dispute, "dispute_answer_has_reason"):
             Dispute.objects.filter(pk=dispute.pk).update(status=status, answer="")
         Dispute.objects.filter(pk=dispute.pk).update(status=status, answer="已核实")
+
+    def test_a_record_and_its_reflection_each_hold_one_open_dispute(self):
+        record = record_create(student=StudentFactory())
+        Dispute.objects.create(record=record, raised_by=UserFactory(), reason="时长不对")
+        about = Dispute.objects.create(
+            record=record, about=DisputeAbout.REFLECTION, raised_by=UserFactory(), reason="不实"
+        )
+        with refused(Dispute, "one_open_dispute_per_record"):
+            Dispute.objects.create(
+                record=record, about=DisputeAbout.REFLECTION, raised_by=UserFactory(), reason="x"
+            )
+        assert about.pk
+
+    def test_it_refuses_a_dispute_about_something_unknown(self):
+        record = record_create(student=StudentFactory())
+        with refused(Dispute, "dispute_about_valid"):
+            Dispute.objects.create(
+                record=record, about="photo", raised_by=UserFactory(), reason="x"
+            )
+
+
+def _reflection(**overrides) -> Reflection:
+    values = {
+        "record": record_create(student=StudentFactory()),
+        "text": "很有收获",
+        "notice_ends_on": RECORD_START.date(),
+    }
+    return Reflection.objects.create(**(values | overrides))
+
+
+class TestReflection:
+    def test_it_refuses_an_empty_text(self):
+        with refused(Reflection, "reflection_text_not_empty"):
+            _reflection(text="")
+
+    def test_it_refuses_an_unknown_status(self):
+        with refused(Reflection, "reflection_status_valid"):
+            _reflection(status="hidden")
+
+    def test_a_withdrawn_reflection_is_never_a_typical_case(self):
+        with refused(Reflection, "reflection_withdrawn_not_typical"):
+            _reflection(
+                status=ReflectionStatus.WITHDRAWN, is_typical=True, typical_marked_at=RECORD_START
+            )
+
+    def test_a_typical_case_has_the_time_it_was_marked(self):
+        with refused(Reflection, "reflection_typical_has_time"):
+            _reflection(is_typical=True)
+        assert _reflection(is_typical=True, typical_marked_at=RECORD_START).pk
+
+    def test_it_refuses_a_fourth_photo_and_two_in_one_place(self):
+        reflection = _reflection()
+        for position in (1, 2, 3):
+            ReflectionPhoto.objects.create(
+                reflection=reflection, position=position, image="x.png", width=9, height=9
+            )
+        with refused(ReflectionPhoto, "reflection_at_most_three_photos"):
+            ReflectionPhoto.objects.create(
+                reflection=reflection, position=4, image="x.png", width=9, height=9
+            )
+        with refused(ReflectionPhoto, "reflection_photo_position_unique"):
+            ReflectionPhoto.objects.create(
+                reflection=reflection, position=2, image="x.png", width=9, height=9
+            )
+
+    def test_it_refuses_an_empty_comment(self):
+        with refused(ReflectionComment, "reflection_comment_not_empty"):
+            ReflectionComment.objects.create(
+                reflection=_reflection(), author=UserFactory(), text=""
+            )
 
 
 class TestCertificate:

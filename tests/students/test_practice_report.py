@@ -36,11 +36,6 @@ pytestmark = pytest.mark.django_db
 SITE = "https://portal.example.org"
 
 
-@pytest.fixture(autouse=True)
-def _media(tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def student():
     """李小明 (entry 2025): two volunteer records in 2025-2026, a 学农 and one volunteer record in
@@ -117,7 +112,9 @@ def test_the_report_is_verified_on_the_certificate_page(client, student):
     assert [c["text"] for c in report.snapshot["typical_cases"]] == [
         "整理图书让我学会了耐心与分类的方法。"
     ]
-    assert client.get(reverse("students:certificate-verify", args=[report.code])).status_code == 200
+    page = client.get(reverse("students:certificate-verify", args=[report.code]))
+    assert page.status_code == 200
+    assert "纪实报告" in page.content.decode()
     assert AuditLog.objects.filter(action="certificate.issue", object_id=str(report.pk)).exists()
 
 

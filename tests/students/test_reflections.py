@@ -22,6 +22,7 @@ from students.models import (
     Reflection,
     ReflectionPhoto,
     ReflectionStatus,
+    mask_name,
 )
 from students.reflections import ReflectionError, reflection_save
 from tests.factories import (
@@ -36,11 +37,6 @@ from tests.students.progress_helpers import add_record
 
 pytestmark = pytest.mark.django_db
 GPS_IFD = 0x8825
-
-
-@pytest.fixture(autouse=True)
-def _media(tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
@@ -114,9 +110,10 @@ def upload(client, record, content, name="photo.jpg", content_type="image/jpeg")
     )
 
 
-def stored_files():
+def stored_files() -> set:
+    """The reflection photos on disk (the test settings' own media folder)."""
     root = settings.MEDIA_ROOT / "reflections"
-    return sorted(root.iterdir()) if root.exists() else []
+    return set(root.iterdir()) if root.exists() else set()
 
 
 # ------------------------------------------------------------------------------
@@ -145,6 +142,22 @@ def test_800_chinese_characters_are_accepted_and_801_refused_with_the_count(clie
         "The reflection has 801 characters; at most 800 are allowed." in response.content.decode()
     )
     assert len(Reflection.objects.get().text) == 800
+
+
+def test_a_line_break_from_the_browser_counts_as_one_character(client, world):
+    client.force_login(world.student.user)
+    text = "书" * 399 + "\r\n" + "书" * 400  # browsers send CR LF; 800 characters once read
+    assert write(client, world.record, text).status_code == 302
+    assert Reflection.objects.get().text == "书" * 399 + "\n" + "书" * 400
+
+
+def test_the_bases_coordinator_sees_the_reflection_beside_its_record_in_notice(client, world):
+    reflection_save(record=world.record, author=world.student.user, text="很有收获的一天")
+    notice = reverse("students:school-notice", args=[world.school.pk])
+    client.force_login(world.coordinator)
+    page = client.get(notice).content.decode()
+    assert "很有收获的一天" in page and "李小明" not in page
+    assert "Object to this reflection" not in page  # organisers answer, they do not object
 
 
 def test_an_empty_reflection_is_refused(client, world):
@@ -191,7 +204,12 @@ def test_an_uploaded_jpeg_comes_back_without_exif_or_gps(client, world):
 @pytest.mark.parametrize(
     "content, name, message",
     [
-        (png_bytes(), "renamed.jpg", None),
+        (png_bytes(), "drawing.png", None),
+        (
+            png_bytes(),
+            "renamed.jpg",
+            "The file is named renamed.jpg but holds a PNG picture; save it again as JPEG or PNG",
+        ),
         (gif_bytes(), "moving.gif", "This file is a GIF image, not a JPEG or PNG picture."),
         (b"not a picture at all", "x.jpg", "This file is not a JPEG or PNG picture"),
     ],
@@ -199,9 +217,10 @@ def test_an_uploaded_jpeg_comes_back_without_exif_or_gps(client, world):
 def test_only_jpeg_and_png_by_content_are_kept(client, world, content, name, message):
     client.force_login(world.student.user)
     write(client, world.record)
+    before = stored_files()
     response = upload(client, world.record, content, name=name)
     if message is None:
-        # A PNG named .jpg is read by its content and stays a PNG, re-encoded.
+        # A PNG is read by its content and stays a PNG, re-encoded.
         assert response.status_code == 302
         photo = ReflectionPhoto.objects.get()
         assert photo.image.name.endswith(".png")
@@ -209,17 +228,18 @@ def test_only_jpeg_and_png_by_content_are_kept(client, world, content, name, mes
     else:
         assert response.status_code == 400
         assert message in response.content.decode()
-        assert not ReflectionPhoto.objects.exists() and stored_files() == []
+        assert not ReflectionPhoto.objects.exists() and stored_files() == before
 
 
 def test_an_oversized_file_is_refused_with_its_size_and_nothing_is_stored(client, world):
     client.force_login(world.student.user)
     write(client, world.record)
+    before = stored_files()
     with override_settings(IMAGE_UPLOAD_MAX_BYTES=50_000):
         response = upload(client, world.record, jpeg_with_gps() + b"\0" * 60_000)
     assert response.status_code == 400
     assert "MB are accepted" in response.content.decode()
-    assert not ReflectionPhoto.objects.exists() and stored_files() == []
+    assert not ReflectionPhoto.objects.exists() and stored_files() == before
 
 
 def test_a_decompression_bomb_is_refused_before_decoding(client, world):
@@ -227,32 +247,47 @@ def test_a_decompression_bomb_is_refused_before_decoding(client, world):
     write(client, world.record)
     out = io.BytesIO()
     Image.new("1", (12000, 12000)).save(out, "PNG")  # tiny file, 144 million pixels
+    before = stored_files()
     response = upload(client, world.record, out.getvalue(), name="bomb.png")
     assert response.status_code == 400
     assert "12000 × 12000 pixels, too large to open safely" in response.content.decode()
-    assert not ReflectionPhoto.objects.exists() and stored_files() == []
+    assert not ReflectionPhoto.objects.exists() and stored_files() == before
 
 
 def test_a_fourth_photo_is_refused_and_removing_one_makes_room(client, world):
     client.force_login(world.student.user)
     write(client, world.record)
+    before = stored_files()
     for _ in range(3):
         assert upload(client, world.record, png_bytes(), name="p.png").status_code == 302
     response = upload(client, world.record, png_bytes(), name="p.png")
     assert response.status_code == 400
     assert "A reflection takes at most 3 photos" in response.content.decode()
-    assert ReflectionPhoto.objects.count() == 3 and len(stored_files()) == 3
+    assert ReflectionPhoto.objects.count() == 3 and len(stored_files() - before) == 3
     first = ReflectionPhoto.objects.order_by("position").first()
     client.post(reverse("students:reflection-photo-remove", args=[first.pk]))
     assert upload(client, world.record, png_bytes(), name="p.png").status_code == 302
     assert sorted(ReflectionPhoto.objects.values_list("position", flat=True)) == [1, 2, 3]
 
 
+def test_another_student_cannot_remove_a_photo(client, world):
+    client.force_login(world.student.user)
+    write(client, world.record)
+    upload(client, world.record, png_bytes(), name="p.png")
+    photo = ReflectionPhoto.objects.get()
+    for user in (world.classmate, world.other_student):
+        client.force_login(user)
+        url = reverse("students:reflection-photo-remove", args=[photo.pk])
+        assert client.post(url).status_code == 404
+    assert ReflectionPhoto.objects.filter(pk=photo.pk).exists()
+
+
 def test_photos_need_the_reflection_first(client, world):
     client.force_login(world.student.user)
+    before = stored_files()
     response = upload(client, world.record, png_bytes(), name="p.png")
     assert response.status_code == 400
-    assert not ReflectionPhoto.objects.exists() and stored_files() == []
+    assert not ReflectionPhoto.objects.exists() and stored_files() == before
 
 
 def test_a_photo_is_404_to_another_class_and_another_base(client, world):
@@ -378,6 +413,11 @@ def test_a_classmate_disputes_a_reflection_and_the_base_withdraws_it(client, wor
     client.force_login(world.coordinator)
     page = client.get(reverse("students:record-detail", args=[world.record.pk])).content.decode()
     assert "Withdraw the reflection" in page and "Correct the times" not in page
+    # The organiser does not learn which classmate objected.
+    full = world.classmate.get_full_name()
+    assert mask_name(full) in page and full not in page
+    listing = client.get(reverse("students:disputes")).content.decode()
+    assert "About the reflection" in listing and full not in listing
     response = client.post(
         reverse("students:dispute-answer", args=[dispute.pk]),
         {"answer": "revoke", "reason": "属实，撤下"},
@@ -430,3 +470,29 @@ def test_empty_state_on_a_record_without_reflection(client, world):
     client.force_login(world.head_teacher)
     page = client.get(reverse("students:record-detail", args=[world.record.pk])).content.decode()
     assert "The student has not written a reflection on this record." in page
+
+
+def test_the_notice_page_makes_the_same_number_of_queries_for_more_reflections(client, world):
+    from tests.queries import queries_for
+
+    def add_reflection(student):
+        record = add_record(
+            student, day=timezone.localdate() - timedelta(days=1), status=RecordStatus.IN_NOTICE
+        )
+        reflection_save(record=record, author=student.user, text="很有收获")
+        picture = io.BytesIO(png_bytes())
+        from portal.uploads import read_image
+        from students.reflections import reflection_photo_add
+
+        reflection_photo_add(record=record, author=student.user, image=read_image(picture.read()))
+
+    add_reflection(world.student)
+    url = reverse("students:school-notice", args=[world.school.pk])
+    client.force_login(world.classmate)
+    few, page = queries_for(lambda: client.get(url))
+    assert len(page.context["reflections"]["rows"]) == 1
+    for n in range(5):
+        add_reflection(StudentFactory(name=f"同学{n}", school_class=world.student.school_class))
+    many, page = queries_for(lambda: client.get(url))
+    assert len(page.context["reflections"]["rows"]) == 6
+    assert few == many

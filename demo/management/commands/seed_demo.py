@@ -4,6 +4,7 @@ Run it again and it adds nothing: every row has a natural key, sessions are only
 posts that have none, and ledger records go through `practice_record_upsert`.
 """
 
+import io
 import random
 import time as clock
 from collections import defaultdict
@@ -13,6 +14,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from bases.models import Base, BaseLevel, BaseStatus, Coordinator, Post, PostStatus, SchoolContract
 from demo import data
@@ -21,7 +23,24 @@ from demo.calendar import SHANGHAI
 from demo.safety import DemoSafety
 from districts.models import District, DistrictAdmin
 from portal.models import Role, User
-from students.models import Category, School, SchoolClass, Student, TeacherAssignment, TeacherRole
+from portal.uploads import read_image
+from students.models import (
+    Category,
+    PracticeRecord,
+    RecordStatus,
+    Reflection,
+    School,
+    SchoolClass,
+    Student,
+    TeacherAssignment,
+    TeacherRole,
+)
+from students.reflections import (
+    reflection_comment_add,
+    reflection_photo_add,
+    reflection_save,
+    reflection_typical_mark,
+)
 
 SEED = 20260901
 LEVEL_BLURB = {
@@ -66,6 +85,7 @@ class DemoSeeder(DemoActivities, DemoSafety):
         records += self.seed_school_activities()
         self.settle_notice(records)
         self.seed_safety()
+        self.seed_reflections()
 
     # -- people and schools ---------------------------------------------------------------
     def seed_users(self) -> None:
@@ -296,6 +316,45 @@ class DemoSeeder(DemoActivities, DemoSafety):
         DistrictAdmin.objects.update_or_create(
             user=users[Role.DISTRICT_ADMIN], defaults={"district": school.district}
         )
+
+    def seed_reflections(self) -> None:
+        """The demo student's reflections: one on their first record, marked a typical case by
+        their head teacher with a photo and a comment; one on their latest record, in notice."""
+        student = self.demo_student
+        if Reflection.objects.filter(record__student=student).exists():
+            return
+        records = list(
+            PracticeRecord.objects.filter(student=student)
+            .exclude(status=RecordStatus.REVOKED)
+            .order_by("started_at", "pk")
+        )
+        if not records:
+            return
+        author, teacher = self.users[Role.STUDENT], self.users[Role.HEAD_TEACHER]
+        first, last = records[0], records[-1]
+        typical = reflection_save(record=first, author=author, text=data.REFLECTION_TYPICAL)
+        reflection_photo_add(record=first, author=author, image=read_image(demo_photo()))
+        reflection_typical_mark(reflection=typical, marked_by=teacher)
+        reflection_comment_add(reflection=typical, author=teacher, text=data.REFLECTION_COMMENT)
+        if last.pk != first.pk:
+            reflection_save(record=last, author=author, text=data.REFLECTION_IN_NOTICE)
+
+
+def demo_photo() -> bytes:
+    """A drawn 'photo' (bookshelves), the same every run: the demo ships no real pictures."""
+    picture = Image.new("RGB", (960, 640), (236, 226, 204))
+    draw = ImageDraw.Draw(picture)
+    colours = [(176, 58, 46), (40, 116, 166), (30, 132, 73), (183, 149, 11), (108, 52, 131)]
+    for shelf in range(4):
+        top = 60 + shelf * 140
+        draw.rectangle((40, top + 110, 920, top + 122), fill=(120, 84, 50))
+        for book in range(28):
+            left = 50 + book * 31
+            height = 70 + (book * 37 + shelf * 11) % 40
+            draw.rectangle((left, top + 110 - height, left + 26, top + 110), fill=colours[book % 5])
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 
 class Command(BaseCommand):

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from evaluation_export import tasks
+from evaluation_export.exporters import FORMAT_VERSIONS
 from evaluation_export.models import BatchFormat, BatchKind, BatchStatus
 from evaluation_export.selectors import export_batch_operation_counts
 from evaluation_export.services import (
@@ -34,6 +35,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--format", choices=BatchFormat.values, default=BatchFormat.XLSX, dest="fmt"
         )
+        parser.add_argument(
+            "--format-version",
+            type=int,
+            choices=FORMAT_VERSIONS,
+            default=None,
+            dest="format_version",
+            help="1 or 2 (adds typical_case); default EVALUATION_EXPORT_FORMAT_VERSION",
+        )
         parser.add_argument("--output", type=Path, help="also copy the file to this path")
         parser.add_argument(
             "--dry-run",
@@ -41,13 +50,15 @@ class Command(BaseCommand):
             help="only show (and with --output write) what the batch would hold; record nothing",
         )
 
-    def handle(self, *args, full, fmt, output, dry_run, **options):
+    def handle(self, *args, full, fmt, output, dry_run, format_version, **options):
         kind = BatchKind.FULL if full else BatchKind.DELTA
         if output is not None:
             output = output.resolve()
             output.parent.mkdir(parents=True, exist_ok=True)
         if dry_run:
-            result = export_dry_run(kind=kind, fmt=fmt, output=output)
+            result = export_dry_run(
+                kind=kind, fmt=fmt, output=output, format_version=format_version
+            )
             self.stdout.write(f"Dry run ({kind}, {fmt}): nothing was recorded as exported.")
             self.stdout.write(f"Rows: {result.rows} ({_operations(result.operations)})")
             if output is not None:
@@ -55,10 +66,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"SHA-256: {result.sha256}")
             return
 
-        batch, created = export_batch_create(kind=kind, fmt=fmt)
+        batch, created = export_batch_create(kind=kind, fmt=fmt, format_version=format_version)
         if batch.format != fmt:
             self.stderr.write(
                 f"Batch {batch.period} {kind} exists already as {batch.format}; kept that format."
+            )
+        if format_version and batch.format_version != format_version:
+            self.stderr.write(
+                f"Batch {batch.period} {kind} exists already in format "
+                f"v{batch.format_version}; kept that version."
             )
         if batch.status == BatchStatus.DONE:
             self.stdout.write(
@@ -67,7 +83,9 @@ class Command(BaseCommand):
             )
         else:
             verb = "Running" if created else "Continuing"
-            self.stdout.write(f"{verb} batch {batch.period} {kind} ({batch.format}) ...")
+            self.stdout.write(
+                f"{verb} batch {batch.period} {kind} ({batch.format}, v{batch.format_version}) ..."
+            )
             try:
                 batch = export_batch_run(batch_id=batch.pk)
             except ExportBusy as error:
