@@ -13,6 +13,7 @@ from .views import (
     roster,
     school_records,
     school_year,
+    transfers,
 )
 
 app_name = "students"
@@ -62,6 +63,23 @@ urlpatterns = [
     path("disputes/", notice.disputes_open, name="disputes"),
     path("disputes/<int:dispute_id>/answer/", notice.dispute_answer_view, name="dispute-answer"),
     path("school-records/", school_records.school_records, name="school-records"),
+    path("transfers/", transfers.transfers, name="transfers"),
+    path("transfers/<int:transfer_id>/", transfers.transfer_detail, name="transfer-detail"),
+    path(
+        "transfers/<int:transfer_id>/confirm/",
+        transfers.transfer_confirm_view,
+        name="transfer-confirm",
+    ),
+    path(
+        "transfers/<int:transfer_id>/refuse/",
+        transfers.transfer_refuse_view,
+        name="transfer-refuse",
+    ),
+    path(
+        "transfers/<int:transfer_id>/withdraw/",
+        transfers.transfer_withdraw_view,
+        name="transfer-withdraw",
+    ),
     path("held/", held.held_review, name="held-review"),
     path("held/<int:record_id>/", held.held_decide, name="held-decide"),
     path("reports/students/<int:student_id>/", progress.student_progress, name="student-progress"),

@@ -39,6 +39,7 @@ from ..selectors import (
     student_search_in_school,
 )
 from ..tables import ClassReportTable
+from ..transfers.selectors import students_transferred_out
 
 CLASS_ROLES = (Role.HEAD_TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
 SCHOOL_ROLES = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
@@ -193,6 +194,7 @@ def school_report_view(request: HttpRequest, school_id: int) -> HttpResponse:
             "class_chart": completion_chart(report.by_class),
             "grade_chart": completion_chart(report.by_grade),
             "legend": forecast_legend(),
+            "transferred_out": students_transferred_out(school=school),
         },
     )
 
