@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class EvaluationExportConfig(AppConfig):
     name = "evaluation_export"
     verbose_name = _("Evaluation export")
+
+    def ready(self):
+        # A record package says which versions of its records the evaluation system holds.
+        from students.transfers.packages import exported_versions_source_register
+
+        from .selectors import exported_delta_versions
+
+        exported_versions_source_register(exported_delta_versions)

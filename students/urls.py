@@ -64,6 +64,13 @@ urlpatterns = [
     path("disputes/<int:dispute_id>/answer/", notice.dispute_answer_view, name="dispute-answer"),
     path("school-records/", school_records.school_records, name="school-records"),
     path("transfers/", transfers.transfers, name="transfers"),
+    path("transfers/package/", transfers.record_package_download, name="record-package"),
+    path(
+        "transfers/package/upload/",
+        transfers.record_package_upload,
+        name="record-package-upload",
+    ),
+    path("transfers/public-key.pem", transfers.signing_public_key, name="signing-public-key"),
     path("transfers/<int:transfer_id>/", transfers.transfer_detail, name="transfer-detail"),
     path(
         "transfers/<int:transfer_id>/confirm/",

@@ -1,19 +1,24 @@
 """Transfers between schools: the receiving school asks, the sending school answers."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from portal.http import attachment_response
 from portal.models import Role
 from portal.roles import role_required
+from portal.uploads import read_json_upload
 
 from ..models import SchoolClass, TeacherAssignment, TeacherRole, TransferStatus
-from ..selectors import school_class_list_for_user
+from ..selectors import school_class_list_for_user, student_list_for_user
+from ..transfers.packages import record_package_build, record_package_import
 from ..transfers.selectors import transfer_get_for_user, transfer_list_for_user
 from ..transfers.services import (
     TransferError,
@@ -21,6 +26,12 @@ from ..transfers.services import (
     transfer_refuse,
     transfer_request,
     transfer_withdraw,
+)
+from ..transfers.signing import (
+    SigningKeyMissing,
+    fingerprint,
+    public_key_pem,
+    signing_key,
 )
 
 PAGE_SIZE = 25
@@ -72,10 +83,20 @@ def transfers(request: HttpRequest) -> HttpResponse:
     everything = transfer_list_for_user(user=request.user)
     to_answer = list(everything.filter(status=TransferStatus.REQUESTED, from_school__in=mine))
     page = Paginator(everything, PAGE_SIZE).get_page(request.GET.get("page"))
+    try:
+        own_key = fingerprint(signing_key().public_key())
+    except SigningKeyMissing:
+        own_key = ""
     return render(
         request,
         "students/transfers.html",
-        {"form": form, "to_answer": to_answer, "page": page},
+        {
+            "form": form,
+            "to_answer": to_answer,
+            "page": page,
+            "upload_form": PackageUploadForm(classes=classes),
+            "own_key": own_key,
+        },
         status=400 if form.errors else 200,
     )
 
@@ -138,3 +159,83 @@ def transfer_withdraw_view(request: HttpRequest, transfer_id: int) -> HttpRespon
         messages.success(request, _("Request withdrawn."))
 
     return _answer(request, transfer_id, withdraw)
+
+
+# ------------------------------------------------------------------------------
+# Record packages between installations
+# ------------------------------------------------------------------------------
+class PackageUploadForm(forms.Form):
+    package = forms.FileField(label=gettext_lazy("Record package (.json)"))
+    school_class = forms.ModelChoiceField(
+        label=gettext_lazy("Into class"), queryset=SchoolClass.objects.none()
+    )
+
+    def __init__(self, *args, classes, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school_class"].queryset = classes
+        self.fields["school_class"].label_from_instance = lambda c: c.name
+
+
+@role_required(Role.SCHOOL_ADMIN)
+def record_package_download(request: HttpRequest) -> HttpResponse:
+    """The signed package of a student of the admin's school (学籍号 in `student_number`)."""
+    number = request.GET.get("student_number", "").strip().upper()[:32]
+    student = get_object_or_404(student_list_for_user(user=request.user), student_number=number)
+    try:
+        content = record_package_build(student=student, user=request.user)
+    except SigningKeyMissing as error:
+        messages.error(request, error.messages[0])
+        return redirect("students:transfers")
+    return attachment_response(
+        content,
+        filename=f"record-package-{student.student_number}.json",
+        content_type="application/json",
+    )
+
+
+@require_POST
+@role_required(Role.SCHOOL_ADMIN)
+def record_package_upload(request: HttpRequest) -> HttpResponse:
+    classes = school_class_list_for_user(user=request.user)
+    form = PackageUploadForm(request.POST, request.FILES, classes=classes)
+    if form.is_valid():
+        try:
+            content, _document = read_json_upload(
+                form.cleaned_data["package"], max_bytes=settings.RECORD_PACKAGE_MAX_BYTES
+            )
+            package, created = record_package_import(
+                content=content,
+                school_class=form.cleaned_data["school_class"],
+                imported_by=request.user,
+            )
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+        else:
+            if created:
+                messages.success(
+                    request,
+                    _("%(name)s taken in from %(installation)s: %(count)s records added.")
+                    % {
+                        "name": package.student.name,
+                        "installation": package.installation.name,
+                        "count": package.records_created,
+                    },
+                )
+            else:
+                messages.info(request, _("This package was already imported; nothing changed."))
+    else:
+        messages.error(request, _("Choose a package file and a class."))
+    return redirect("students:transfers")
+
+
+def signing_public_key(request: HttpRequest) -> HttpResponse:
+    """This installation's public key, for another installation to trust (public)."""
+    try:
+        key = signing_key().public_key()
+    except SigningKeyMissing:
+        raise Http404 from None
+    return attachment_response(
+        public_key_pem(key).encode("ascii"),
+        filename=f"portal-public-key-{fingerprint(key)[:16]}.pem",
+        content_type="application/x-pem-file",
+    )
