@@ -16,6 +16,7 @@ from .models import (
     Dispute,
     PracticeRecord,
     PracticeRecordVersion,
+    RecordPackageImport,
     ReliabilityPolicy,
     RequirementPolicy,
     RosterImport,
@@ -26,10 +27,9 @@ from .models import (
     TeacherAssignment,
     Transfer,
     TrustedInstallation,
-    RecordPackageImport,
 )
-from .transfers.signing import fingerprint, public_key_from_pem
 from .resources import SchoolClassResource, SchoolResource, StudentResource
+from .transfers.signing import fingerprint, public_key_from_pem
 
 
 @admin.register(Category)

@@ -58,9 +58,7 @@ def signing_key() -> Ed25519PrivateKey:
             code="no_signing_key",
         ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise SigningKeyMissing(
-            _("The signing key is not an Ed25519 key."), code="no_signing_key"
-        )
+        raise SigningKeyMissing(_("The signing key is not an Ed25519 key."), code="no_signing_key")
     return key
 
 

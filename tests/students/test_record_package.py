@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from portal.models import AuditLog, Notification
+from portal.models import AuditLog
 from students.admin import TrustedInstallationForm
 from students.models import (
     PracticeRecord,
@@ -93,6 +93,8 @@ def test_a_package_takes_the_student_in_with_records_versions_and_provenance(cli
     assert records[str(waiting.pk)].status == "in_notice"
     assert records[str(exported.pk)].origin.exported_version == 1
     assert AuditLog.objects.filter(action="record_package.import").count() == 1
+    detail = client.get(f"/records/{moved.pk}/").content.decode()
+    assert "转自嘉定区实践平台" in detail
 
 
 def test_importing_the_same_package_twice_changes_nothing(client, sent):
@@ -176,11 +178,12 @@ def test_what_the_sender_exported_is_not_exported_again_the_rest_once(client, se
     rows = read_rows(run_batch().file.path)
     sent_ids = {r["record_id"] for r in rows}
     mine = {r.origin.origin_record_id: str(r.pk) for r in student.records.all()}
-    # The exported one (v1 sent by the sender) is not sent; the corrected one was not sent
-    # by the sender at v2 before packing... it was: the sender's second run sent it.
+    # Exported by the sender before packing: the package says so, it is not sent again.
     assert mine[str(exported.pk)] not in sent_ids
-    assert mine[str(corrected.pk)] in sent_ids  # packed before the sender exported it
-    assert mine[str(waiting.pk)] not in sent_ids  # in notice when packed: in notice here
+    # Not yet exported when packed: this installation sends it, once.
+    assert mine[str(corrected.pk)] in sent_ids
+    # In notice when packed: in notice here too, so not sent yet.
+    assert mine[str(waiting.pk)] not in sent_ids
     assert read_rows(run_batch().file.path) == []
 
 
@@ -193,10 +196,10 @@ def test_the_command_writes_a_package_and_the_public_key_is_downloadable(client,
     assert response.status_code == 200 and b"BEGIN PUBLIC KEY" in response.content
 
 
-def test_the_city_admin_adds_a_trusted_key_checked_and_fingerprinted(sent):
+def test_the_city_admin_adds_a_trusted_key_checked_and_fingerprinted(sent, tmp_path):
     form = TrustedInstallationForm(data={"name": "x", "public_key": "not a key", "active": True})
     assert not form.is_valid() and "public_key" in form.errors
-    key = signing_key_generate(path=signing_key.__globals__["Path"]("/tmp/w4-transfer-var/k.pem"), force=True)
+    key = signing_key_generate(path=tmp_path / "other.pem")
     form = TrustedInstallationForm(
         data={"name": "闵行", "public_key": public_key_pem(key.public_key()), "active": True}
     )

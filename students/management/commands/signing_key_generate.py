@@ -1,4 +1,4 @@
-"""Make this installation's Ed25519 signing key (PORTAL_SIGNING_KEY_FILE) and print its public key."""
+"""Make the key that signs record packages (PORTAL_SIGNING_KEY_FILE); print its public key."""
 
 from pathlib import Path
 
