@@ -32,10 +32,14 @@ def transfer_get_for_user(*, user: User, transfer_id: int) -> Transfer:
     return get_object_or_404(transfer_list_for_user(user=user), pk=transfer_id)
 
 
-def students_transferred_out(*, school: School) -> list[dict]:
-    """Students who moved from the school, each with the transfer that took them: one query."""
+def students_transferred_out(*, school: School, school_class=None) -> list[Transfer]:
+    """Students who moved from the school (or from one class of it), each with the latest
+    transfer that took them: one query."""
+    transfers = Transfer.objects.all()
+    if school_class is not None:
+        transfers = transfers.filter(from_class=school_class)
     transfers = (
-        Transfer.objects.filter(
+        transfers.filter(
             from_school=school,
             status="confirmed",
             student__in=Student.objects.transferred_out_of(school).values("pk"),

@@ -90,6 +90,9 @@ class ClassReportView(SingleTableMixin, FilterView):
             query=self.request.GET.urlencode(),
             query_without_state=query.urlencode(),
             can_print=self.request.user.role in (Role.HEAD_TEACHER, Role.SCHOOL_ADMIN),
+            transferred_out=students_transferred_out(
+                school=self.school_class.school, school_class=self.school_class
+            ),
         )
         return context
 
