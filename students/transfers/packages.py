@@ -37,7 +37,7 @@ from ..models import (
     Student,
     TrustedInstallation,
 )
-from ..services import _check_no_overlap
+from ..services import practice_record_overlap_check
 from .signing import canonical_json, fingerprint, signature_valid, signing_key
 
 PACKAGE_FORMAT = "portal-record-package"
@@ -288,11 +288,16 @@ def _student_for(*, facts: dict, school_class: SchoolClass) -> Student:
 
 
 def _record_create(
-    *, facts: dict, student: Student, package: RecordPackageImport, user: User | None
+    *,
+    facts: dict,
+    student: Student,
+    package: RecordPackageImport,
+    user: User | None,
+    categories: dict[str, Category],
+    districts: dict[str, District],
 ) -> PracticeRecord:
-    categories = {c.code: c for c in Category.objects.all()}
     started_at, ended_at = _when(facts["started_at"]), _when(facts["ended_at"])
-    _check_no_overlap(student=student, started_at=started_at, ended_at=ended_at)
+    practice_record_overlap_check(student=student, started_at=started_at, ended_at=ended_at)
     status = facts["status"]
     if status == RecordStatus.DISPUTED:
         # The dispute stays with the sender; here the record waits in notice.
@@ -305,7 +310,7 @@ def _record_create(
         title=facts["title"],
         organiser_name=facts["organiser_name"],
         organiser_level=facts["organiser_level"],
-        district=District.objects.filter(code=district_code).first() if district_code else None,
+        district=districts.get(district_code) if district_code else None,
         started_at=started_at,
         ended_at=ended_at,
         credited_minutes=facts["credited_minutes"],
@@ -404,11 +409,20 @@ def record_package_import(
             "origin_record_id", flat=True
         )
     )
+    categories = {c.code: c for c in Category.objects.all()}
+    districts = {d.code: d for d in District.objects.all()}
     created = 0
     for facts in records:
         if str(facts["id"]) in existing:
             continue
-        _record_create(facts=facts, student=student, package=package, user=imported_by)
+        _record_create(
+            facts=facts,
+            student=student,
+            package=package,
+            user=imported_by,
+            categories=categories,
+            districts=districts,
+        )
         created += 1
     package.records_created = created
     package.records_existing = len(records) - created
