@@ -215,3 +215,18 @@ def test_the_download_answers_404_for_a_student_of_another_school(client, sent):
     own = StudentFactory(school_class=receiving, student_number="G20257777")
     response = client.get("/transfers/package/?student_number=g20257777")
     assert response.status_code == 200 and other.pk != own.pk
+
+
+def test_the_city_admin_trusts_an_installation_in_django_admin(client, tmp_path):
+    from portal.models import Role
+    from tests.factories import UserFactory
+
+    city = UserFactory(role=Role.CITY_ADMIN, is_staff=True, is_superuser=True)
+    assert client.login(username=city.username, password=PASSWORD)
+    key = signing_key_generate(path=tmp_path / "other.pem").public_key()
+    response = client.post(
+        "/admin/students/trustedinstallation/add/",
+        {"name": "闵行区平台", "public_key": public_key_pem(key), "active": "on"},
+    )
+    assert response.status_code == 302
+    assert TrustedInstallation.objects.get(name="闵行区平台").fingerprint == fingerprint(key)
