@@ -16,6 +16,7 @@ from .models import (
     Dispute,
     PracticeRecord,
     PracticeRecordVersion,
+    RecordOrigin,
     RecordPackageImport,
     ReliabilityPolicy,
     RequirementPolicy,
@@ -246,3 +247,8 @@ class TransferAdmin(ReadOnlyAdmin):
 @admin.register(RecordPackageImport)
 class RecordPackageImportAdmin(ReadOnlyAdmin):
     list_display = ("student", "installation", "records_created", "imported_at")
+
+
+@admin.register(RecordOrigin)
+class RecordOriginAdmin(ReadOnlyAdmin):
+    list_display = ("record", "installation", "origin_record_id", "exported_version")

@@ -230,3 +230,24 @@ def test_the_city_admin_trusts_an_installation_in_django_admin(client, tmp_path)
     )
     assert response.status_code == 302
     assert TrustedInstallation.objects.get(name="闵行区平台").fingerprint == fingerprint(key)
+
+
+def test_record_origin_once_per_installation_and_sender_id(client, sent):
+    from django.db import IntegrityError, transaction
+
+    from students.models import RecordOrigin
+
+    content, receiving, admin, _records = sent
+    upload(client, admin, content, receiving)
+    origin = RecordOrigin.objects.first()
+    other = PracticeRecord.objects.exclude(pk=origin.record_id).exclude(origin__isnull=False)
+    with pytest.raises(IntegrityError, match="record_origin_once|UNIQUE"), transaction.atomic():
+        RecordOrigin.objects.create(
+            record=other.first(),
+            package=origin.package,
+            installation=origin.installation,
+            origin_record_id=origin.origin_record_id,
+            source_ref="x",
+            recorded_via="roster",
+            organiser_ref="",
+        )

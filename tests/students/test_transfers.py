@@ -8,6 +8,7 @@ from portal.models import AuditLog, Notification
 from students.completion import district_report, school_report
 from students.models import PracticeRecord, PracticeRecordVersion, Transfer, TransferStatus
 from students.transfers.services import TransferError, transfer_confirm, transfer_request
+from tests.constraint_helpers import refused
 from tests.evaluation_export.conftest import Ledger, read_rows, run_batch
 from tests.factories import (
     PASSWORD,
@@ -185,3 +186,45 @@ def test_nothing_is_exported_twice_and_the_rest_once_by_the_new_school(move):
     assert rows[0]["school_name"] == "浦东中学" and rows[0]["operation"] == "new"
     assert read_rows(run_batch().file.path) == []
     assert ExportedLine.objects.filter(record__student=student).count() == 2
+
+
+class TestConstraints:
+    """The database itself refuses a transfer row that breaks the rules."""
+
+    def _row(self, move, **changes):
+        student, old_class, new_class, old_admin, new_admin = move
+        values = {
+            "student": student,
+            "from_school": old_class.school,
+            "from_class": old_class,
+            "to_school": new_class.school,
+            "to_class": new_class,
+            "requested_by": new_admin,
+            **changes,
+        }
+        return Transfer(**values)
+
+    def test_one_open_transfer_per_student(self, move):
+        self._row(move).save()
+        with refused(Transfer, "one_open_transfer_per_student"):
+            self._row(move).save()
+
+    def test_transfer_between_schools(self, move):
+        student, old_class, *_ = move
+        with refused(Transfer, "transfer_between_schools"):
+            self._row(move, to_school=old_class.school, to_class=old_class).save()
+
+    def test_transfer_decision_recorded(self, move):
+        with refused(Transfer, "transfer_decision_recorded"):
+            self._row(move, status=TransferStatus.CONFIRMED).save()
+
+    def test_transfer_refusal_has_reason(self, move):
+        *_, old_admin, _new = move
+        with refused(Transfer, "transfer_refusal_has_reason"):
+            self._row(
+                move, status="refused", decided_by=old_admin, decided_at=timezone.now()
+            ).save()
+
+    def test_transfer_status_valid(self, move):
+        with refused(Transfer, "transfer_status_valid"):
+            self._row(move, status="lost", decided_by=move[3], decided_at=timezone.now()).save()
