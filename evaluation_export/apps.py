@@ -8,4 +8,10 @@ class EvaluationExportConfig(AppConfig):
 
     def ready(self):
         # Every process declares every kind of message the app stores (portal.messages).
+        # A record package says which versions of its records the evaluation system holds.
+        from students.transfers.packages import exported_versions_source_register
+
         from . import messages  # noqa: F401
+        from .selectors import exported_delta_versions
+
+        exported_versions_source_register(exported_delta_versions)

@@ -127,7 +127,8 @@ def records_for_delta() -> QuerySet[PracticeRecord]:
     """Final records not yet sent at their current version, and revocations the receiver needs.
 
     - final, never sent in a delta: `new` (or `correction` if the receiver already holds an
-      earlier version, see below);
+      earlier version, see below); a record taken in from another installation whose sender
+      exported this version is not sent again;
     - final, sent in a delta at an older version: `correction` with the current version, so a
       record corrected twice between batches is sent once, at its latest version;
     - revoked, with a line the receiver may hold (sent, not rejected) at an older version:
@@ -139,6 +140,9 @@ def records_for_delta() -> QuerySet[PracticeRecord]:
     held = Exists(_lines_of_record(SENT_KINDS).exclude(ack_status=AckStatus.REJECTED))
     return (
         PracticeRecord.objects.filter(status__in=[RecordStatus.FINAL, RecordStatus.REVOKED])
+        # A record from another installation's package whose sender exported this version
+        # already: the evaluation system holds it (docs/record-package.md).
+        .exclude(origin__exported_version__gte=F("version"))
         .annotate(sent_version=sent_version, held=held)
         .filter(
             Q(status=RecordStatus.FINAL)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from portal.models import Role, User
 
 from .exporters import SENT_KINDS
-from .models import AckStatus, BatchStatus, ExportBatch, ExportedLine, Operation
+from .models import AckStatus, BatchKind, BatchStatus, ExportBatch, ExportedLine, Operation
 
 
 def export_batch_list_for_user(*, user: User) -> QuerySet[ExportBatch]:
@@ -93,3 +93,16 @@ def export_batch_is_stale(batch: ExportBatch) -> bool:
         return False
     age = (timezone.now() - batch.heartbeat_at).total_seconds()
     return age > settings.EVALUATION_EXPORT_STALE_SECONDS
+
+
+def exported_delta_versions(record_ids: list[int]) -> dict[int, int]:
+    """{record id: the highest version sent in a delta}: one query."""
+    from django.db.models import Max
+
+    rows = (
+        ExportedLine.objects.filter(record_id__in=record_ids, batch_kind=BatchKind.DELTA)
+        .order_by()
+        .values("record_id")
+        .annotate(v=Max("version"))
+    )
+    return {row["record_id"]: row["v"] for row in rows}

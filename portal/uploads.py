@@ -19,6 +19,7 @@ In this order, and a refusal (`UploadRefused`, one message for people) reads no 
 
 import csv
 import io
+import json
 import os
 import re
 import warnings
@@ -577,6 +578,41 @@ def read_image(content: bytes, *, limits: ImageLimits | None = None) -> CleanIma
 # Receiving the file
 # ------------------------------------------------------------------------------
 #: Room for the multipart envelope and the other fields around the file.
+# ------------------------------------------------------------------------------
+# JSON documents (a record package)
+# ------------------------------------------------------------------------------
+def read_json(content: bytes, *, max_bytes: int) -> object:
+    """A JSON document of at most `max_bytes`, UTF-8 only; one message for people if not."""
+    if len(content) > max_bytes:
+        raise UploadRefused(
+            _("The file is too large: at most %(mb)s MB.") % {"mb": round(max_bytes / MB, 1)},
+            code="too_large",
+        )
+    other = _other_format(content[:16])
+    if other is not None:
+        raise UploadRefused(
+            _("This is not a JSON file but %(kind)s.") % {"kind": other}, code="wrong_type"
+        )
+    try:
+        text = content.decode("utf-8")
+        return json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise UploadRefused(
+            _("The file is not a readable JSON document (UTF-8)."), code="not_json"
+        ) from None
+
+
+def read_json_upload(upload, *, max_bytes: int) -> tuple[bytes, object]:
+    """The bytes and the document of an uploaded JSON file, refused by size before reading."""
+    if upload.size > max_bytes:
+        raise UploadRefused(
+            _("The file is too large: at most %(mb)s MB.") % {"mb": round(max_bytes / MB, 1)},
+            code="too_large",
+        )
+    content = upload.read(max_bytes + 1)
+    return content, read_json(content, max_bytes=max_bytes)
+
+
 MULTIPART_ALLOWANCE = 64 * 1024
 
 

@@ -4,7 +4,9 @@ The ledger (records, versions, disputes) is view-only here: a change to a record
 through `students.services` so that it makes a new version and an audit entry.
 """
 
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from portal.admin import ReadOnlyAdmin, ReadOnlyInline, SheetImportExportAdmin
 
@@ -14,6 +16,8 @@ from .models import (
     Dispute,
     PracticeRecord,
     PracticeRecordVersion,
+    RecordOrigin,
+    RecordPackageImport,
     Reflection,
     ReflectionComment,
     ReflectionPhoto,
@@ -26,8 +30,11 @@ from .models import (
     SchoolYearClose,
     Student,
     TeacherAssignment,
+    Transfer,
+    TrustedInstallation,
 )
 from .resources import SchoolClassResource, SchoolResource, StudentResource
+from .transfers.signing import fingerprint, public_key_from_pem
 
 
 @admin.register(Category)
@@ -246,3 +253,47 @@ class ReflectionCommentAdmin(ReadOnlyAdmin):
     list_display = ("reflection", "author", "created_at")
     list_select_related = ("reflection__record__student", "author")
     search_fields = ("reflection__record__student__student_number", "text")
+
+
+class TrustedInstallationForm(forms.ModelForm):
+    class Meta:
+        model = TrustedInstallation
+        fields = ("name", "public_key", "active")
+
+    def clean_public_key(self):
+        text = self.cleaned_data["public_key"]
+        try:
+            found = fingerprint(public_key_from_pem(text))
+        except ValueError:
+            raise forms.ValidationError(
+                _("Paste the other installation's Ed25519 public key in PEM form.")
+            ) from None
+        if TrustedInstallation.objects.filter(fingerprint=found).exclude(pk=self.instance.pk):
+            raise forms.ValidationError(_("This key is already trusted."))
+        self.instance.fingerprint = found
+        return text.strip()
+
+
+@admin.register(TrustedInstallation)
+class TrustedInstallationAdmin(admin.ModelAdmin):
+    """The city admin keeps the installations whose record packages this one accepts."""
+
+    form = TrustedInstallationForm
+    list_display = ("name", "fingerprint", "active", "added_at")
+    readonly_fields = ("fingerprint", "added_at")
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ("student", "from_school", "to_school", "status", "requested_at")
+    list_filter = ("status",)
+
+
+@admin.register(RecordPackageImport)
+class RecordPackageImportAdmin(ReadOnlyAdmin):
+    list_display = ("student", "installation", "records_created", "imported_at")
+
+
+@admin.register(RecordOrigin)
+class RecordOriginAdmin(ReadOnlyAdmin):
+    list_display = ("record", "installation", "origin_record_id", "exported_version")

@@ -165,3 +165,33 @@ ROSTER_USERNAME_TAKEN = message_kind(
     "roster.username_taken",
     _("This username belongs to someone who is not a head teacher of this school; choose another."),
 )
+TRANSFER_REQUESTED = message_kind(
+    "transfer.requested",
+    _(
+        "%(school)s asks to take in your student %(name)s (%(number)s) into %(class)s. "
+        "Please confirm or refuse the transfer."
+    ),
+)
+TRANSFER_CONFIRMED = message_kind(
+    "transfer.confirmed",
+    _("%(school)s confirmed the transfer of %(name)s (%(number)s): they are now in %(class)s."),
+)
+TRANSFER_REFUSED = message_kind(
+    "transfer.refused",
+    _("%(school)s refused the transfer of %(name)s (%(number)s). Reason: %(reason)s"),
+)
+TRANSFER_DONE_SENDER = message_kind(
+    "transfer.done.sender",
+    _(
+        "%(name)s (%(number)s) now belongs to %(school)s; your reports list them as "
+        "transferred out."
+    ),
+)
+TRANSFER_DONE_STUDENT = message_kind(
+    "transfer.done.student",
+    _("You now belong to %(school)s, %(class)s. Every record of yours came with you."),
+)
+RECORD_PACKAGE_IMPORTED = message_kind(
+    "record_package.imported",
+    _("Your records from %(installation)s were taken in: %(count)s records."),
+)

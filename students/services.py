@@ -135,6 +135,11 @@ def _check_no_overlap(
         )
 
 
+def practice_record_overlap_check(*, student: Student, started_at: datetime, ended_at: datetime):
+    """The one-ledger rule for a record written outside `practice_record_upsert` (a package)."""
+    _check_no_overlap(student=student, started_at=started_at, ended_at=ended_at)
+
+
 def _version_snapshot(*, record: PracticeRecord, changed_by: User | None, reason: str) -> None:
     PracticeRecordVersion.objects.create(
         record=record,

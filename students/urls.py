@@ -14,6 +14,7 @@ from .views import (
     school_records,
     school_year,
     staff_accounts,
+    transfers,
 )
 
 app_name = "students"
@@ -63,6 +64,30 @@ urlpatterns = [
     path("disputes/", notice.disputes_open, name="disputes"),
     path("disputes/<int:dispute_id>/answer/", notice.dispute_answer_view, name="dispute-answer"),
     path("school-records/", school_records.school_records, name="school-records"),
+    path("transfers/", transfers.transfers, name="transfers"),
+    path("transfers/package/", transfers.record_package_download, name="record-package"),
+    path(
+        "transfers/package/upload/",
+        transfers.record_package_upload,
+        name="record-package-upload",
+    ),
+    path("transfers/public-key.pem", transfers.signing_public_key, name="signing-public-key"),
+    path("transfers/<int:transfer_id>/", transfers.transfer_detail, name="transfer-detail"),
+    path(
+        "transfers/<int:transfer_id>/confirm/",
+        transfers.transfer_confirm_view,
+        name="transfer-confirm",
+    ),
+    path(
+        "transfers/<int:transfer_id>/refuse/",
+        transfers.transfer_refuse_view,
+        name="transfer-refuse",
+    ),
+    path(
+        "transfers/<int:transfer_id>/withdraw/",
+        transfers.transfer_withdraw_view,
+        name="transfer-withdraw",
+    ),
     path("held/", held.held_review, name="held-review"),
     path("held/<int:record_id>/", held.held_decide, name="held-decide"),
     path("reports/students/<int:student_id>/", progress.student_progress, name="student-progress"),

@@ -390,6 +390,17 @@ CITY_TILES_CACHE_SECONDS = int(os.environ.get("CITY_TILES_CACHE_SECONDS", "600")
 SCHOOL_YEAR_LOGIN_GRACE_DAYS = int(os.environ.get("SCHOOL_YEAR_LOGIN_GRACE_DAYS", "90"))
 
 # ------------------------------------------------------------------------------
+# Record packages between installations (docs/record-package.md)
+# ------------------------------------------------------------------------------
+# This installation's Ed25519 private key (PEM), made by `manage.py signing_key_generate`;
+# it signs the record packages of students who move to another installation.
+PORTAL_SIGNING_KEY_FILE = Path(
+    os.environ.get("PORTAL_SIGNING_KEY_FILE", VAR_DIR / "signing-key.pem")
+)
+# The largest record package an upload may be.
+RECORD_PACKAGE_MAX_BYTES = int(os.environ.get("RECORD_PACKAGE_MAX_BYTES", str(5 * 1024 * 1024)))
+
+# ------------------------------------------------------------------------------
 # Evaluation export (docs/export-format.md, "Settings")
 # ------------------------------------------------------------------------------
 # The drop folder, used while no endpoint is set.

@@ -44,6 +44,13 @@ from .schools import (
     mask_name,
     new_personal_code,
 )
+from .transfers import (
+    RecordOrigin,
+    RecordPackageImport,
+    Transfer,
+    TransferStatus,
+    TrustedInstallation,
+)
 from .years import SchoolYearClose
 
 __all__ = [
@@ -84,4 +91,9 @@ __all__ = [
     "mask_identifier",
     "mask_name",
     "new_personal_code",
+    "RecordOrigin",
+    "RecordPackageImport",
+    "Transfer",
+    "TransferStatus",
+    "TrustedInstallation",
 ]

@@ -173,6 +173,16 @@ class StudentQuerySet(models.QuerySet):
         """Students still at the school: those marked as left count in no completion figure."""
         return self.filter(left_on__isnull=True)
 
+    def transferred_out_of(self, school: "School") -> "StudentQuerySet":
+        """Students who moved from `school` to another one (a confirmed transfer) and are not
+        back: listed apart by the old school, counted in no figure of it (their class is now
+        the new school's, so `counted` there counts them)."""
+        return (
+            self.filter(transfers__from_school=school, transfers__status="confirmed")
+            .exclude(school_class__school=school)
+            .distinct()
+        )
+
 
 class Student(models.Model):
     """A student; 学籍号 is the natural key everywhere and is stored as text."""

@@ -39,6 +39,7 @@ from ..selectors import (
     student_search_in_school,
 )
 from ..tables import ClassReportTable
+from ..transfers.selectors import students_transferred_out
 
 CLASS_ROLES = (Role.HEAD_TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
 SCHOOL_ROLES = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
@@ -89,6 +90,9 @@ class ClassReportView(SingleTableMixin, FilterView):
             query=self.request.GET.urlencode(),
             query_without_state=query.urlencode(),
             can_print=self.request.user.role in (Role.HEAD_TEACHER, Role.SCHOOL_ADMIN),
+            transferred_out=students_transferred_out(
+                school=self.school_class.school, school_class=self.school_class
+            ),
         )
         return context
 
@@ -193,6 +197,7 @@ def school_report_view(request: HttpRequest, school_id: int) -> HttpResponse:
             "class_chart": completion_chart(report.by_class),
             "grade_chart": completion_chart(report.by_grade),
             "legend": forecast_legend(),
+            "transferred_out": students_transferred_out(school=school),
         },
     )
 
