@@ -16,6 +16,7 @@ from .models import (
     REFLECTION_MAX_CHARS,
     Category,
     DisputeAbout,
+    Platform,
     PracticeRecord,
     SchoolClass,
 )
@@ -227,3 +228,36 @@ class ReflectionCommentForm(forms.Form):
 
     def clean_text(self) -> str:
         return self.cleaned_data["text"].strip()
+
+
+class PlatformUploadForm(forms.Form):
+    """An export of another platform: which platform, and the file."""
+
+    platform = forms.ChoiceField(label=_("Platform"), choices=Platform.choices)
+    file = forms.FileField(
+        label=_("Exported records (xlsx or csv)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+    )
+
+
+class PlatformRejectForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (the student reads it)"), max_length=300)
+
+
+class OverlapDecisionForm(forms.Form):
+    """The school's decision on a platform record overlapping one the student has."""
+
+    KEEP_EXISTING, TAKE_NEW, KEEP_BOTH = "keep_existing", "take_new", "keep_both"
+
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        widget=forms.RadioSelect,
+        choices=[
+            (KEEP_EXISTING, _("Keep the existing record")),
+            (TAKE_NEW, _("Take the platform's record (the existing one is revoked)")),
+            (KEEP_BOTH, _("Keep both: they do not really overlap (give the real times)")),
+        ],
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+    started_at = forms.DateTimeField(label=_("Real start"), required=False, widget=DATETIME)
+    ended_at = forms.DateTimeField(label=_("Real end"), required=False, widget=DATETIME)

@@ -195,3 +195,67 @@ RECORD_PACKAGE_IMPORTED = message_kind(
     "record_package.imported",
     _("Your records from %(installation)s were taken in: %(count)s records."),
 )
+
+
+# Records from other platforms (`students.platforms`): sheet problems and notifications.
+PLATFORM_VALUE_EMPTY = message_kind("platform.empty", _("This cell is empty; a value is required."))
+PLATFORM_TOO_LONG = message_kind("platform.too_long", _("At most %(max)s characters."))
+PLATFORM_NO_STUDENT = message_kind(
+    "platform.no_student", _("Give the student's 学籍号 or their volunteer number.")
+)
+PLATFORM_BAD_DATE = message_kind(
+    "platform.bad_date", _("Write the date as 2026-10-10 (or 2026/10/10, 2026年10月10日).")
+)
+PLATFORM_BAD_TIME = message_kind(
+    "platform.bad_time", _("Write the time as 09:30 (or a date and time, 2026-10-10 09:30).")
+)
+PLATFORM_BAD_HOURS = message_kind(
+    "platform.bad_hours", _("Write the hours as a number above 0 and at most %(max)s.")
+)
+PLATFORM_HOURS_TOO_LONG = message_kind(
+    "platform.hours_too_long",
+    _("More hours than between the start and the end (%(minutes)s minutes)."),
+)
+PLATFORM_ENDS_BEFORE_START = message_kind(
+    "platform.ends_before_start", _("The end is not after the start.")
+)
+PLATFORM_NO_TIMES = message_kind(
+    "platform.no_times", _("Give the start and end times, or the hours.")
+)
+PLATFORM_IN_FUTURE = message_kind("platform.in_future", _("This activity has not taken place yet."))
+PLATFORM_UNKNOWN_STUDENT = message_kind(
+    "platform.unknown_student", _("No student of the school has this number.")
+)
+PLATFORM_UNKNOWN_VOLUNTEER = message_kind(
+    "platform.unknown_volunteer",
+    _("This volunteer number is not known yet: add the student's 学籍号 to the row."),
+)
+PLATFORM_NOT_YOURS = message_kind(
+    "platform.not_yours", _("This row is another student's record; upload only your own.")
+)
+PLATFORM_DUPLICATE_ID = message_kind(
+    "platform.duplicate_id", _("The same record id as row %(row)s.")
+)
+PLATFORM_ID_CONFLICT = message_kind(
+    "platform.id_conflict",
+    _("This record id was imported before for another student or other times."),
+)
+PLATFORM_NO_ROWS = message_kind("platform.no_rows", _("The sheet has no rows."))
+PLATFORM_CHANGED = message_kind(
+    "platform.changed", _("The stored file changed since it was checked; upload it again.")
+)
+PLATFORM_REJECTED = message_kind(
+    "platform.rejected", _("The school did not accept these records: %(reason)s")
+)
+PLATFORM_TO_REVIEW = message_kind(
+    "platform.to_review",
+    _("%(name)s sent %(count)s records from %(platform)s for the school's review."),
+)
+PLATFORM_OVERLAPS = message_kind(
+    "platform.overlaps",
+    _("%(count)s records from %(platform)s overlap records the students already have; "
+      "decide which to keep."),
+)  # fmt: skip
+PLATFORM_REVIEWED = message_kind(
+    "platform.reviewed", _("Your records from %(platform)s were accepted by the school.")
+)

@@ -104,13 +104,11 @@ def _check_facts(facts: RecordFacts) -> None:
         )
 
 
-def _check_no_overlap(
+def practice_record_overlapping(
     *, student: Student, started_at: datetime, ended_at: datetime, exclude_pk: int | None = None
-) -> None:
-    """A student cannot be in two places at once: their live records never overlap in time."""
-    # Lock the student so two concurrent writes for one student cannot both pass this check.
-    Student.objects.select_for_update().filter(pk=student.pk).exists()
-    other = (
+) -> PracticeRecord | None:
+    """The student's first live record whose interval overlaps [start, end), if any."""
+    return (
         PracticeRecord.objects.filter(
             student=student, started_at__lt=ended_at, ended_at__gt=started_at
         )
@@ -118,6 +116,17 @@ def _check_no_overlap(
         .exclude(pk=exclude_pk)
         .order_by("started_at")
         .first()
+    )
+
+
+def _check_no_overlap(
+    *, student: Student, started_at: datetime, ended_at: datetime, exclude_pk: int | None = None
+) -> None:
+    """A student cannot be in two places at once: their live records never overlap in time."""
+    # Lock the student so two concurrent writes for one student cannot both pass this check.
+    Student.objects.select_for_update().filter(pk=student.pk).exists()
+    other = practice_record_overlapping(
+        student=student, started_at=started_at, ended_at=ended_at, exclude_pk=exclude_pk
     )
     if other is not None:
         start, end = timezone.localtime(other.started_at), timezone.localtime(other.ended_at)

@@ -12,6 +12,13 @@ from .ledger import (
     RecordStatus,
     dates_spanned,
 )
+from .platforms import (
+    Platform,
+    PlatformImport,
+    PlatformImportStatus,
+    PlatformRecord,
+    PlatformRecordStatus,
+)
 from .policy import (
     Category,
     OrganiserLevel,
@@ -54,6 +61,11 @@ from .transfers import (
 from .years import SchoolYearClose
 
 __all__ = [
+    "Platform",
+    "PlatformImport",
+    "PlatformImportStatus",
+    "PlatformRecord",
+    "PlatformRecordStatus",
     "COMMENT_MAX_CHARS",
     "REFLECTION_MAX_CHARS",
     "REFLECTION_MAX_PHOTOS",

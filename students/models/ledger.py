@@ -30,6 +30,7 @@ class RecordedVia(models.TextChoices):
     SELF = "self", _("Self check-in")
     SCHOOL = "school", _("Entered by school")
     TRANSFER = "transfer", _("Transferred from another platform")
+    PLATFORM = "platform", _("Imported from another platform")
 
 
 class PracticeRecord(models.Model):

@@ -1,0 +1,417 @@
+"""Keeping a checked export, importing it whole, and the school's decision on an overlap."""
+
+import hashlib
+import uuid
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.models import User
+from portal.services import audit_log_record, notification_send, notification_send_bulk
+from portal.sheet_problems import file_problem, missing_columns_problem, problems_json
+from portal.uploads import CSV, XLSX, ZIP_MAGIC, UploadRefused
+
+from ..messages import (
+    PLATFORM_CHANGED,
+    PLATFORM_NO_ROWS,
+    PLATFORM_OVERLAPS,
+    PLATFORM_REJECTED,
+    PLATFORM_REVIEWED,
+    PLATFORM_TO_REVIEW,
+)
+from ..models import (
+    Category,
+    OrganiserLevel,
+    Platform,
+    PlatformImport,
+    PlatformImportStatus,
+    PlatformRecord,
+    PlatformRecordStatus,
+    RecordedVia,
+    School,
+    Student,
+    TeacherAssignment,
+    TeacherRole,
+)
+from ..organisers import SCHOOL, organiser_ref
+from ..services import (
+    RecordFacts,
+    practice_record_overlapping,
+    practice_record_revoke,
+    practice_record_upsert,
+)
+from .planning import ALREADY, PlatformPlan, platform_plan
+from .reading import MAX_UPLOAD_BYTES, PlatformSheet, read_platform_sheet
+
+MAX_ERRORS_STORED = 1_000
+SOURCE_PREFIX = "platform:"
+#: Records from volunteer platforms are volunteer service.
+CATEGORY_CODE = "volunteer_service"
+
+
+class PlatformImportError(ValidationError):
+    """An import action refused as a whole, with a machine-readable `code`."""
+
+
+def platform_source_ref(*, platform: str, original_id: str) -> str:
+    """The ledger's key of a platform record: the natural key (platform, the platform's id)."""
+    return f"{SOURCE_PREFIX}{platform}:{original_id}"
+
+
+def _is_admin(user: User, school: School) -> bool:
+    return TeacherAssignment.objects.filter(
+        user=user, school=school, role=TeacherRole.SCHOOL_ADMIN
+    ).exists()
+
+
+def _check_admin(*, user: User, school: School) -> None:
+    if not _is_admin(user, school):
+        raise PlatformImportError(
+            _("Only the school's admins may import records from other platforms."),
+            code="not_authorised",
+        )
+
+
+def _school_admins(school: School):
+    return User.objects.filter(
+        teacher_assignments__school=school,
+        teacher_assignments__role=TeacherRole.SCHOOL_ADMIN,
+        is_active=True,
+    ).distinct()
+
+
+def _sheet_problems(sheet: PlatformSheet) -> list[dict]:
+    if sheet.missing_columns:
+        return missing_columns_problem(sheet.missing_columns)
+    if not sheet.rows:
+        return file_problem("no_rows", PLATFORM_NO_ROWS())
+    return []
+
+
+def _check(upload_school, platform, content, student) -> tuple[PlatformPlan | None, list, int]:
+    sheet = read_platform_sheet(content, platform=platform)
+    errors = _sheet_problems(sheet)
+    if errors:
+        return None, errors, len(sheet.rows)
+    plan = platform_plan(school=upload_school, platform=platform, rows=sheet.rows, student=student)
+    ordered = sorted(plan.errors, key=lambda e: (e.row or 0, e.column))
+    return plan, problems_json(ordered, keep=MAX_ERRORS_STORED), len(sheet.rows)
+
+
+def platform_import_preview(
+    *,
+    school: School,
+    platform: str,
+    content: bytes,
+    original_name: str,
+    uploaded_by: User,
+    student: Student | None = None,
+) -> PlatformImport:
+    """Read and check an export (the dry run) and keep it for confirmation; nothing else is
+    written. `student`: a student's own records, which then wait for the school's review. An
+    unsafe file raises UploadRefused (audited) and nothing is kept."""
+    if student is None:
+        _check_admin(user=uploaded_by, school=school)
+    elif student.user_id != uploaded_by.pk or student.school_class.school_id != school.pk:
+        raise PlatformImportError(_("Upload only your own records."), code="not_authorised")
+    if platform not in Platform.values:
+        raise PlatformImportError(_("Choose the platform."), code="bad_platform")
+    digest = hashlib.sha256(content).hexdigest()
+    try:
+        plan, errors, rows = _check(school, platform, content, student)
+    except UploadRefused as error:
+        with transaction.atomic():
+            audit_log_record(
+                actor=uploaded_by,
+                action="platform_import.refuse",
+                target=school,
+                data={"code": error.code, "size": len(content), "sha256": digest},
+            )
+        raise
+    if errors:
+        status = PlatformImportStatus.REFUSED
+    elif student is not None:
+        status = PlatformImportStatus.AWAITING_REVIEW
+    else:
+        status = PlatformImportStatus.PREVIEWED
+    upload = PlatformImport(
+        school=school,
+        platform=platform,
+        student=student,
+        original_name=(original_name or "")[:200],
+        sha256=digest,
+        status=status,
+        row_count=rows,
+        summary=plan.summary if plan and not errors else {},
+        preview=[p.as_json() for p in plan.rows] if plan and not errors else [],
+        errors=errors,
+        uploaded_by=uploaded_by,
+    )
+    kind = XLSX if content.startswith(ZIP_MAGIC) else CSV
+    upload.file.save(f"{uuid.uuid4().hex}.{kind}", ContentFile(content), save=False)
+    with transaction.atomic():
+        upload.save()
+        audit_log_record(
+            actor=uploaded_by,
+            action="platform_import.preview",
+            target=upload,
+            data={"status": status, "rows": rows, "errors": len(errors), "sha256": digest,
+                  "platform": platform, **upload.summary},
+        )  # fmt: skip
+        if status == PlatformImportStatus.AWAITING_REVIEW:
+            params = {
+                "name": student.name,
+                "count": rows,
+                "platform": upload.get_platform_display(),
+            }
+            notification_send_bulk(
+                message=PLATFORM_TO_REVIEW,
+                items=[(u, params, upload.get_absolute_url()) for u in _school_admins(school)],
+            )
+    return upload
+
+
+def _refuse(upload: PlatformImport, actor: User, errors: list[dict]) -> PlatformImport:
+    with transaction.atomic():
+        PlatformImport.objects.filter(
+            pk=upload.pk,
+            status__in=(PlatformImportStatus.PREVIEWED, PlatformImportStatus.AWAITING_REVIEW),
+        ).update(status=PlatformImportStatus.REFUSED, errors=errors, summary={}, preview=[])
+        upload.refresh_from_db()
+        audit_log_record(
+            actor=actor,
+            action="platform_import.refuse",
+            target=upload,
+            data={"errors": len(errors)},
+        )
+    return upload
+
+
+def platform_import_reject(*, upload: PlatformImport, rejected_by: User, reason: str) -> None:
+    """The school refuses a student's upload with a reason; the student is told it."""
+    _check_admin(user=rejected_by, school=upload.school)
+    reason = " ".join(reason.split())
+    if not reason:
+        raise PlatformImportError(_("Give a reason: the student is told it."), code="reason")
+    if upload.status != PlatformImportStatus.AWAITING_REVIEW:
+        raise PlatformImportError(_("This upload is not waiting for review."), code="not_waiting")
+    message = PLATFORM_REJECTED(reason=reason)
+    upload = _refuse(upload, rejected_by, file_problem("rejected", message))
+    if upload.student.user_id:
+        notification_send(
+            user=upload.student.user,
+            message=PLATFORM_REJECTED,
+            params={"reason": reason},
+            url=upload.get_absolute_url(),
+        )
+
+
+def _facts(upload: PlatformImport, item: PlatformRecord, category: Category) -> RecordFacts:
+    return RecordFacts(
+        student=item.student,
+        category=category,
+        title=item.title,
+        organiser_name=item.organiser_name,
+        organiser_level=OrganiserLevel.OTHER,
+        district=None,
+        started_at=item.started_at,
+        ended_at=item.ended_at,
+        credited_minutes=item.minutes,
+        recorded_via=RecordedVia.PLATFORM,
+        # The school answers disputes about what it took in.
+        organiser_ref=organiser_ref(SCHOOL, upload.school_id),
+    )
+
+
+def platform_import_confirm(*, upload: PlatformImport, confirmed_by: User) -> PlatformImport:
+    """Import a checked export (a student's, once the school reviewed it): every row or none.
+
+    The stored file is read and checked again. A row already imported (platform and record
+    id) changes nothing; a row overlapping a live record of the student is kept apart for the
+    school's decision and credits nothing; every other row becomes a ledger record through
+    `practice_record_upsert` (so the credit caps apply). Confirming twice does nothing.
+    """
+    school = upload.school
+    _check_admin(user=confirmed_by, school=school)
+    waiting = (PlatformImportStatus.PREVIEWED, PlatformImportStatus.AWAITING_REVIEW)
+    if upload.status not in waiting:
+        return upload
+    with upload.file.open("rb") as stored:
+        content = stored.read(MAX_UPLOAD_BYTES + 1)
+    if hashlib.sha256(content).hexdigest() != upload.sha256:
+        return _refuse(upload, confirmed_by, file_problem("changed", PLATFORM_CHANGED()))
+    plan, errors, _rows = _check(school, upload.platform, content, upload.student)
+    if errors:
+        return _refuse(upload, confirmed_by, errors)
+    category = Category.objects.get(code=CATEGORY_CODE)
+    with transaction.atomic():
+        locked = PlatformImport.objects.select_for_update().get(pk=upload.pk)
+        if locked.status not in waiting:
+            return locked
+        counts = {"credited": 0, "overlap": 0, "already": 0}
+        items = []
+        for planned in plan.rows:
+            if planned.outcome == ALREADY:
+                counts["already"] += 1
+                continue
+            row = planned.row
+            item = PlatformRecord(
+                platform=locked.platform,
+                original_id=row.record_id,
+                upload=locked,
+                sha256=locked.sha256,
+                imported_by=confirmed_by,
+                student=planned.student,
+                volunteer_number=row.volunteer_number,
+                title=row.activity,
+                organiser_name=row.organiser or locked.get_platform_display(),
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+                minutes=row.minutes,
+                start_assumed=row.start_assumed,
+            )
+            # Checked again here, against what is written now (an earlier row of this file too).
+            other = practice_record_overlapping(
+                student=item.student, started_at=item.started_at, ended_at=item.ended_at
+            )
+            if other is not None:
+                item.status, item.overlaps = PlatformRecordStatus.OVERLAP, other
+                counts["overlap"] += 1
+            else:
+                item.record, _created = practice_record_upsert(
+                    source_ref=platform_source_ref(
+                        platform=locked.platform, original_id=row.record_id
+                    ),
+                    facts=_facts(locked, item, category),
+                    recorded_by=confirmed_by,
+                )
+                item.status = PlatformRecordStatus.CREDITED
+                counts["credited"] += 1
+            items.append(item)
+        PlatformRecord.objects.bulk_create(items, batch_size=500)
+        locked.status = PlatformImportStatus.IMPORTED
+        locked.imported_at = timezone.now()
+        locked.confirmed_by = confirmed_by
+        locked.summary = {**plan.summary, **counts}
+        locked.save(update_fields=["status", "imported_at", "confirmed_by", "summary"])
+        audit_log_record(
+            actor=confirmed_by,
+            action="platform_import.confirm",
+            target=locked,
+            data={"rows": locked.row_count, "sha256": locked.sha256, **counts},
+        )
+        platform_name = locked.get_platform_display()
+        if counts["overlap"]:
+            params = {"count": counts["overlap"], "platform": platform_name}
+            url = reverse("students:platform-overlaps", args=[school.pk])
+            notification_send_bulk(
+                message=PLATFORM_OVERLAPS,
+                items=[(u, params, url) for u in _school_admins(school)],
+            )
+        if locked.student_id and locked.student.user_id:
+            notification_send(
+                user=locked.student.user,
+                message=PLATFORM_REVIEWED,
+                params={"platform": platform_name},
+                url=locked.get_absolute_url(),
+            )
+    return locked
+
+
+# ------------------------------------------------------------------------------
+# An overlap: the school decides
+# ------------------------------------------------------------------------------
+KEEP_EXISTING, TAKE_NEW, KEEP_BOTH = "keep_existing", "take_new", "keep_both"
+
+
+def platform_overlaps_for_admin(*, user: User, school: School):
+    """The school's platform records waiting for a decision, with both sides, oldest first."""
+    if not _is_admin(user, school):
+        return PlatformRecord.objects.none()
+    return (
+        PlatformRecord.objects.filter(
+            status=PlatformRecordStatus.OVERLAP, student__school_class__school=school
+        )
+        .select_related("student__school_class", "overlaps__category", "upload")
+        .order_by("started_at", "pk")
+    )
+
+
+@transaction.atomic
+def platform_overlap_decide(
+    *,
+    item: PlatformRecord,
+    decision: str,
+    reason: str,
+    decided_by: User,
+    started_at: datetime | None = None,
+    ended_at: datetime | None = None,
+) -> PlatformRecord:
+    """Keep the existing record, take the platform's (the other revoked with the reason), or
+    keep both with the platform record's real times, which must then not overlap (the ledger
+    checks). Audited; the reason is kept."""
+    item = (
+        PlatformRecord.objects.select_for_update(of=("self",))
+        .select_related("student__school_class__school", "upload", "overlaps")
+        .get(pk=item.pk)
+    )
+    _check_admin(user=decided_by, school=item.student.school_class.school)
+    reason = " ".join(reason.split())
+    if not reason:
+        raise PlatformImportError(_("Give a reason for the decision."), code="reason_required")
+    if item.status != PlatformRecordStatus.OVERLAP:
+        raise PlatformImportError(_("This overlap was already decided."), code="decided")
+    before = {"started_at": item.started_at.isoformat(), "ended_at": item.ended_at.isoformat()}
+    category = Category.objects.get(code=CATEGORY_CODE)
+    source_ref = platform_source_ref(platform=item.platform, original_id=item.original_id)
+    if decision == KEEP_EXISTING:
+        item.status = PlatformRecordStatus.KEPT_EXISTING
+    elif decision == TAKE_NEW:
+        practice_record_revoke(
+            record=item.overlaps,
+            revoked_by=decided_by,
+            reason=_("Replaced by a record from %(platform)s: %(reason)s")
+            % {"platform": item.get_platform_display(), "reason": reason},
+        )
+        item.record, _c = practice_record_upsert(
+            source_ref=source_ref, facts=_facts(item.upload, item, category), recorded_by=decided_by
+        )
+        item.status = PlatformRecordStatus.TOOK_NEW
+    elif decision == KEEP_BOTH:
+        if started_at is None or ended_at is None or ended_at <= started_at:
+            raise PlatformImportError(
+                _("Give the platform record's real start and end."), code="times_required"
+            )
+        item.started_at, item.ended_at = started_at, ended_at
+        item.minutes = min(item.minutes, int((ended_at - started_at).total_seconds() // 60))
+        item.record, _c = practice_record_upsert(
+            source_ref=source_ref,
+            facts=_facts(item.upload, item, category),
+            recorded_by=decided_by,
+            reason=reason,
+        )
+        item.status = PlatformRecordStatus.KEPT_BOTH
+    else:
+        raise PlatformImportError(_("Choose a decision."), code="bad_decision")
+    item.decided_by, item.decided_at, item.decision_reason = decided_by, timezone.now(), reason
+    item.save()
+    audit_log_record(
+        actor=decided_by,
+        action="platform_record.decide",
+        target=item,
+        data={
+            "decision": decision,
+            "reason": reason,
+            "existing_record": item.overlaps_id,
+            "record": item.record_id,
+            "before": before,
+            "after": {"started_at": item.started_at.isoformat(),
+                      "ended_at": item.ended_at.isoformat()},
+        },
+    )  # fmt: skip
+    return item
