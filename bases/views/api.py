@@ -6,13 +6,14 @@ nonce is recorded once, so a client re-sends whatever it has no answer for. Erro
 a machine-readable `code`.
 """
 
-import json
 import logging
 from collections import defaultdict
 
+import orjson
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -108,8 +109,14 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
 # ------------------------------------------------------------------------------
 # POST /api/v1/scans (bearer token)
 # ------------------------------------------------------------------------------
-def _error(status: int, code: str, message: str, **extra) -> JsonResponse:
-    response = JsonResponse({"error": {"code": code, "message": message, **extra}}, status=status)
+def _json(payload: dict, *, status: int = 200) -> HttpResponse:
+    """A JSON answer written by orjson (lazy translations become their text)."""
+    body = orjson.dumps(payload, default=str)
+    return HttpResponse(body, status=status, content_type="application/json")
+
+
+def _error(status: int, code: str, message: str, **extra) -> HttpResponse:
+    response = _json({"error": {"code": code, "message": message, **extra}}, status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="scans"'
     return response
@@ -134,13 +141,13 @@ def _authenticate(request: HttpRequest):
     return token, None
 
 
-def _read_scans(request: HttpRequest) -> tuple[list | None, JsonResponse | None, bool]:
+def _read_scans(request: HttpRequest) -> tuple[list | None, HttpResponse | None, bool]:
     """(the scans as sent, an error answer, whether one scan was sent rather than a batch)."""
     if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
         return None, _error(413, "body_too_large", _body_too_large()), False
     try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+        body = orjson.loads(request.body)  # the scans' one parse, about 10x json's speed
+    except orjson.JSONDecodeError:
         return None, _error(400, "invalid_json", _("The body is not valid JSON.")), False
     if isinstance(body, dict) and "scans" in body:
         scans, single = body["scans"], False
@@ -165,29 +172,37 @@ def _body_too_large() -> str:
     }
 
 
-def _validate(scans: list) -> tuple[list[dict], JsonResponse | None]:
-    """Cleaned scans, or the 400 answer naming the first bad one and its field."""
+def _validate(scans: list) -> tuple[list[dict], HttpResponse | None]:
+    """Cleaned scans, or the 400 answer naming the first bad one and its field.
+
+    Each scan goes through ApiScanForm's fields in their order, as the form would clean it,
+    without building a form per scan (which copies every field).
+    """
+    fields = ApiScanForm.base_fields
     cleaned = []
     for index, item in enumerate(scans):
-        form = ApiScanForm(item if isinstance(item, dict) else {})
         if not isinstance(item, dict):
             return [], _error(
                 400, "invalid_field", _("Each scan is a JSON object."), index=index, field=None
             )
-        if not form.is_valid():
-            field, errors = next(iter(form.errors.as_data().items()))
-            code = "missing_field" if errors[0].code == "required" else "invalid_field"
-            message = (
-                _("Field %(field)s is missing.") % {"field": field}
-                if code == "missing_field"
-                else f"{field}: {errors[0].messages[0]}"
-            )
-            return [], _error(400, code, message, index=index, field=field)
-        cleaned.append(form.cleaned_data)
+        data = {}
+        for name, field in fields.items():
+            try:
+                data[name] = field.clean(field.widget.value_from_datadict(item, {}, name))
+            except ValidationError as error:
+                first = error.error_list[0]
+                code = "missing_field" if first.code == "required" else "invalid_field"
+                message = (
+                    _("Field %(field)s is missing.") % {"field": name}
+                    if code == "missing_field"
+                    else f"{name}: {first.messages[0]}"
+                )
+                return [], _error(400, code, message, index=index, field=name)
+        cleaned.append(data)
     return cleaned, None
 
 
-def _record(*, token: BaseApiToken, scans: list[dict]) -> tuple[list[dict], JsonResponse | None]:
+def _record(*, token: BaseApiToken, scans: list[dict]) -> tuple[list[dict], HttpResponse | None]:
     """Record every scan, session by session; (per-scan results, a 404 answer)."""
     sessions = Session.objects.filter(
         pk__in={s["session"] for s in scans}, post__base_id=token.base_id
@@ -255,7 +270,7 @@ def _record(*, token: BaseApiToken, scans: list[dict]) -> tuple[list[dict], Json
 
 
 @csrf_exempt  # token authentication only: a browser's cookies are never accepted here
-def api_scans(request: HttpRequest) -> JsonResponse:
+def api_scans(request: HttpRequest) -> HttpResponse:
     """Record one scan or a batch of up to 500; idempotent by nonce."""
     if request.method != "POST":
         response = _error(405, "method_not_allowed", _("Use POST."))
@@ -286,7 +301,7 @@ def api_scans(request: HttpRequest) -> JsonResponse:
     if single:
         result = results[0]
         status = {"created": 201, "repeated": 200}.get(result["status"], 422)
-        return JsonResponse(result, status=status)
+        return _json(result, status=status)
     counts = {key: sum(r["status"] == key for r in results) for key in ("created", "repeated")}
     counts["errors"] = len(results) - counts["created"] - counts["repeated"]
-    return JsonResponse({**counts, "results": results})
+    return _json({**counts, "results": results})

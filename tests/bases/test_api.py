@@ -321,6 +321,8 @@ class TestAnswers:
             ("[1, 2]", "invalid_json"),
             ('{"scans": "all"}', "invalid_json"),
             ('{"scans": []}', "no_scans"),
+            (b'{"scans": ["\xff"]}', "invalid_json"),  # not UTF-8
+            ('{"scans": [1]}', "invalid_field"),
         ],
     )
     def test_a_malformed_body_answers_400(self, client, token, body, code):
