@@ -131,6 +131,11 @@ urlpatterns = [
         name="class-login-slips",
     ),
     path(
+        "classes/<int:class_id>/logins/guardian-slips.pdf",
+        roster.class_guardian_slips,
+        name="class-guardian-slips",
+    ),
+    path(
         "students/<int:student_id>/login-reset/",
         roster.student_login_reset_view,
         name="student-login-reset",
