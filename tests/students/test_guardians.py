@@ -282,3 +282,15 @@ class TestNotifications:
             credited_minutes=120,
         )
         assert not Notification.objects.filter(user=other_guardian).exists()
+
+
+def test_the_guardian_pages_speak_chinese_by_default(family):
+    from django.test import Client
+
+    student, _record, guardian = family
+    client = Client()
+    client.force_login(guardian)
+    assert "家长首页" in client.get(reverse("dashboards:dashboard-guardian")).text
+    records = client.get(reverse("students:guardian-child-records", args=[student.pk])).text
+    assert "李小明的实践记录" in records
+    assert "家长注册" in Client().get(reverse("students:guardian-sign-up")).text
