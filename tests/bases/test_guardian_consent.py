@@ -5,6 +5,7 @@ guardian gets 404 and the service refuses anyone not linked to the child."""
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from bases.errors import BaseError
 from bases.models import ApplicationStatus, ConsentVia, GuardianConsent
@@ -48,7 +49,8 @@ def other_guardian(make_student):
 def test_the_guardian_hears_that_the_application_waits_for_their_consent(waiting):
     application, guardian = waiting
     notification = Notification.objects.get(user=guardian, code="application.awaiting_consent")
-    assert notification.text.startswith(f"About {application.student.name}: ")
+    with translation.override("en"):
+        assert notification.text.startswith(f"About {application.student.name}: ")
 
 
 def test_the_guardian_consents_on_the_page_and_the_application_is_confirmed(client, waiting):

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal.models import AuditLog, Notification, Role, User
 from students.guardians import GuardianError, guardian_code_check, guardian_codes_issue
@@ -94,6 +94,7 @@ class TestSignUpAndLinking:
         code = guardian_codes_issue(students=[student], issued_by=None)[student.pk]
         assert _sign_up(client, student, code).status_code == 302
         client.logout()
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
         again = _sign_up(client, student, code, username="someone-else")
         assert again.status_code == 400
         assert "guardian code do not match, or the code was used" in again.text
@@ -266,7 +267,9 @@ class TestNotifications:
         )
         mine = Notification.objects.get(user=guardian)
         assert Notification.objects.filter(user=student.user, code=mine.code).exists()
-        assert mine.text.startswith("About 李小明: ")
+        with translation.override("en"):
+            assert mine.text.startswith("About 李小明: ")
+        assert mine.text.startswith("关于李小明：")
         assert mine.url == reverse("students:student-progress", args=[student.pk])
 
     def test_another_familys_guardian_hears_nothing(self, family, other_family):
