@@ -12,6 +12,8 @@ from .models import (
     Category,
     Certificate,
     Dispute,
+    GuardianCode,
+    Guardianship,
     PracticeRecord,
     PracticeRecordVersion,
     Reflection,
@@ -246,3 +248,19 @@ class ReflectionCommentAdmin(ReadOnlyAdmin):
     list_display = ("reflection", "author", "created_at")
     list_select_related = ("reflection__record__student", "author")
     search_fields = ("reflection__record__student__student_number", "text")
+
+
+@admin.register(Guardianship)
+class GuardianshipAdmin(admin.ModelAdmin):
+    list_display = ("guardian", "student", "linked_at", "ended_at")
+    raw_id_fields = ("guardian", "student", "code")
+    search_fields = ("guardian__username", "student__student_number", "student__name")
+
+
+@admin.register(GuardianCode)
+class GuardianCodeAdmin(admin.ModelAdmin):
+    """Codes are shown as hashes only; they are issued by printing guardian slips."""
+
+    list_display = ("student", "created_at", "expires_at", "used_at", "revoked_at")
+    raw_id_fields = ("student", "issued_by", "used_by")
+    readonly_fields = ("code_hash",)

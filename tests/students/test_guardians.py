@@ -297,3 +297,11 @@ def test_the_guardian_pages_speak_chinese_by_default(family):
     records = client.get(reverse("students:guardian-child-records", args=[student.pk])).text
     assert "李小明的实践记录" in records
     assert "家长注册" in Client().get(reverse("students:guardian-sign-up")).text
+
+
+def test_one_live_guardianship_per_pair_is_a_database_constraint(family):
+    from django.db import IntegrityError, transaction
+
+    student, _record, guardian = family
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Guardianship.objects.create(guardian=guardian, student=student)
