@@ -93,6 +93,17 @@ urlpatterns = [
     path("review/bases/<int:base_id>/revoke/", review.base_revoke_view, name="base-revoke"),
     # school
     path("school/consents/", consent.consents_awaiting, name="consents-awaiting"),
+    path("guardian/consents/", consent.guardian_consents, name="guardian-consents"),
+    path(
+        "guardian/consents/applications/<int:application_id>/give/",
+        consent.guardian_consent_give_view,
+        name="guardian-consent-give",
+    ),
+    path(
+        "guardian/consents/<int:consent_id>/withdraw/",
+        consent.guardian_consent_withdraw_view,
+        name="guardian-consent-withdraw",
+    ),
     path(
         "school/consents/applications/<int:application_id>/record/",
         consent.consent_record_view,

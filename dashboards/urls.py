@@ -16,4 +16,5 @@ urlpatterns = [
     path("dashboard/school/", views.dashboard_school, name="dashboard-school"),
     path("dashboard/district/", views.dashboard_district, name="dashboard-district"),
     path("dashboard/city/", views.dashboard_city, name="dashboard-city"),
+    path("dashboard/guardian/", views.dashboard_guardian, name="dashboard-guardian"),
 ]

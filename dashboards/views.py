@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from bases.models import Base
+from bases.models import Application, ApplicationStatus, Base
 from bases.selectors import (
     bases_of_coordinator,
     districts_with_counts,
@@ -24,8 +24,14 @@ from districts.selectors import district_list, district_of_admin
 from portal.models import Role
 from portal.notifications import notifications_latest
 from portal.roles import dashboard_url_name, role_required
+from students.guardians import children_of
 from students.models import TeacherRole
-from students.selectors import student_of_user, teacher_assignments_of_user
+from students.selectors import (
+    progress_context,
+    student_list_for_user,
+    student_of_user,
+    teacher_assignments_of_user,
+)
 
 from .contexts import (
     base_figures_context,
@@ -76,6 +82,24 @@ def dashboard_student(request: HttpRequest) -> HttpResponse:
         request,
         "dashboards/dashboard_student.html",
         {"student": student, **_notifications(request), **context},
+    )
+
+
+@role_required(Role.GUARDIAN)
+def dashboard_guardian(request: HttpRequest) -> HttpResponse:
+    """Each child's progress, what waits for the guardian's consent, and the latest news."""
+    children = [
+        {"student": child, **progress_context(student=child)}
+        for child in children_of(guardian=request.user)
+    ]
+    awaiting = Application.objects.filter(
+        status=ApplicationStatus.AWAITING_CONSENT,
+        student__in=student_list_for_user(user=request.user).order_by().values("pk"),
+    ).count()
+    return render(
+        request,
+        "dashboards/dashboard_guardian.html",
+        {"children": children, "awaiting_consent": awaiting, **_notifications(request)},
     )
 
 

@@ -15,6 +15,7 @@ DEMO_LOGINS = [
     ("school_admin", "school_admin", "王建华", "school admin of 上海市徐汇中学"),
     ("district_admin", "district_admin", "刘敏", "district admin of 徐汇区"),
     ("city_admin", "city_admin", "赵振宇", "city admin (also Django admin superuser)"),
+    ("guardian", "guardian", "林慧", "guardian (家长) of the demo student"),
 ]
 
 DEMO_SCHOOL_CODE = "31010401"

@@ -57,10 +57,13 @@ def normalise_code(code: str) -> str:
     return "".join(ch for ch in (code or "").upper() if ch.isalnum())
 
 
+def keyed_code_hash(*, purpose: str, key: int, code: str) -> str:
+    """The stored form of a one-time code: an HMAC keyed with the secret, a purpose and a row."""
+    return salted_hmac(purpose, f"{key}:{normalise_code(code)}", algorithm="sha256").hexdigest()
+
+
 def code_hash(*, user_id: int, code: str) -> str:
-    return salted_hmac(
-        "portal.activation", f"{user_id}:{normalise_code(code)}", algorithm="sha256"
-    ).hexdigest()
+    return keyed_code_hash(purpose="portal.activation", key=user_id, code=code)
 
 
 def _open_codes(users_q) -> models.QuerySet[ActivationCode]:
@@ -110,11 +113,11 @@ def login_reset(*, user: User, reset_by: User) -> str:
     return activation_codes_issue(users=[user], issued_by=reset_by, reason="reset")[user.pk]
 
 
-def _tries_left(keys: list[str]) -> bool:
+def activation_tries_left(keys: list[str]) -> bool:
     return all((cache.get(key) or 0) < ACTIVATION_TRIES_PER_HOUR for key in keys)
 
 
-def _count_wrong_try(keys: list[str]) -> None:
+def activation_wrong_try_count(keys: list[str]) -> None:
     for key in keys:
         cache.add(key, 0, TRIES_WINDOW_SECONDS)
         try:
@@ -123,7 +126,7 @@ def _count_wrong_try(keys: list[str]) -> None:
             cache.set(key, 1, TRIES_WINDOW_SECONDS)
 
 
-def _wrong_code() -> ActivationError:
+def activation_wrong_code() -> ActivationError:
     return ActivationError(
         _(
             "This username and activation code do not match, or the code was used, replaced "
@@ -137,7 +140,7 @@ def activation_code_check(*, username: str, code: str, ip_address: str = "") -> 
     """The user the code opens; ActivationError otherwise (too many tries count as wrong)."""
     username = (username or "").strip()
     keys = [f"activation:user:{username.lower()}", f"activation:ip:{ip_address or 'unknown'}"]
-    if not _tries_left(keys):
+    if not activation_tries_left(keys):
         raise ActivationError(
             _("Too many wrong activation codes. Please try again in an hour."), code="throttled"
         )
@@ -149,8 +152,8 @@ def activation_code_check(*, username: str, code: str, ip_address: str = "") -> 
             if constant_time_compare(stored.code_hash, wanted):
                 user._activation_code = stored
                 return user
-    _count_wrong_try(keys)
-    raise _wrong_code()
+    activation_wrong_try_count(keys)
+    raise activation_wrong_code()
 
 
 @transaction.atomic
@@ -158,7 +161,7 @@ def activation_code_redeem(*, user: User, password: str) -> User:
     """Use the code `activation_code_check` found: the new password set, the code spent."""
     stored = ActivationCode.objects.select_for_update().get(pk=user._activation_code.pk)
     if stored.used_at is not None or stored.revoked_at is not None:
-        raise _wrong_code()
+        raise activation_wrong_code()
     password_validation.validate_password(password, user)
     stored.used_at = timezone.now()
     stored.save(update_fields=["used_at"])

@@ -13,6 +13,7 @@ class Role(models.TextChoices):
     SCHOOL_ADMIN = "school_admin", _("School admin")
     DISTRICT_ADMIN = "district_admin", _("District admin")
     CITY_ADMIN = "city_admin", _("City admin")
+    GUARDIAN = "guardian", _("Guardian")
 
 
 class User(AbstractUser):
@@ -113,8 +114,11 @@ class Notification(models.Model):
 
     @property
     def text(self) -> str:
-        """The message in the active language."""
-        return message_render(self.code, self.params, fallback=self.message)
+        """The message in the active language; one sent to a guardian names the child."""
+        text = message_render(self.code, self.params, fallback=self.message)
+        if self.params.get("child"):
+            return _("About %(child)s: %(text)s") % {"child": self.params["child"], "text": text}
+        return text
 
 
 class ActivationCode(models.Model):

@@ -15,6 +15,7 @@ DASHBOARD_URL_NAMES = {
     Role.SCHOOL_ADMIN: "dashboards:dashboard-school",
     Role.DISTRICT_ADMIN: "dashboards:dashboard-district",
     Role.CITY_ADMIN: "dashboards:dashboard-city",
+    Role.GUARDIAN: "dashboards:dashboard-guardian",
 }
 
 

@@ -14,6 +14,8 @@ from .models import (
     Category,
     Certificate,
     Dispute,
+    GuardianCode,
+    Guardianship,
     PracticeRecord,
     PracticeRecordVersion,
     RecordOrigin,
@@ -297,3 +299,18 @@ class RecordPackageImportAdmin(ReadOnlyAdmin):
 @admin.register(RecordOrigin)
 class RecordOriginAdmin(ReadOnlyAdmin):
     list_display = ("record", "installation", "origin_record_id", "exported_version")
+
+
+@admin.register(Guardianship)
+class GuardianshipAdmin(ReadOnlyAdmin):
+    """View-only: a guardian links a child with the school's one-time code (students.guardians)."""
+
+    list_display = ("guardian", "student", "linked_at", "ended_at")
+    search_fields = ("guardian__username", "student__student_number", "student__name")
+
+
+@admin.register(GuardianCode)
+class GuardianCodeAdmin(ReadOnlyAdmin):
+    """Codes are shown as hashes only; they are issued by printing guardian slips."""
+
+    list_display = ("student", "created_at", "expires_at", "used_at", "revoked_at")

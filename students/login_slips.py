@@ -22,7 +22,8 @@ from portal.activation import (
 )
 from portal.models import User
 
-from .models import School, SchoolClass, Student, TeacherAssignment, TeacherRole
+from .guardians import guardian_codes_issue
+from .models import Guardianship, School, SchoolClass, Student, TeacherAssignment, TeacherRole
 from .pdf import html_to_pdf
 
 
@@ -31,7 +32,7 @@ class Slip:
     name: str
     username: str
     code: str
-    kind: str  # "student", "teacher", "school_admin" or "district_admin"
+    kind: str  # "student", "teacher", "school_admin", "district_admin" or "guardian"
 
 
 def class_logins_pending(*, school_class: SchoolClass) -> tuple[list[Student], list[User]]:
@@ -65,6 +66,18 @@ def class_login_slips_issue(*, school_class: SchoolClass, issued_by: User) -> li
         *(Slip(t.get_full_name(), t.username, codes[t.pk], "teacher") for t in teachers),
         *(Slip(s.name, s.user.username, codes[s.user.pk], "student") for s in students),
     ]
+
+
+def class_guardian_slips_issue(*, school_class: SchoolClass, issued_by: User) -> list[Slip]:
+    """Guardian slips for the class's students (not left) with no guardian linked yet: a fresh
+    one-time guardian code each (`students.guardians`), with the child's 学籍号 to type."""
+    students = list(
+        Student.objects.filter(school_class=school_class, left_on__isnull=True)
+        .exclude(pk__in=Guardianship.objects.filter(ended_at__isnull=True).values("student_id"))
+        .order_by("student_number")
+    )
+    codes = guardian_codes_issue(students=students, issued_by=issued_by)
+    return [Slip(s.name, s.student_number, codes[s.pk], "guardian") for s in students]
 
 
 def student_login_reset(*, student: Student, reset_by: User) -> Slip:
@@ -119,6 +132,7 @@ def render_login_slips_pdf(slips: list[Slip], *, title: str, site_url: str) -> b
             "slips": slips,
             "title": title,
             "activate_url": site_url.rstrip("/") + reverse("activate"),
+            "guardian_url": site_url.rstrip("/") + reverse("students:guardian-sign-up"),
             "login_url": site_url.rstrip("/") + reverse("login"),
             "days": ACTIVATION_CODE_DAYS,
             "printed": timezone.localtime(),

@@ -12,6 +12,7 @@ from portal.models import Role, User
 from .charts import last_months, month_charts
 from .models import (
     Category,
+    Guardianship,
     PracticeRecord,
     RecordStatus,
     RequirementPolicy,
@@ -74,6 +75,9 @@ def student_scope_q(*, user: User, prefix: str = "") -> Q:
         return Q(**{f"{prefix}user": user})
     if user.role == Role.CITY_ADMIN:
         return Q()
+    if user.role == Role.GUARDIAN:
+        children = Guardianship.objects.filter(guardian=user, ended_at__isnull=True)
+        return Q(**{f"{prefix}pk__in": children.values("student_id")})
     if user.role in (Role.DISTRICT_ADMIN, Role.SCHOOL_ADMIN, Role.HEAD_TEACHER):
         return school_class_scope_q(user=user, prefix=f"{prefix}school_class__")
     return NOTHING

@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 
 from districts.models import District
 from portal.models import User
-from portal.services import audit_log_record, notification_send, notification_send_bulk
+from portal.services import audit_log_record, notification_send_bulk
 
 from .credit_caps import credit_split
+from .guardians import student_notification_send, student_notifications_send_bulk
 from .messages import (
     HELD_REJECTED,
     HELD_RELEASED,
@@ -252,11 +253,8 @@ def _tell_held(record: PracticeRecord) -> None:
 
 def _tell_student(record: PracticeRecord, message, **params) -> None:
     """Tell the record's student (if they have a login) what happened to it."""
-    student = record.student
-    if student.user_id is None:
-        return
-    notification_send(
-        user=student.user,
+    student_notification_send(
+        student=record.student,
         message=message,
         params={"record": record_label(record), **params},
         url=record_url(record),
@@ -472,15 +470,13 @@ def _practice_records_finalise_batch(*, today: date) -> int:
     done = PracticeRecord.objects.filter(pk__in=due, status=RecordStatus.IN_NOTICE).update(
         status=RecordStatus.FINAL, confirmed_at=now, updated_at=now
     )
-    final = (
-        PracticeRecord.objects.filter(pk__in=due, status=RecordStatus.FINAL, confirmed_at=now)
-        .exclude(student__user=None)
-        .select_related("student__user")
-    )
-    notification_send_bulk(
+    final = PracticeRecord.objects.filter(
+        pk__in=due, status=RecordStatus.FINAL, confirmed_at=now
+    ).select_related("student__user")
+    student_notifications_send_bulk(
         message=RECORD_FINAL,
         items=[
-            (record.student.user, {"record": record_label(record)}, record_url(record))
+            (record.student, {"record": record_label(record)}, record_url(record))
             for record in final
         ],
     )

@@ -5,6 +5,7 @@ from django.urls import path
 from .views import (
     certificates,
     code,
+    guardians,
     held,
     notice,
     platforms,
@@ -22,6 +23,13 @@ app_name = "students"
 
 urlpatterns = [
     path("me/code/", code.my_code, name="my-code"),
+    path("guardians/sign-up/", guardians.guardian_sign_up_view, name="guardian-sign-up"),
+    path("guardians/link/", guardians.guardian_link_view, name="guardian-link"),
+    path(
+        "guardians/children/<int:student_id>/records/",
+        guardians.guardian_child_records,
+        name="guardian-child-records",
+    ),
     path("notice/", notice.notice_index, name="notice"),
     path("schools/<int:school_id>/notice/", notice.school_notice, name="school-notice"),
     path("records/", notice.my_records, name="my-records"),
@@ -179,6 +187,11 @@ urlpatterns = [
         "classes/<int:class_id>/logins/slips.pdf",
         roster.class_login_slips,
         name="class-login-slips",
+    ),
+    path(
+        "classes/<int:class_id>/logins/guardian-slips.pdf",
+        roster.class_guardian_slips,
+        name="class-guardian-slips",
     ),
     path(
         "students/<int:student_id>/login-reset/",

@@ -184,3 +184,28 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
     student = factory.SubFactory(StudentFactory)
     session = factory.SubFactory(SessionFactory)
     status = ApplicationStatus.CONFIRMED
+
+
+def guardian_for(*students, username: str = "", password: str = "Pa55-guardian-word"):
+    """A guardian who signed up with the first student's code and linked the others with theirs."""
+    from students.guardians import (
+        guardian_code_check,
+        guardian_codes_issue,
+        guardian_link,
+        guardian_sign_up,
+    )
+
+    codes = guardian_codes_issue(students=students, issued_by=None)
+    first, *others = students
+    link = guardian_sign_up(
+        code=guardian_code_check(student_number=first.student_number, code=codes[first.pk]),
+        username=username or f"parent-{first.student_number}",
+        full_name=f"{first.name}家长",
+        password=password,
+    )
+    for student in others:
+        guardian_link(
+            code=guardian_code_check(student_number=student.student_number, code=codes[student.pk]),
+            guardian=link.guardian,
+        )
+    return link.guardian

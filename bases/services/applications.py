@@ -26,8 +26,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from portal.models import User
-from portal.services import audit_log_record, notification_send
+from portal.services import audit_log_record
 from portal.text import join_list
+from students.guardians import student_notification_send
 from students.models import SchoolClass, Student
 
 from ..errors import BaseError
@@ -300,8 +301,6 @@ def _apply(
 def _tell_applied(application: Application, *, hold: Hold | None = None) -> None:
     """Tell the student where their application stands: confirmed, drawn later or waiting."""
     student = application.student
-    if student.user_id is None:
-        return
     params = {"session": session_label(application.session)}
     if application.status == ApplicationStatus.WAITLISTED and hold is not None:
         message = APPLICATION_WAITLISTED_HELD
@@ -317,8 +316,8 @@ def _tell_applied(application: Application, *, hold: Hold | None = None) -> None
         message = APPLICATION_AWAITING_CONSENT
     else:
         message = APPLICATION_CONFIRMED
-    notification_send(
-        user=student.user, message=message, params=params, url=reverse("bases:my-applications")
+    student_notification_send(
+        student=student, message=message, params=params, url=reverse("bases:my-applications")
     )
 
 
@@ -387,13 +386,12 @@ def waitlist_promote_next(*, session: Session) -> Application | None:
     candidate.save(update_fields=["status", "updated_at"])
     Session.objects.filter(pk=session.pk).update(taken=F("taken") + 1)
     audit_log_record(actor=None, action="application.promote", target=candidate)
-    if candidate.student.user_id:
-        notification_send(
-            user=candidate.student.user,
-            message=APPLICATION_PROMOTED,
-            params={"session": session_label(session)},
-            url=reverse("bases:my-applications"),
-        )
+    student_notification_send(
+        student=candidate.student,
+        message=APPLICATION_PROMOTED,
+        params={"session": session_label(session)},
+        url=reverse("bases:my-applications"),
+    )
     return candidate
 
 

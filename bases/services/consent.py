@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.models import User
-from portal.services import audit_log_record, notification_send, notification_send_bulk
+from portal.models import Role, User
+from portal.services import audit_log_record, notification_send_bulk
+from students.guardians import is_guardian_of, student_notification_send
 from students.models import Student, TeacherRole
 from students.policies import safety_policy_on
 
@@ -87,6 +88,14 @@ def _check_school_admin(*, user: User, student: Student) -> None:
         )
 
 
+def _check_guardian(*, user: User, student: Student) -> None:
+    if not is_guardian_of(user=user, student_id=student.pk):
+        raise BaseError(
+            _("Only a guardian linked to this student can give consent in the portal."),
+            code="not_authorised",
+        )
+
+
 def _go_ahead(application: Application) -> None:
     """Move an application waiting for consent on as if it were made now; tell the student."""
     from .applications import _lock_session, _take_seat, _tell_applied
@@ -121,12 +130,15 @@ def guardian_consent_record(
 ) -> GuardianConsent:
     """Record a guardian's consent for a student and a post; awaiting applications go ahead.
 
-    On paper, the student's school admin records it. Recording it twice changes nothing.
+    On paper, the student's school admin records it; in the portal, a guardian linked to the
+    student gives it. Recording it twice changes nothing.
     """
     from .applications import _lock_student
 
     if given_via == ConsentVia.PAPER:
         _check_school_admin(user=recorded_by, student=student)
+    else:
+        _check_guardian(user=recorded_by, student=student)
     student = _lock_student(student)
     consent = consent_live(student=student, post=post)
     if consent is not None:
@@ -142,7 +154,13 @@ def guardian_consent_record(
         actor=recorded_by,
         action="consent.record",
         target=consent,
-        data={"student_id": student.pk, "post_id": post.pk, "given_via": given_via},
+        data={
+            "student_id": student.pk,
+            "post_id": post.pk,
+            "given_via": given_via,
+            "by": recorded_by.get_full_name(),
+            "at": consent.given_at.isoformat(),
+        },
     )
     waiting = (
         Application.objects.select_for_update(of=("self",))
@@ -157,13 +175,19 @@ def guardian_consent_record(
 
 @transaction.atomic
 def guardian_consent_withdraw(*, consent: GuardianConsent, withdrawn_by: User) -> GuardianConsent:
-    """Withdraw a consent; the student's live applications for the post wait for consent again."""
+    """Withdraw a consent; the student's live applications for the post wait for consent again.
+
+    A linked guardian may withdraw any consent for their child (on paper or in the portal), and
+    so may the student's school admin.
+    """
     from .applications import _lock_student
 
     consent = GuardianConsent.objects.select_related("student__school_class", "post").get(
         pk=consent.pk
     )
-    if consent.given_via == ConsentVia.PAPER:
+    if withdrawn_by.role == Role.GUARDIAN:
+        _check_guardian(user=withdrawn_by, student=consent.student)
+    else:
         _check_school_admin(user=withdrawn_by, student=consent.student)
     _lock_student(consent.student)
     consent = GuardianConsent.objects.select_for_update().get(pk=consent.pk)
@@ -175,20 +199,24 @@ def guardian_consent_withdraw(*, consent: GuardianConsent, withdrawn_by: User) -
         actor=withdrawn_by,
         action="consent.withdraw",
         target=consent,
-        data={"student_id": consent.student_id, "post_id": consent.post_id},
+        data={
+            "student_id": consent.student_id,
+            "post_id": consent.post_id,
+            "by": withdrawn_by.get_full_name(),
+            "at": consent.withdrawn_at.isoformat(),
+        },
     )
     live = Application.objects.filter(
         student_id=consent.student_id, session__post_id=consent.post_id
     )
     _send_back_to_waiting(live, actor=withdrawn_by)
     student = consent.student
-    if student.user_id is not None:
-        notification_send(
-            user=student.user,
-            message=CONSENT_WITHDRAWN,
-            params={"title": consent.post.title},
-            url=reverse("bases:my-applications"),
-        )
+    student_notification_send(
+        student=student,
+        message=CONSENT_WITHDRAWN,
+        params={"title": consent.post.title},
+        url=reverse("bases:my-applications"),
+    )
     return consent
 
 
@@ -244,12 +272,11 @@ def post_consent_recheck(*, post: Post, changed_by: User) -> int:
         from .applications import session_label
 
         label = session_label(application.session)
-        if application.student.user_id is not None:
-            notification_send(
-                user=application.student.user,
-                message=APPLICATION_AWAITING_CONSENT,
-                params={"session": label},
-                url=reverse("bases:my-applications"),
-            )
+        student_notification_send(
+            student=application.student,
+            message=APPLICATION_AWAITING_CONSENT,
+            params={"session": label},
+            url=reverse("bases:my-applications"),
+        )
         tell_school_consent_awaited(application, label)
     return len(moved)

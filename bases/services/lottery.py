@@ -19,7 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.services import audit_log_record, notification_send
+from portal.services import audit_log_record
+from students.guardians import student_notification_send
 from students.progress import progress_for_students
 
 from ..errors import BaseError
@@ -119,14 +120,12 @@ def session_lottery_draw(*, session: Session, seed: int | None = None) -> list[A
     )
     label = session_label(session)
     for application in applications:
-        if application.student.user_id is None:
-            continue
         if application.status == ApplicationStatus.CONFIRMED:
             message = LOTTERY_CONFIRMED
         else:
             message = LOTTERY_WAITLISTED
-        notification_send(
-            user=application.student.user,
+        student_notification_send(
+            student=application.student,
             message=message,
             params={"session": label, "position": application.draw_position - confirmed},
             url=reverse("bases:my-applications"),

@@ -6,7 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import User
-from portal.services import audit_log_record, notification_send
+from portal.services import audit_log_record
+from students.guardians import student_notification_send
 from students.models import Student, TeacherAssignment, TeacherRole
 
 from ..errors import BaseError
@@ -49,11 +50,10 @@ def reliability_hold_lift(*, student: Student, lifted_by: User, reason: str) -> 
         target=student,
         data={"reason": reason, "held_until": hold.until.isoformat(), "no_shows": hold.no_shows},
     )
-    if student.user_id is not None:
-        notification_send(
-            user=student.user,
-            message=RELIABILITY_HOLD_LIFTED,
-            params={"reason": reason},
-            url=reverse("dashboards:dashboard-student"),
-        )
+    student_notification_send(
+        student=student,
+        message=RELIABILITY_HOLD_LIFTED,
+        params={"reason": reason},
+        url=reverse("dashboards:dashboard-student"),
+    )
     return lift

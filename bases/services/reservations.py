@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.models import User
-from portal.services import audit_log_record, notification_send
+from portal.services import audit_log_record
+from students.guardians import student_notification_send
 from students.models import SchoolClass, Student, TeacherAssignment, TeacherRole
 
 from ..errors import BaseError
@@ -130,13 +131,12 @@ def class_reservation_name(
         status=ApplicationStatus.CONFIRMED,
     )
     audit_log_record(actor=named_by, action="reservation.name", target=application)
-    if student.user_id is not None:
-        notification_send(
-            user=student.user,
-            message=RESERVATION_NAMED,
-            params={"session": session_label(session)},
-            url=reverse("bases:my-applications"),
-        )
+    student_notification_send(
+        student=student,
+        message=RESERVATION_NAMED,
+        params={"session": session_label(session)},
+        url=reverse("bases:my-applications"),
+    )
     return application
 
 

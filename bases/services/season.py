@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import User
-from portal.services import audit_log_record, notification_send
+from portal.services import audit_log_record
+from students.guardians import student_notification_send
 
 from ..errors import BaseError
 from ..messages import APPLICATION_REMOVED, SESSION_CANCELLED, SESSION_CHANGED
@@ -61,13 +62,12 @@ def _check_changeable(session: Session) -> None:
 
 def _tell(applications, *, message, params: dict) -> None:
     for application in applications:
-        if application.student.user_id is not None:
-            notification_send(
-                user=application.student.user,
-                message=message,
-                params=params,
-                url=reverse("bases:my-applications"),
-            )
+        student_notification_send(
+            student=application.student,
+            message=message,
+            params=params,
+            url=reverse("bases:my-applications"),
+        )
 
 
 def _live_applications(session: Session) -> list[Application]:

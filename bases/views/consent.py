@@ -1,4 +1,5 @@
-"""The school admin's page of applications waiting for a guardian's consent on paper."""
+"""Consent pages: the school admin's (applications waiting for a paper form) and the
+guardian's own (consent given in the portal); both call `bases.services.consent`."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -12,7 +13,7 @@ from portal.roles import role_required
 from students.selectors import student_list_for_user
 
 from ..errors import BaseError
-from ..models import Application, ApplicationStatus, GuardianConsent
+from ..models import Application, ApplicationStatus, ConsentVia, GuardianConsent
 from ..services.consent import guardian_consent_record, guardian_consent_withdraw
 
 PER_PAGE = 20
@@ -82,3 +83,56 @@ def consent_withdraw_view(request: HttpRequest, consent_id: int) -> HttpResponse
             % {"name": consent.student.name, "title": consent.post.title},
         )
     return redirect("bases:consents-awaiting")
+
+
+# ------------------------------------------------------------------------------
+# The guardian's own consent page: the same service, given_via=guardian
+# ------------------------------------------------------------------------------
+# `student_list_for_user` keeps a guardian to their own children, so `_awaiting` and
+# `_consents` serve both pages.
+@role_required(Role.GUARDIAN)
+def guardian_consents(request: HttpRequest) -> HttpResponse:
+    """What waits for the guardian's consent, and the consents given, with a way to withdraw."""
+    awaiting = Paginator(_awaiting(request.user), PER_PAGE).get_page(request.GET.get("page"))
+    consents = Paginator(_consents(request.user), PER_PAGE).get_page(request.GET.get("given"))
+    return render(request, "bases/guardian_consents.html", {"page": awaiting, "consents": consents})
+
+
+@require_POST
+@role_required(Role.GUARDIAN)
+def guardian_consent_give_view(request: HttpRequest, application_id: int) -> HttpResponse:
+    application = get_object_or_404(_awaiting(request.user), pk=application_id)
+    try:
+        guardian_consent_record(
+            student=application.student,
+            post=application.session.post,
+            recorded_by=request.user,
+            given_via=ConsentVia.GUARDIAN,
+        )
+    except BaseError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        application.refresh_from_db()
+        messages.success(
+            request,
+            _("Thank you. Consent given for %(name)s: the application is now %(status)s.")
+            % {"name": application.student.name, "status": application.get_status_display()},
+        )
+    return redirect("bases:guardian-consents")
+
+
+@require_POST
+@role_required(Role.GUARDIAN)
+def guardian_consent_withdraw_view(request: HttpRequest, consent_id: int) -> HttpResponse:
+    consent = get_object_or_404(_consents(request.user), pk=consent_id)
+    try:
+        guardian_consent_withdraw(consent=consent, withdrawn_by=request.user)
+    except BaseError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("Consent withdrawn for %(name)s; their applications for %(title)s wait again.")
+            % {"name": consent.student.name, "title": consent.post.title},
+        )
+    return redirect("bases:guardian-consents")

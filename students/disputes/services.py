@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from portal.models import User
 from portal.services import audit_log_record, notification_send
 
+from ..guardians import student_notification_send
 from ..messages import (
     DISPUTE_ABOUT_YOUR_RECORD,
     DISPUTE_CORRECTED,
@@ -121,10 +122,9 @@ def dispute_raise(*, record: PracticeRecord, raised_by: User, reason: str) -> Di
             params={"record": label, "name": record.student.name},
             url=url,
         )
-    student_user = record.student.user
-    if student_user is not None and student_user.pk != raised_by.pk:
-        notification_send(
-            user=student_user,
+    if record.student.user_id != raised_by.pk:
+        student_notification_send(
+            student=record.student,
             message=DISPUTE_ABOUT_YOUR_RECORD,
             params={"who": raised_by.get_full_name(), "record": label},
             url=url,
@@ -177,14 +177,13 @@ def reflection_dispute_raise(*, reflection: Reflection, raised_by: User, reason:
             params={"record": label, "name": record.student.name},
             url=url,
         )
-    if record.student.user is not None:
-        # The student is not told who objected: a classmate may have.
-        notification_send(
-            user=record.student.user,
-            message=REFLECTION_DISPUTE_ABOUT_YOURS,
-            params={"record": label},
-            url=url,
-        )
+    # The student is not told who objected: a classmate may have.
+    student_notification_send(
+        student=record.student,
+        message=REFLECTION_DISPUTE_ABOUT_YOURS,
+        params={"record": label},
+        url=url,
+    )
     return dispute
 
 
@@ -262,11 +261,12 @@ def _finish_answer(
             DisputeStatus.REVOKED: DISPUTE_REVOKED,
         }[status]
     params = {"record": record_label(record), "reason": reason}
-    told = set()
-    for user in (dispute.raised_by, record.student.user):
-        if user is not None and user.pk not in told:
-            told.add(user.pk)
-            notification_send(user=user, message=message, params=params, url=record_url(record))
+    raiser = dispute.raised_by
+    if raiser is not None and raiser.pk != record.student.user_id:
+        notification_send(user=raiser, message=message, params=params, url=record_url(record))
+    student_notification_send(
+        student=record.student, message=message, params=params, url=record_url(record)
+    )
     return dispute
 
 

@@ -1,6 +1,7 @@
 """Every model of the students app, importable as `students.models.<Name>` (migrations and
 other apps use that path)."""
 
+from .guardians import GuardianCode, Guardianship
 from .ledger import (
     Certificate,
     Dispute,
@@ -66,6 +67,8 @@ __all__ = [
     "PlatformImportStatus",
     "PlatformRecord",
     "PlatformRecordStatus",
+    "GuardianCode",
+    "Guardianship",
     "COMMENT_MAX_CHARS",
     "REFLECTION_MAX_CHARS",
     "REFLECTION_MAX_PHOTOS",

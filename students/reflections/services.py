@@ -13,9 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import User
-from portal.services import audit_log_record, notification_send
+from portal.services import audit_log_record
 from portal.uploads import CleanImage
 
+from ..guardians import student_notification_send
 from ..messages import (
     REFLECTION_COMMENTED,
     REFLECTION_TYPICAL,
@@ -225,14 +226,12 @@ def reflection_comment_add(*, reflection: Reflection, author: User, text: str) -
         target=reflection,
         data={"record": record.pk, "comment": comment.pk, "text": text},
     )
-    student_user = record.student.user
-    if student_user is not None:
-        notification_send(
-            user=student_user,
-            message=REFLECTION_COMMENTED,
-            params={"who": author.get_full_name(), "record": record_label(record), "text": text},
-            url=record_url(record),
-        )
+    student_notification_send(
+        student=record.student,
+        message=REFLECTION_COMMENTED,
+        params={"who": author.get_full_name(), "record": record_label(record), "text": text},
+        url=record_url(record),
+    )
     return comment
 
 
@@ -250,13 +249,12 @@ def _lock_for_head_teacher(
 
 
 def _tell(record: PracticeRecord, message) -> None:
-    if record.student.user is not None:
-        notification_send(
-            user=record.student.user,
-            message=message,
-            params={"record": record_label(record)},
-            url=record_url(record),
-        )
+    student_notification_send(
+        student=record.student,
+        message=message,
+        params={"record": record_label(record)},
+        url=record_url(record),
+    )
 
 
 @transaction.atomic

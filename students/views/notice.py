@@ -46,7 +46,7 @@ NOTICE_PER_PAGE = 50
 RECORDS_PER_PAGE = 50
 NOTICE_ROLES = (Role.STUDENT, Role.HEAD_TEACHER, Role.SCHOOL_ADMIN, Role.COORDINATOR)
 ANSWER_ROLES = (Role.COORDINATOR, Role.SCHOOL_ADMIN)
-VIEWER_ROLES = (*NOTICE_ROLES, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+VIEWER_ROLES = (*NOTICE_ROLES, Role.DISTRICT_ADMIN, Role.CITY_ADMIN, Role.GUARDIAN)
 
 
 @role_required(*NOTICE_ROLES)
@@ -110,9 +110,13 @@ def _notice_reflections(request: HttpRequest, school) -> dict:
 @role_required(Role.STUDENT)
 def my_records(request: HttpRequest) -> HttpResponse:
     """A student's own records with their state, and whether a dispute is open."""
+    return records_page(request, PracticeRecord.objects.filter(student__user=request.user))
+
+
+def records_page(request: HttpRequest, records, *, student=None) -> HttpResponse:
+    """The records page of the student (or, with `student`, of a guardian's child)."""
     records = (
-        PracticeRecord.objects.filter(student__user=request.user)
-        .select_related("category")
+        records.select_related("category")
         .annotate(
             open_dispute=Exists(
                 Dispute.objects.filter(record=OuterRef("pk"), status=DisputeStatus.OPEN)
@@ -124,7 +128,9 @@ def my_records(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(records, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
-        request, "students/my_records.html", {"page": page, "today": timezone.localdate()}
+        request,
+        "students/my_records.html",
+        {"page": page, "today": timezone.localdate(), "child": student},
     )
 
 

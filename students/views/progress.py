@@ -13,12 +13,13 @@ TEACHER_ROLES = (Role.HEAD_TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role
 
 
 @require_GET
-@role_required(*TEACHER_ROLES)
+@role_required(*TEACHER_ROLES, Role.GUARDIAN)
 def student_progress(request: HttpRequest, student_id: int) -> HttpResponse:
     student = student_get_for_user(user=request.user, student_id=student_id)
     context = progress_context(student=student)
     context.update(
         student=student,
         can_issue=request.user.role in (Role.HEAD_TEACHER, Role.SCHOOL_ADMIN),
+        is_guardian=request.user.role == Role.GUARDIAN,
     )
     return render(request, "students/student_progress.html", context)

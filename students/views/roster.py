@@ -30,6 +30,7 @@ from portal.uploads import (
 )
 
 from ..login_slips import (
+    class_guardian_slips_issue,
     class_login_slips_issue,
     class_logins_pending,
     district_admins,
@@ -269,6 +270,26 @@ def class_login_slips(request: HttpRequest, class_id: int) -> HttpResponse:
         slips,
         _class_title(school_class),
         f"login-slips-{school_class.school.code}-{school_class.entry_year}-{school_class.number}",
+    )
+
+
+@require_POST
+@role_required(*SLIP_ROLES)
+def class_guardian_slips(request: HttpRequest, class_id: int) -> HttpResponse:
+    """Guardian slips as a PDF: a fresh guardian code for each student with no guardian yet."""
+    school_class = school_class_get_for_user(user=request.user, school_class_id=class_id)
+    slips = class_guardian_slips_issue(school_class=school_class, issued_by=request.user)
+    audit_log_record(
+        actor=request.user,
+        action="guardian_code.slips_print",
+        target=school_class,
+        data={"slips": len(slips)},
+    )
+    return _slips_pdf(
+        request,
+        slips,
+        _class_title(school_class),
+        f"guardian-slips-{school_class.school.code}-{school_class.entry_year}-{school_class.number}",
     )
 
 

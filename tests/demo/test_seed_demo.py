@@ -200,6 +200,18 @@ class TestSeedDemo:
             status=RecordStatus.FINAL, notice_ends_on__gte=timezone.localdate()
         ).exists()
 
+    def test_the_demo_guardian_has_the_demo_student_and_a_consent_to_give(self, seeded):
+        from students.guardians import children_of
+        from students.selectors import student_list_for_user
+
+        guardian = User.objects.get(username="guardian")
+        student = User.objects.get(username="student").student
+        assert list(children_of(guardian=guardian)) == [student]
+        assert list(student_list_for_user(user=guardian)) == [student]
+        assert Application.objects.filter(
+            student=student, status=ApplicationStatus.AWAITING_CONSENT
+        ).exists()
+
     def test_each_demo_login_has_its_role(self, seeded):
         roles = dict(User.objects.values_list("username", "role"))
         assert {username: roles.get(username) for username, *_ in DEMO_LOGINS} == {
@@ -209,6 +221,7 @@ class TestSeedDemo:
             "school_admin": Role.SCHOOL_ADMIN,
             "district_admin": Role.DISTRICT_ADMIN,
             "city_admin": Role.CITY_ADMIN,
+            "guardian": Role.GUARDIAN,
         }
         assert all(User.objects.get(username=username).full_name for username, *_ in DEMO_LOGINS)
         city_admin = User.objects.get(username="city_admin")

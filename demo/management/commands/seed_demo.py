@@ -26,6 +26,7 @@ from portal.models import Role, User
 from portal.uploads import read_image
 from students.models import (
     Category,
+    Guardianship,
     PracticeRecord,
     RecordStatus,
     Reflection,
@@ -78,6 +79,7 @@ class DemoSeeder(DemoActivities, DemoSafety):
         self.seed_users()
         self.seed_schools()
         self.seed_students()
+        self.seed_guardians()
         self.seed_bases()
         self.seed_posts()
         self.seed_scopes()
@@ -169,6 +171,12 @@ class DemoSeeder(DemoActivities, DemoSafety):
             .order_by("student_number")
         )
         self.demo_student = next(s for s in self.students if s.student_number == demo_number)
+
+    def seed_guardians(self) -> None:
+        """The demo guardian, linked to the demo student (as if they had used the slip's code)."""
+        Guardianship.objects.get_or_create(
+            guardian=self.users[Role.GUARDIAN], student=self.demo_student, ended_at=None
+        )
 
     # -- bases and posts ------------------------------------------------------------------
     def seed_bases(self) -> None:
