@@ -61,7 +61,8 @@ class TestTheHold:
         until = timezone.localtime(in_days(-3) + timedelta(days=30)).strftime("%Y-%m-%d %H:%M")
 
         before = client.get(reverse("bases:post-detail", args=[session.post_id]))
-        assert "waiting list" in before.content.decode() and until in before.content.decode()
+        shown = before.content.decode()
+        assert "只能进入候补名单" in shown and until in shown
 
         after = client.post(reverse("bases:session-apply", args=[session.pk]), follow=True)
         application = Application.objects.get(student=student, session=session)
@@ -69,7 +70,7 @@ class TestTheHold:
         session.refresh_from_db()
         assert session.taken == 0  # the seats stay free for others
         page = after.content.decode()
-        assert "3 no-shows" in page and until in page
+        assert "缺席 3 次" in page and until in page
         told = Notification.objects.get(user=student.user, code="application.waitlisted_held")
         assert until in told.message
         entry = AuditLog.objects.get(action="application.create", object_id=str(application.pk))
@@ -151,7 +152,7 @@ class TestTheFigure:
         page = client.get(reverse("dashboards:dashboard-student")).content.decode()
         assert 'data-testid="reliability-score">90<' in page
         assert no_show.session.post.title in page
-        assert "No-show" in page
+        assert "缺席" in page
 
 
 class TestLifting:
