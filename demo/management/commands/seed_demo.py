@@ -64,6 +64,7 @@ class DemoSeeder(DemoActivities):
         records = self.seed_sessions()
         records += self.seed_school_activities()
         self.settle_notice(records)
+        self.seed_reliability()
 
     # -- people and schools ---------------------------------------------------------------
     def seed_users(self) -> None:
