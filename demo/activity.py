@@ -86,11 +86,11 @@ class DemoActivities:
             day = self.today - timedelta(days=12)
             for reason, notice in ((LATE_CANCEL_REASON, 6), (EARLY_CANCEL_REASON, 24 * 5)):
                 day = max(day, year_start)
-                starts_at = at(day, time(18, 30))
+                starts_at = at(day, SLOTS[1][0])
                 Session.objects.create(
                     post=closed[0].post,
                     starts_at=starts_at,
-                    ends_at=at(day, time(20, 30)),
+                    ends_at=at(day, SLOTS[1][1]),
                     capacity=10,
                     applications_open_at=starts_at - timedelta(days=21),
                     applications_close_at=starts_at - timedelta(days=1),
