@@ -31,6 +31,9 @@ from students.services import RecordFacts, practice_record_upsert
 from . import data
 from .calendar import SHANGHAI, SLOTS, Planned, at, pick_slots
 
+LATE_CANCEL_REASON = "场馆临时检修"
+EARLY_CANCEL_REASON = "台风预警，提前取消"
+
 
 class DemoActivities:
     """The seeder's sessions, applications, attendance and ledger records."""
@@ -60,6 +63,68 @@ class DemoActivities:
         attendances = self.plan_attendance(planned)
         Attendance.objects.bulk_create(attendances)
         return self.record_attendance(attendances)
+
+    def seed_reliability(self) -> None:
+        """Figures worth reading on the demo base (two rosters closed late, a session called off
+        late and one early) and a late cancellation beside the demo student's no-show."""
+        if Session.objects.filter(cancel_reason=LATE_CANCEL_REASON).exists():
+            return
+        coordinator = self.users[Role.COORDINATOR]
+        year_start = date(self.school_year, 9, 1)  # the figures shown are this school year's
+        closed = list(
+            Session.objects.filter(
+                post__base__code=data.DEMO_BASE_CODE,
+                starts_at__gte=at(year_start, time(0)),
+                attendance_closed_at__isnull=False,
+                cancelled_at__isnull=True,
+            ).order_by("starts_at")[:2]
+        )
+        for session in closed:
+            session.attendance_closed_at = min(session.ends_at + timedelta(hours=30), self.now)
+        Session.objects.bulk_update(closed, ["attendance_closed_at"])
+        if closed:
+            day = self.today - timedelta(days=12)
+            for reason, notice in ((LATE_CANCEL_REASON, 6), (EARLY_CANCEL_REASON, 24 * 5)):
+                day = max(day, year_start)
+                starts_at = at(day, SLOTS[1][0])
+                Session.objects.create(
+                    post=closed[0].post,
+                    starts_at=starts_at,
+                    ends_at=at(day, SLOTS[1][1]),
+                    capacity=10,
+                    applications_open_at=starts_at - timedelta(days=21),
+                    applications_close_at=starts_at - timedelta(days=1),
+                    cancel_cutoff_at=starts_at - timedelta(hours=24),
+                    cancelled_at=starts_at - timedelta(hours=notice),
+                    cancelled_by=coordinator,
+                    cancel_reason=reason,
+                )
+                day -= timedelta(days=7)
+        demo = self.demo_student
+        mine = list(
+            Application.objects.filter(student=demo).values_list(
+                "session__starts_at", "session__ends_at"
+            )
+        )
+        candidates = (
+            Session.objects.filter(
+                attendance_closed_at__isnull=False,
+                cancelled_at__isnull=True,
+                starts_at__gte=self.now - timedelta(days=30),
+            )
+            .exclude(applications__student=demo)
+            .order_by("starts_at", "pk")
+        )
+        for session in candidates:
+            if all(session.ends_at <= s or session.starts_at >= e for s, e in mine):
+                Application.objects.create(
+                    student=demo,
+                    session=session,
+                    status=ApplicationStatus.CANCELLED,
+                    cancelled_from=ApplicationStatus.CONFIRMED,
+                    cancelled_at=session.starts_at - timedelta(hours=3),
+                )
+                break
 
     def plan_sessions(self, rng: random.Random, post: Post) -> list[Planned]:
         demo = post.base.code == data.DEMO_BASE_CODE

@@ -42,6 +42,7 @@ from students.models import (
     TeacherAssignment,
     TeacherRole,
 )
+from students.progress import school_year_of
 
 # One worker of a parallel run seeds once for the whole module (tests/conftest.py).
 pytestmark = [pytest.mark.django_db, pytest.mark.long]
@@ -266,6 +267,22 @@ class TestSeedDemo:
         assert typical.typical_marked_by.username == "teacher"
         assert typical.photos.count() == 1 and typical.comments.count() == 1
         assert reflections.filter(is_typical=False).count() == 1
+
+    def test_the_demo_shows_a_students_reliability_and_a_bases_figures(self, seeded):
+        from bases.base_review import base_figures
+        from bases.reliability import student_reliability
+        from demo.data import DEMO_BASE_CODE
+
+        student = Student.objects.get(user__username="student")
+        reliability = student_reliability(student_id=student.pk)
+        assert {e.kind for e in reliability.events} == {"no_show", "late_cancel"}
+        assert 0 < reliability.score < 100 and reliability.hold is None
+        base = Base.objects.filter(code=DEMO_BASE_CODE)
+        year = school_year_of(timezone.localdate())
+        _rules, [figures] = base_figures(bases=base, year=year, active_only=False)
+        assert figures.recorded_on_time < figures.sessions_due
+        assert figures.cancelled == 2 and figures.cancelled_late == 1
+        assert figures.seats_settled > 0
 
     def test_a_second_run_creates_nothing(self, seeded):
         assert seeded.after_second == seeded.after_first

@@ -88,6 +88,7 @@ class DemoSeeder(DemoActivities, DemoSafety):
         self.settle_notice(records)
         self.seed_safety()
         self.seed_reflections()
+        self.seed_reliability()
 
     # -- people and schools ---------------------------------------------------------------
     def seed_users(self) -> None:
