@@ -21,6 +21,7 @@ from .models import (
     Coordinator,
     GuardianConsent,
     Post,
+    ReliabilityHoldLift,
     SchoolContract,
     Session,
 )
@@ -238,3 +239,12 @@ class AttendanceImportAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     list_select_related = ("base",)
     search_fields = ("base__name", "original_name")
+
+
+@admin.register(ReliabilityHoldLift)
+class ReliabilityHoldLiftAdmin(ReadOnlyAdmin):
+    """View-only: a head teacher lifts a hold on their class's page (audited, the student told)."""
+
+    list_display = ("student", "lifted_by", "lifted_at", "reason")
+    list_select_related = ("student", "lifted_by")
+    search_fields = ("student__student_number", "student__name")

@@ -16,6 +16,8 @@ from .models import (
     Dispute,
     GuardianCode,
     Guardianship,
+    PlatformImport,
+    PlatformRecord,
     PracticeRecord,
     PracticeRecordVersion,
     RecordOrigin,
@@ -216,6 +218,26 @@ class RosterImportAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     list_select_related = ("school",)
     search_fields = ("school__name", "school__code", "original_name")
+
+
+@admin.register(PlatformImport)
+class PlatformImportAdmin(ReadOnlyAdmin):
+    """View-only: a school admin or a student uploads another platform's records, then confirms."""
+
+    list_display = ("school", "platform", "original_name", "status", "row_count", "created_at")
+    list_filter = ("platform", "status")
+    list_select_related = ("school",)
+    search_fields = ("school__name", "original_name", "sha256")
+
+
+@admin.register(PlatformRecord)
+class PlatformRecordAdmin(ReadOnlyAdmin):
+    """View-only: each row taken from another platform, with its provenance and the decision."""
+
+    list_display = ("platform", "original_id", "student", "started_at", "minutes", "status")
+    list_filter = ("platform", "status")
+    list_select_related = ("student",)
+    search_fields = ("original_id", "student__student_number", "student__name")
 
 
 @admin.register(SchoolYearClose)

@@ -33,6 +33,7 @@ from ..models import (
     Post,
     Session,
 )
+from ..reliability import student_reliability
 
 
 def consent_needed(*, session: Session) -> bool:
@@ -105,11 +106,13 @@ def _go_ahead(application: Application) -> None:
     if session.cancelled_at is not None or session.starts_at <= now:
         return
     reservation = application.reservation
+    # As when applying: a student held back by the reliability rule waits for a first-come seat.
+    hold = student_reliability(student_id=application.student_id, now=now).hold
     if reservation is not None and reservation.released_at is None:
         status = ApplicationStatus.CONFIRMED  # the class's seat, still held for this student
     elif session.allocation == Allocation.LOTTERY and session.lottery_drawn_at is None:
         status = ApplicationStatus.PENDING
-    elif session.allocation == Allocation.FIRST_COME and _take_seat(session):
+    elif session.allocation == Allocation.FIRST_COME and hold is None and _take_seat(session):
         status = ApplicationStatus.CONFIRMED
     else:
         status = ApplicationStatus.WAITLISTED
@@ -121,7 +124,7 @@ def _go_ahead(application: Application) -> None:
         target=application,
         data={"status": status},
     )
-    _tell_applied(application)
+    _tell_applied(application, hold=hold)
 
 
 @transaction.atomic

@@ -253,6 +253,24 @@ class TestConsent:
         entry = AuditLog.objects.get(action="consent.record")
         assert entry.actor == school_admin
 
+    def test_a_student_held_back_by_the_reliability_rule_still_waits_once_consent_comes(
+        self, overnight_session, student, school_admin, make_no_show
+    ):
+        for days_ago in (5, 6, 7):
+            make_no_show(student, days_ago=days_ago)
+        application = application_apply(student=student, session=overnight_session)
+        assert application.status == ApplicationStatus.AWAITING_CONSENT
+        guardian_consent_record(
+            student=student, post=overnight_session.post, recorded_by=school_admin
+        )
+        application.refresh_from_db()
+        assert application.status == ApplicationStatus.WAITLISTED  # as if applied now: held
+        overnight_session.refresh_from_db()
+        assert overnight_session.taken == 0
+        assert Notification.objects.filter(
+            user=student.user, code="application.waitlisted_held"
+        ).exists()
+
     def test_with_consent_already_given_applying_confirms_at_once(
         self, overnight_session, student, school_admin
     ):
