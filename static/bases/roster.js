@@ -380,11 +380,18 @@
     return parts.length === 2 ? Number(parts[0]) * 60 + Number(parts[1]) : NaN;
   }
 
+  /* Minutes from the session's start to a clock time (HH:MM), for a session that may run past
+   * midnight: a time more than 12 hours before the start is one of the next day. */
+  function sinceStart(hhmm) {
+    var minutes = toMinutes(hhmm) - toMinutes(STARTS);
+    return minutes < -720 ? minutes + 1440 : minutes;
+  }
+
   /* Minutes a check-out now would credit, from the row's check-in time (NaN if unknown). */
   function creditedNow(id) {
     var s = shown(rows[id], pendingTimes(load())[id]);
-    var start = Math.max(toMinutes(s.in), toMinutes(STARTS));
-    var end = Math.min(toMinutes(hm(isoNow())), toMinutes(ENDS));
+    var start = Math.max(sinceStart(s.in), 0);
+    var end = Math.min(sinceStart(hm(isoNow())), sinceStart(ENDS));
     return Math.max(0, end - start);
   }
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from evaluation_export import tasks
@@ -103,10 +103,18 @@ def test_a_transient_delivery_failure_is_retried_by_a_real_worker_after_its_wait
         settings.EVALUATION_EXPORT_ENDPOINT = receiver.url
         started = time.monotonic()
         tasks.export_batch_deliver.delay(batch_id=batch.pk)
-        assert wait_until(
-            lambda: ExportBatch.objects.filter(pk=batch.pk, delivered_at__isnull=False).exists(),
-            timeout=60,
-        ), f"the worker did not deliver the batch on {app.conf.broker_url}"
+
+        def delivered() -> bool:
+            try:
+                return ExportBatch.objects.filter(pk=batch.pk, delivered_at__isnull=False).exists()
+            except OperationalError:
+                # SQLite's shared in-memory test database: the worker's thread is writing the
+                # table this very moment ("database table is locked"); look again.
+                return False
+
+        assert wait_until(delivered, timeout=60), (
+            f"the worker did not deliver the batch on {app.conf.broker_url}"
+        )
         waited = time.monotonic() - started
     batch.refresh_from_db()
     assert len(receiver.requests) == 2
