@@ -42,15 +42,17 @@ def policy_for_entry_year(*, entry_year: int) -> RequirementPolicy:
     return PolicyBook().for_entry_year(entry_year)
 
 
+def _in_force_on(policies: list, day: date):
+    """Of policies effective by date (sorted by `effective_from`), the one in force on `day`: the
+    latest effective on or before it; a day before every policy falls under the earliest one."""
+    earlier = [policy for policy in policies if policy.effective_from <= day]
+    return earlier[-1] if earlier else (policies[0] if policies else None)
+
+
 def reliability_policy_on(day: date) -> ReliabilityPolicy:
-    """The reliability policy in force on `day`: one query."""
-    policy = (
-        ReliabilityPolicy.objects.filter(effective_from__lte=day)
-        .order_by("-effective_from")
-        .first()
-        or ReliabilityPolicy.objects.order_by("effective_from").first()
-    )
-    return policy or ReliabilityPolicy(effective_from=day)
+    """The reliability policy in force on `day` (one query); the model's defaults if none."""
+    policies = list(ReliabilityPolicy.objects.order_by("effective_from"))
+    return _in_force_on(policies, day) or ReliabilityPolicy(effective_from=day)
 
 
 class SafetyPolicyBook:
@@ -62,10 +64,10 @@ class SafetyPolicyBook:
     def on(self, day: date) -> SafetyPolicy:
         """The safety policy in force on `day` (Asia/Shanghai): the latest effective on or
         before it; a day before every policy falls under the earliest one."""
-        if not self.policies:
+        policy = _in_force_on(self.policies, day)
+        if policy is None:
             raise SafetyPolicy.DoesNotExist("No safety policy is configured.")
-        earlier = [p for p in self.policies if p.effective_from <= day]
-        return earlier[-1] if earlier else self.policies[0]
+        return policy
 
 
 def safety_policy_on(*, day: date) -> SafetyPolicy:

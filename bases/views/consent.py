@@ -71,6 +71,11 @@ def consent_record_view(request: HttpRequest, application_id: int) -> HttpRespon
 @require_POST
 @role_required(Role.SCHOOL_ADMIN)
 def consent_withdraw_view(request: HttpRequest, consent_id: int) -> HttpResponse:
+    return _withdraw(request, consent_id, back_to="bases:consents-awaiting")
+
+
+def _withdraw(request: HttpRequest, consent_id: int, *, back_to: str) -> HttpResponse:
+    """Withdraw a consent the user may see (the school's, or a guardian's own children's)."""
     consent = get_object_or_404(_consents(request.user), pk=consent_id)
     try:
         guardian_consent_withdraw(consent=consent, withdrawn_by=request.user)
@@ -82,7 +87,7 @@ def consent_withdraw_view(request: HttpRequest, consent_id: int) -> HttpResponse
             _("Consent withdrawn for %(name)s; their applications for %(title)s wait again.")
             % {"name": consent.student.name, "title": consent.post.title},
         )
-    return redirect("bases:consents-awaiting")
+    return redirect(back_to)
 
 
 # ------------------------------------------------------------------------------
@@ -124,15 +129,4 @@ def guardian_consent_give_view(request: HttpRequest, application_id: int) -> Htt
 @require_POST
 @role_required(Role.GUARDIAN)
 def guardian_consent_withdraw_view(request: HttpRequest, consent_id: int) -> HttpResponse:
-    consent = get_object_or_404(_consents(request.user), pk=consent_id)
-    try:
-        guardian_consent_withdraw(consent=consent, withdrawn_by=request.user)
-    except BaseError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(
-            request,
-            _("Consent withdrawn for %(name)s; their applications for %(title)s wait again.")
-            % {"name": consent.student.name, "title": consent.post.title},
-        )
-    return redirect("bases:guardian-consents")
+    return _withdraw(request, consent_id, back_to="bases:guardian-consents")
