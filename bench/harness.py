@@ -27,20 +27,32 @@ from django.db import connection
 @dataclass(frozen=True)
 class Goal:
     """Times: `portal <= max_ratio * baseline + allowance`. Rates: `portal >= min_ratio *
-    baseline`. A goal with neither is only reported."""
+    baseline`. `max_value` caps the portal's own figure (city completion: 1 s wall) and
+    `detail_max` caps figures of the scenario's details (the listing's p95 in ms); every part
+    must hold. A goal with no ratio is only reported."""
 
     text: str
     max_ratio: float | None = None
     min_ratio: float | None = None
     allowance: float = 0.0  # in the scenario's unit, e.g. the 30 ms of rendering a report
+    max_value: float | None = None
+    detail_max: tuple[tuple[str, float], ...] = ()
 
-    def met(self, portal: float | None, baseline: float | None) -> bool | None:
+    def met(
+        self, portal: float | None, baseline: float | None, details: dict | None = None
+    ) -> bool | None:
         if portal is None or not baseline:
             return None
         if self.max_ratio is None and self.min_ratio is None:
             return None
         if self.max_ratio is not None and portal > self.max_ratio * baseline + self.allowance:
             return False
+        if self.max_value is not None and portal > self.max_value:
+            return False
+        for key, cap in self.detail_max:
+            value = (details or {}).get(key)
+            if value is None or value > cap:
+                return False
         return not (self.min_ratio is not None and portal < self.min_ratio * baseline)
 
 
@@ -99,7 +111,7 @@ def run_scenario(item: Scenario, ctx: Context) -> dict:
         "unit": result.get("unit", item.unit),
         "ratio": ratio,
         "goal": item.goal.text,
-        "met": item.goal.met(portal, baseline),
+        "met": item.goal.met(portal, baseline, result.get("details")),
         "correct": bool(result.get("correct")),
         "seconds": round(time.perf_counter() - started, 2),
         "load_average": {"before": load_before, "after": load_average()},

@@ -193,7 +193,7 @@ def clear(session_ids) -> None:
 
 
 @scenario(
-    "scan ingest", goal=Goal("≥ 0.3× bare INSERT … ON CONFLICT", min_ratio=0.3), unit="rows/s"
+    "scan ingest", goal=Goal("≥ 0.5× bare INSERT … ON CONFLICT", min_ratio=0.5), unit="rows/s"
 )
 def scan_ingest(ctx: Context) -> dict:
     params = raw_params()
