@@ -58,9 +58,8 @@ def _chunks(items: list, size: int = QUERY_CHUNK) -> Iterator[list]:
 class _Checker:
     """Checks all rows with a fixed number of queries per 500 rows, whatever the file."""
 
-    def __init__(self, *, base: Base, rows: list[SheetRow], now: datetime):
+    def __init__(self, *, base: Base, now: datetime):
         self.base = base
-        self.rows = rows
         self.now = now
         self.errors: list[RowError] = []
         self.failed: set[int] = set()
@@ -70,7 +69,8 @@ class _Checker:
         self.failed.add(row)
 
     # -- what the database knows ---------------------------------------------------------
-    def load(self, parsed: list[Parsed]) -> None:
+    def resolve(self, parsed: list[Parsed]) -> None:
+        """The students and sessions the rows name (the preview; confirming has their ids)."""
         numbers = sorted({p.student_number for p in parsed if p.student_number})
         self.students: dict[str, Student] = {}
         for chunk in _chunks(numbers):
@@ -83,24 +83,42 @@ class _Checker:
                 Session.objects.filter(pk__in=chunk).select_related("post__base").order_by()
             ):
                 self.sessions[session.pk] = session
-        own = [pk for pk, s in self.sessions.items() if s.post.base_id == self.base.pk]
-        student_ids = sorted({s.pk for s in self.students.values()})
-        self.confirmed: set[tuple[int, int]] = set()
+
+    def load_roster(self, planned: list[PlannedRow]) -> None:
+        """Who is on the sessions' rosters, what is recorded already, and the scans' nonces."""
+        own = sorted({row.session.pk for row in planned})
+        student_ids = sorted({row.student.pk for row in planned})
+        # (session id, student id) -> the application attendance links to, as the scans do.
+        self.confirmed: dict[tuple[int, int], int] = {}
         self.attendance: dict[tuple[int, int], Attendance] = {}
+        self.digests: dict[str, str] = {}
+        self.scanned: set[tuple[int, int]] = set()
         for chunk in _chunks(student_ids):
-            self.confirmed |= set(
+            for key in (
                 Application.objects.filter(
                     session_id__in=own,
                     student_id__in=chunk,
                     status__in=ON_SESSION_STATUSES,
                 )
-                .order_by()
-                .values_list("session_id", "student_id")
-            )
+                .order_by("created_at", "id")
+                .values_list("session_id", "student_id", "id")
+            ):
+                self.confirmed.setdefault(key[:2], key[2])
             for attendance in Attendance.objects.filter(
                 session_id__in=own, student_id__in=chunk
             ).order_by():
                 self.attendance[(attendance.session_id, attendance.student_id)] = attendance
+        # A row's nonces name its session, so its scans, if recorded, are the session's. (A
+        # nonce used at another session for something else fails the insert and the import is
+        # recorded scan by scan, which names the row.)
+        for chunk in _chunks(own):
+            for nonce, digest, session_id, student_id in (
+                AttendanceScan.objects.filter(session_id__in=chunk)
+                .order_by()
+                .values_list("nonce", "payload_digest", "session_id", "student_id")
+            ):
+                self.digests[nonce] = digest
+                self.scanned.add((session_id, student_id))
 
     def load_conflicts(self, planned: list[PlannedRow]) -> None:
         """Other records and other open sessions' attendance of the students, in the window."""
@@ -134,17 +152,6 @@ class _Checker:
                 .order_by()
             ):
                 self.others[attendance.student_id].append(attendance)
-
-    def existing_digests(self, planned: list[PlannedRow]) -> dict[str, str]:
-        nonces = sorted({nonce for p in planned for nonce in p.nonces})
-        found: dict[str, str] = {}
-        for chunk in _chunks(nonces):
-            found.update(
-                AttendanceScan.objects.filter(nonce__in=chunk)
-                .order_by()
-                .values_list("nonce", "payload_digest")
-            )
-        return found
 
     # -- rules ---------------------------------------------------------------------------
     def plan(self, p: Parsed) -> PlannedRow | None:
@@ -202,19 +209,21 @@ class _Checker:
             ),
         )  # fmt: skip
 
-    def check_repeat(self, row: PlannedRow, digests: dict[str, str]) -> None:
+    def check_repeat(self, row: PlannedRow) -> None:
         """A row whose two scans are already recorded is a repeat: it adds nothing."""
+        if (row.session.pk, row.student.pk) not in self.scanned:
+            return
         seen = 0
         for scan in row.scans():
+            stored = self.digests.get(scan.nonce)
+            if stored is None:
+                continue
             digest = scan_digest(
                 session_id=row.session.pk,
                 student_id=row.student.pk,
                 kind=scan.kind,
                 happened_at=scan.happened_at,
             )
-            stored = digests.get(scan.nonce)
-            if stored is None:
-                continue
             if stored != digest:
                 self.error(
                     row.number,
@@ -350,13 +359,33 @@ class _Checker:
 
 def attendance_rows_check(*, base: Base, rows: list[SheetRow]) -> CheckResult:
     """The dry run: every row checked, each problem named by row and column; nothing written."""
-    checker = _Checker(base=base, rows=rows, now=timezone.now())
+    checker = _Checker(base=base, now=timezone.now())
     parsed = [row_parse(row, checker.error) for row in rows]
-    checker.load(parsed)
+    checker.resolve(parsed)
     planned = [row for p in parsed if (row := checker.plan(p)) is not None]
-    digests = checker.existing_digests(planned)
+    return _check_planned(checker, planned)
+
+
+def attendance_rows_recheck(*, base: Base, planned: list[PlannedRow]) -> CheckResult:
+    """The checks of rows read and resolved before (by the preview) against what may have
+    changed since: the sessions' state and times, the rosters, what is recorded, overlaps."""
+    checker = _Checker(base=base, now=timezone.now())
     for row in planned:
-        checker.check_repeat(row, digests)
+        if row.session.post.base_id != base.pk:
+            checker.error(
+                row.number,
+                "session_id",
+                "other_base",
+                SHEET_OTHER_BASE(value=row.session.pk),
+                row.session.pk,
+            )
+    return _check_planned(checker, [row for row in planned if row.number not in checker.failed])
+
+
+def _check_planned(checker: _Checker, planned: list[PlannedRow]) -> CheckResult:
+    checker.load_roster(planned)
+    for row in planned:
+        checker.check_repeat(row)
     for row in planned:
         if not row.repeat and row.number not in checker.failed:
             checker.check_row(row)
@@ -365,5 +394,8 @@ def attendance_rows_check(*, base: Base, rows: list[SheetRow]) -> CheckResult:
     checker.check_overlaps(live)
     errors = sorted(checker.errors, key=lambda e: (e.row, COLUMNS.index(e.column)))
     return CheckResult(
-        planned=[row for row in planned if row.number not in checker.failed], errors=errors
+        planned=[row for row in planned if row.number not in checker.failed],
+        errors=errors,
+        applications=checker.confirmed,
+        recorded=checker.scanned | set(checker.attendance),
     )

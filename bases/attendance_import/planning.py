@@ -1,8 +1,9 @@
 """What a checked sheet plans to record: its rows, each with the two scans it becomes."""
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from portal.sheet_problems import RowError
 from students.models import Student
@@ -23,7 +24,7 @@ class PlannedRow:
     nonces: tuple[str, str]
     repeat: bool = False
 
-    @property
+    @cached_property
     def credited(self) -> tuple[datetime, datetime]:
         """The part of the attendance inside the session: what the ledger record will cover."""
         return rules.credited_span(
@@ -43,6 +44,10 @@ class PlannedRow:
 class CheckResult:
     planned: list[PlannedRow]
     errors: list[RowError]
+    #: (session id, student id) -> the application an attendance of the pair links to.
+    applications: dict[tuple[int, int], int] = field(default_factory=dict)
+    #: The pairs with an attendance or a scan already: their rows go through the scan service.
+    recorded: set[tuple[int, int]] = field(default_factory=set)
 
     @property
     def new_rows(self) -> list[PlannedRow]:

@@ -5,7 +5,7 @@ import uuid
 from collections import defaultdict
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,14 +22,16 @@ from ..errors import BaseError
 from ..messages import SHEET_CHANGED, SHEET_NO_ROWS
 from ..models import (
     AttendanceImport,
+    AttendanceImportStage,
     Base,
     Coordinator,
     ImportStatus,
+    Session,
 )
 from ..services.attendance import (
     attendance_scans_record,
 )
-from .checking import attendance_rows_check
+from .checking import attendance_rows_check, attendance_rows_recheck
 from .limits import (
     CONFIRM_CHUNK,
     MAX_ERRORS_STORED,
@@ -37,6 +39,8 @@ from .limits import (
 )
 from .planning import CheckResult, PlannedRow
 from .reading import ImportRefused, Sheet, read_sheet
+from .staging import rows_stage, rows_unstage, staged_session_ids
+from .writing import attendance_rows_write
 
 
 # ------------------------------------------------------------------------------
@@ -104,6 +108,12 @@ def attendance_import_preview(
     attendance_import.file.save(f"{uuid.uuid4().hex}.{kind}", ContentFile(content), save=False)
     with transaction.atomic():
         attendance_import.save()
+        if not errors:
+            AttendanceImportStage.objects.create(
+                attendance_import=attendance_import,
+                sha256=attendance_import.sha256,
+                rows=rows_stage(result.planned),
+            )
         _preview_audit(attendance_import, result=result, errors=errors)
     return attendance_import
 
@@ -164,22 +174,26 @@ def attendance_import_confirm(
 ) -> AttendanceImport:
     """Import a previewed sheet: all rows or none. Returns the import, `imported` or `refused`.
 
-    The stored file is read and checked again (the data may have changed since the preview);
-    rows already recorded are skipped, the others go through `attendance_scans_record`. A
-    refusal keeps the reasons on the import. Confirming an imported sheet again does nothing.
+    The rows the preview checked were kept (`AttendanceImportStage`, with the file's digest):
+    they are checked again under the sessions' locks against what may have changed since the
+    preview (roster, session state and times, what is recorded, overlaps), in a few queries
+    for the whole sheet. Rows already recorded are skipped; rows with nothing recorded yet are
+    written in bulk, the others go through `attendance_scans_record`. A refusal keeps the
+    reasons on the import. Confirming an imported sheet again does nothing.
     """
     try:
-        # Reading the file is pure work on bytes: done before the transaction opens.
-        sheet = _stored_sheet(attendance_import)
+        # Reading the stored rows is pure work on bytes: done before the transaction opens.
+        staged = _staged(attendance_import)
         with transaction.atomic():
             return _confirm(
-                attendance_import=attendance_import, sheet=sheet, confirmed_by=confirmed_by
+                attendance_import=attendance_import, staged=staged, confirmed_by=confirmed_by
             )
     except _Refusal as refusal:
         with transaction.atomic():
             AttendanceImport.objects.filter(pk=attendance_import.pk, status__in=CONFIRMABLE).update(
                 status=ImportStatus.REFUSED, errors=refusal.errors, created_count=0
             )
+            AttendanceImportStage.objects.filter(attendance_import=attendance_import).delete()
             attendance_import.refresh_from_db()
             audit_log_record(
                 actor=confirmed_by,
@@ -190,19 +204,34 @@ def attendance_import_confirm(
         return attendance_import
 
 
-def _stored_sheet(attendance_import: AttendanceImport) -> Sheet | None:
-    """The previewed file's rows, if it is still the file that was checked."""
+def _staged(attendance_import: AttendanceImport) -> bytes | None:
+    """The previewed rows in their stored form, if the stored file is still the one checked.
+
+    An import previewed before rows were kept is read and checked from its file again.
+    """
     if attendance_import.status not in CONFIRMABLE:
         return None
     with attendance_import.file.open("rb") as stored:
         content = stored.read(MAX_UPLOAD_BYTES + 1)
     if hashlib.sha256(content).hexdigest() != attendance_import.sha256:
-        raise _Refusal(
-            file_problem(
-                "changed",
-                SHEET_CHANGED(),
-            )
+        raise _Refusal(file_problem("changed", SHEET_CHANGED()))
+    data = (
+        AttendanceImportStage.objects.filter(
+            attendance_import=attendance_import, sha256=attendance_import.sha256
         )
+        .values_list("rows", flat=True)
+        .first()
+    )
+    if data is not None:
+        return bytes(data)
+    sheet = _sheet_of(content)
+    result = attendance_rows_check(base=attendance_import.base, rows=sheet.rows)
+    if result.errors:
+        raise _Refusal(_errors_json(result.errors))
+    return rows_stage(result.planned)
+
+
+def _sheet_of(content: bytes) -> Sheet:
     try:
         sheet = read_sheet(content)
     except ImportRefused as error:
@@ -213,8 +242,19 @@ def _stored_sheet(attendance_import: AttendanceImport) -> Sheet | None:
     return sheet
 
 
+def _lock_sessions(session_ids: list[int]) -> dict[int, Session]:
+    """The sessions, locked in id order as every writer of their attendance locks them."""
+    return {
+        session.pk: session
+        for session in Session.objects.select_for_update(of=("self",))
+        .filter(pk__in=session_ids)
+        .select_related("post__base__district", "post__category")
+        .order_by("pk")
+    }
+
+
 def _confirm(
-    *, attendance_import: AttendanceImport, sheet: Sheet | None, confirmed_by: User
+    *, attendance_import: AttendanceImport, staged: bytes | None, confirmed_by: User
 ) -> AttendanceImport:
     locked = (
         AttendanceImport.objects.select_for_update(of=("self",))
@@ -224,33 +264,31 @@ def _confirm(
     _check_coordinator(user=confirmed_by, base=locked.base)
     if locked.status == ImportStatus.IMPORTED:
         return locked
-    if locked.status not in CONFIRMABLE or sheet is None:
+    if locked.status not in CONFIRMABLE or staged is None:
         raise BaseError(
             _("This file was refused; fix it and upload it again."), code="import_refused"
         )
-    result = attendance_rows_check(base=locked.base, rows=sheet.rows)
-    if result.errors:
-        raise _Refusal(_errors_json(result.errors))
+    sessions = _lock_sessions(staged_session_ids(staged))
+    planned, gone = rows_unstage(base=locked.base, data=staged, sessions=sessions)
+    result = attendance_rows_recheck(base=locked.base, planned=planned)
+    if gone or result.errors:
+        raise _Refusal(_errors_json(sorted([*gone, *result.errors], key=lambda e: e.row)))
     new_rows = result.new_rows
-    by_session: dict[int, list[PlannedRow]] = defaultdict(list)
-    for row in new_rows:
-        by_session[row.session.pk].append(row)
-    failures: list[RowError] = []
-    # Sessions in id order, so two imports touching the same sessions lock them in one order.
-    for session_id in sorted(by_session):
-        session_rows = by_session[session_id]
-        for start in range(0, len(session_rows), CONFIRM_CHUNK):
-            rows = session_rows[start : start + CONFIRM_CHUNK]
-            batch = attendance_scans_record(
-                session=rows[0].session,
-                scans=[scan for row in rows for scan in row.scans()],
+    fresh = [row for row in new_rows if (row.session.pk, row.student.pk) not in result.recorded]
+    others = [row for row in new_rows if (row.session.pk, row.student.pk) in result.recorded]
+    try:
+        with transaction.atomic():
+            attendance_rows_write(
+                rows=fresh,
+                applications=result.applications,
                 source=RecordedVia.IMPORT,
                 recorded_by=confirmed_by,
+                now=timezone.now(),
             )
-            for (index, code, _text), message in zip(batch.errors, batch.kept, strict=True):
-                row = rows[index // 2]
-                column = "check_in" if index % 2 == 0 else "check_out"
-                failures.append(RowError(row.number, column, code, message))
+    except IntegrityError:
+        # Another writer recorded one of the nonces meanwhile: every row scan by scan.
+        others = new_rows
+    failures = _record_through_scans(others, confirmed_by=confirmed_by)
     if failures:
         raise _Refusal(_errors_json(sorted(failures, key=lambda e: e.row)))
     locked.status = ImportStatus.IMPORTED
@@ -258,6 +296,7 @@ def _confirm(
     locked.imported_at = timezone.now()
     locked.errors = []
     locked.save(update_fields=["status", "created_count", "imported_at", "errors"])
+    AttendanceImportStage.objects.filter(attendance_import=locked).delete()
     audit_log_record(
         actor=confirmed_by,
         action="attendance_import.confirm",
@@ -266,7 +305,30 @@ def _confirm(
             "rows": locked.row_count,
             "rows_added": len(new_rows),
             "repeats": locked.row_count - len(new_rows),
-            "sessions": sorted(by_session),
+            "sessions": sorted({row.session.pk for row in new_rows}),
         },
     )
     return locked
+
+
+def _record_through_scans(rows: list[PlannedRow], *, confirmed_by: User) -> list[RowError]:
+    """Rows with something recorded at their session already, through the scan service."""
+    by_session: dict[int, list[PlannedRow]] = defaultdict(list)
+    for row in rows:
+        by_session[row.session.pk].append(row)
+    failures: list[RowError] = []
+    for session_id in sorted(by_session):
+        session_rows = by_session[session_id]
+        for start in range(0, len(session_rows), CONFIRM_CHUNK):
+            chunk = session_rows[start : start + CONFIRM_CHUNK]
+            batch = attendance_scans_record(
+                session=chunk[0].session,
+                scans=[scan for row in chunk for scan in row.scans()],
+                source=RecordedVia.IMPORT,
+                recorded_by=confirmed_by,
+            )
+            for (index, code, _text), message in zip(batch.errors, batch.kept, strict=True):
+                row = chunk[index // 2]
+                column = "check_in" if index % 2 == 0 else "check_out"
+                failures.append(RowError(row.number, column, code, message))
+    return failures

@@ -13,6 +13,7 @@ from .applications import (
 from .attendance import (
     Attendance,
     AttendanceImport,
+    AttendanceImportStage,
     AttendanceScan,
     BaseApiToken,
     ImportStatus,
@@ -34,6 +35,7 @@ __all__ = [
     "ApplicationStatus",
     "Attendance",
     "AttendanceImport",
+    "AttendanceImportStage",
     "AttendanceScan",
     "Base",
     "BaseApiToken",

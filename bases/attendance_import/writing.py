@@ -1,0 +1,120 @@
+"""Writing a confirmed sheet's fresh rows in bulk: two scans and one attendance a row.
+
+A fresh row is one whose student has neither an attendance nor a scan at the session yet (the
+confirmation checked that under the sessions' locks). For such a row the scan service would
+record exactly this: both scans, and an attendance from the check-in to the check-out linked to
+the student's application (`attendance_build`, `scan_digest`), so it is written here directly,
+in one statement a table (COPY on PostgreSQL). Rows with something recorded already go through
+`attendance_scans_record`, which pairs the scans with what is there.
+
+The caller runs this in a savepoint: a nonce another writer recorded meanwhile fails the whole
+insert (the unique constraint), and the rows then go through the scan service one by one.
+"""
+
+from datetime import datetime
+
+from django.db import connection, models
+
+from portal.models import User
+
+from ..models import Attendance, AttendanceScan, ScanKind
+from ..services.attendance import attendance_build, scan_digest
+from .planning import PlannedRow
+
+
+def _columns(model: type[models.Model]) -> list[models.Field]:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _insert(model: type[models.Model], template: models.Model, rows: list[dict]) -> None:
+    """Insert one row per dict: the template's values, with the dict's instead where given."""
+    if not rows:
+        return
+    fields = _columns(model)
+    if connection.vendor != "postgresql":
+        objects = []
+        for values in rows:
+            item = model(**{f.attname: getattr(template, f.attname) for f in fields})
+            for name, value in values.items():
+                setattr(item, name, value)
+            objects.append(item)
+        model.objects.bulk_create(objects, batch_size=500)
+        return
+    names = [f.attname for f in fields]
+    defaults = [getattr(template, name) for name in names]
+    positions = {name: index for index, name in enumerate(names)}
+    quote = connection.ops.quote_name
+    sql = "COPY {} ({}) FROM STDIN".format(
+        quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    )
+    varying = [(name, positions[name]) for name in rows[0]]
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(sql) as copy,
+    ):
+        for values in rows:
+            line = defaults.copy()
+            for name, index in varying:
+                line[index] = values[name]
+            copy.write_row(line)
+
+
+def attendance_rows_write(
+    *,
+    rows: list[PlannedRow],
+    applications: dict[tuple[int, int], int],
+    source: str,
+    recorded_by: User | None,
+    now: datetime,
+) -> None:
+    """Record the fresh rows' scans and attendance; `applications` by (session, student)."""
+    if not rows:
+        return
+    first = rows[0]
+    # Each table's values that every row shares, from the one place each row is built.
+    attendance = attendance_build(
+        session=first.session,
+        student=first.student,
+        application=None,
+        recorded_via=source,
+        recorded_by=recorded_by,
+    )
+    attendance.updated_at = now
+    scan = AttendanceScan(
+        session=first.session,
+        student=first.student,
+        source=source,
+        recorded_by=recorded_by,
+        received_at=now,
+    )
+    scans, attendances = [], []
+    for row in rows:
+        session_id, student_id = row.session.pk, row.student.pk
+        for kind, at, nonce in (
+            (ScanKind.CHECK_IN, row.check_in, row.nonces[0]),
+            (ScanKind.CHECK_OUT, row.check_out, row.nonces[1]),
+        ):
+            scans.append(
+                {
+                    "nonce": nonce,
+                    "session_id": session_id,
+                    "student_id": student_id,
+                    "kind": kind.value,
+                    "happened_at": at,
+                    "payload_digest": scan_digest(
+                        session_id=session_id, student_id=student_id, kind=kind, happened_at=at
+                    ),
+                }
+            )
+        attendances.append(
+            {
+                "session_id": session_id,
+                "student_id": student_id,
+                "application_id": applications[(session_id, student_id)],
+                "checked_in_at": row.check_in,
+                "checked_out_at": row.check_out,
+            }
+        )
+    _insert(AttendanceScan, scan, scans)
+    _insert(Attendance, attendance, attendances)
