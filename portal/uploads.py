@@ -11,8 +11,10 @@ In this order, and a refusal (`UploadRefused`, one message for people) reads no 
    first bytes; anything else must be UTF-8 (or GB18030, as Chinese Excel saves CSV) text;
 3. zip bombs: the zip directory's member count, total unpacked size and per-member compression
    ratio are checked before openpyxl opens the file;
-4. XML bombs: openpyxl parses with defusedxml (`openpyxl.DEFUSEDXML` must be True);
-5. rows are counted while one sheet is streamed with openpyxl's own sheet parser, and reading
+4. XML bombs: openpyxl parses the workbook's parts with defusedxml (`openpyxl.DEFUSEDXML` must
+   be True), and the sheet's own parser (`_SheetStream`) refuses entity declarations and
+   external references the same way;
+5. rows are counted while one sheet is streamed (expat, only the cells' values), and reading
    stops at the first row past the caps. (`load_workbook(read_only=True)` is not used: when a
    sheet has no `<dimension>` element it parses every sheet in full before the first row.)
 """
@@ -27,9 +29,10 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from uuid import uuid4
+from xml.parsers import expat
 
 import openpyxl
-from defusedxml import DefusedXmlException
+from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import fromstring as safe_fromstring
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -38,7 +41,7 @@ from django.core.files.uploadhandler import MemoryFileUploadHandler, SkipFile
 from django.utils.translation import gettext as _
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.stylesheet import apply_stylesheet
-from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.utils.datetime import from_excel, from_ISO8601
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 XLSX, CSV = "xlsx", "csv"
@@ -238,8 +241,9 @@ def _xml_refusal() -> UploadRefused:
 def _xlsx_rows(content: bytes, *, sheet: str | None, columns: int) -> Iterator[tuple[int, tuple]]:
     """(row number, values) of the sheet named `sheet`, or the first sheet, streamed.
 
-    The workbook parts are read with openpyxl's own parsers and only the one sheet is streamed,
-    because `load_workbook(read_only=True)` may parse every sheet in full first.
+    The workbook parts (strings, styles, the list of sheets) are read with openpyxl's own
+    parsers and only the one sheet is streamed (`_SheetStream`), because
+    `load_workbook(read_only=True)` may parse every sheet in full first.
     """
     if not openpyxl.DEFUSEDXML:
         raise UploadRefused(
@@ -260,23 +264,165 @@ def _xlsx_rows(content: bytes, *, sheet: str | None, columns: int) -> Iterator[t
         if not sheets:
             raise UploadRefused(_("The workbook has no sheet."), code="no_sheet")
         path = dict(sheets).get(sheet, sheets[0][1])
+        stream = _SheetStream(
+            shared_strings=reader.shared_strings,
+            epoch=reader.wb.epoch,
+            date_formats=reader.wb._date_formats,
+            timedelta_formats=reader.wb._timedelta_formats,
+            columns=columns,
+        )
         with reader.archive.open(path) as source:
-            parser = WorkSheetParser(
-                source,
-                reader.shared_strings,
-                data_only=True,
-                epoch=reader.wb.epoch,
-                date_formats=reader.wb._date_formats,
-                timedelta_formats=reader.wb._timedelta_formats,
-            )
-            for number, cells in parser.parse():
-                values = [None] * columns
-                for cell in cells:
-                    if 1 <= cell["column"] <= columns:
-                        values[cell["column"] - 1] = cell["value"]
-                yield number, tuple(values)
+            while chunk := source.read(SHEET_CHUNK):
+                yield from stream.feed(chunk)
+            yield from stream.feed(b"", final=True)
     finally:
         reader.archive.close()
+
+
+SHEET_CHUNK = 256 * 1024
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main "
+_ROW, _CELL, _VALUE, _INLINE, _TEXT, _PHONETIC = (
+    _MAIN + tag for tag in ("row", "c", "v", "is", "t", "rPh")
+)
+_COLUMN_LETTERS = re.compile(r"[A-Za-z]+")
+
+
+def _column_index(coordinate: str) -> int:
+    match = _COLUMN_LETTERS.match(coordinate)
+    if match is None:
+        raise ValueError(f"{coordinate} is not a cell reference")
+    index = 0
+    for letter in match.group().upper():
+        index = index * 26 + ord(letter) - 64
+    return index
+
+
+def _row_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        value = float(text)
+        if not value.is_integer():
+            raise ValueError(f"{text} is not a valid row number") from None
+        return int(value)
+
+
+def _entity_declared(name, *_args):
+    raise EntitiesForbidden(name, None, None, None, None, None)
+
+
+def _external_reference(context, base, sysid, pubid):
+    raise ExternalReferenceForbidden(context, base, sysid, pubid)
+
+
+class _SheetStream:
+    """A worksheet's rows as (row number, values), parsed by expat as the bytes come.
+
+    The values are those openpyxl reads with data only (a formula's cached value): numbers,
+    dates (a number in a date style, by the workbook's epoch), shared and inline strings,
+    booleans, errors as their text. Only the cells' values are looked at, in one pass with one
+    small handler per element, several times faster than openpyxl's sheet parser (an element
+    tree and a dictionary per cell). Entity declarations and external references are refused
+    as defusedxml refuses them (`DefusedXmlException`), before anything is expanded.
+    """
+
+    def __init__(self, *, shared_strings, epoch, date_formats, timedelta_formats, columns: int):
+        self.shared_strings = shared_strings
+        self.epoch = epoch
+        self.date_formats = date_formats
+        self.timedelta_formats = timedelta_formats
+        self.columns = columns
+        self.rows: list[tuple[int, tuple]] = []
+        self.row_number = 0
+        self.column = 0
+        self.values: list | None = None
+        self.kind: str = "n"
+        self.style: str | None = None
+        self.text: list[str] | None = None  # the characters being collected
+        self.value: str | None = None
+        self.inline: list[str] | None = None
+        self.phonetic = 0
+        parser = expat.ParserCreate(namespace_separator=" ")
+        parser.buffer_text = True
+        parser.buffer_size = 64 * 1024
+        parser.EntityDeclHandler = _entity_declared
+        parser.UnparsedEntityDeclHandler = _entity_declared
+        parser.ExternalEntityRefHandler = _external_reference
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self._characters
+        self.parser = parser
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> list[tuple[int, tuple]]:
+        self.parser.Parse(chunk, final)
+        rows, self.rows = self.rows, []
+        return rows
+
+    def _characters(self, data: str) -> None:
+        if self.text is not None:
+            self.text.append(data)
+
+    def _start(self, tag: str, attrs: dict) -> None:
+        if tag == _CELL:
+            self.kind = attrs.get("t", "n")
+            self.style = attrs.get("s")
+            coordinate = attrs.get("r")
+            self.column = _column_index(coordinate) if coordinate else self.column + 1
+            self.value = self.inline = None
+        elif tag == _VALUE or (tag == _TEXT and self.inline is not None and not self.phonetic):
+            self.text = []
+        elif tag == _ROW:
+            number = attrs.get("r")
+            self.row_number = _row_number(number) if number else self.row_number + 1
+            self.column = 0
+            self.values = [None] * self.columns
+        elif tag == _INLINE:
+            self.inline = []
+        elif tag == _PHONETIC:
+            self.phonetic += 1
+
+    def _end(self, tag: str) -> None:
+        if tag == _VALUE:
+            if self.text is not None:
+                self.value = "".join(self.text)
+            self.text = None
+        elif tag == _TEXT:
+            if self.text is not None and self.inline is not None:
+                self.inline.append("".join(self.text))
+            self.text = None
+        elif tag == _CELL:
+            if self.values is not None and 1 <= self.column <= self.columns:
+                self.values[self.column - 1] = self._cell_value()
+        elif tag == _ROW:
+            if self.values is not None:
+                self.rows.append((self.row_number, tuple(self.values)))
+            self.values = None
+        elif tag == _PHONETIC:
+            self.phonetic -= 1
+
+    def _cell_value(self):
+        """The cell's value as openpyxl reads it (`WorkSheetParser.parse_cell`, data only)."""
+        kind, value = self.kind, self.value or None
+        if kind == "inlineStr":
+            return "".join(self.inline) if self.inline is not None else None
+        if value is None:
+            return None
+        if kind == "n":
+            number = float(value) if ("." in value or "E" in value or "e" in value) else int(value)
+            style = int(self.style) if self.style else 0
+            if style in self.date_formats:
+                try:
+                    return from_excel(number, self.epoch, timedelta=style in self.timedelta_formats)
+                except (OverflowError, ValueError):
+                    return "#VALUE!"
+            return number
+        if kind == "s":
+            return self.shared_strings[int(value)]
+        if kind == "b":
+            return bool(int(value))
+        if kind == "d":
+            return from_ISO8601(value)
+        return value
 
 
 def _unreadable_text() -> UploadRefused:

@@ -15,20 +15,29 @@ import uses too), in this order, and a refusal saves nothing:
    anything else must be UTF-8 (or GB18030, as Chinese Excel saves CSV) text;
 3. zip bombs: the zip directory's member count, total uncompressed size and per-member
    compression ratio are checked before openpyxl opens the file;
-4. XML bombs: openpyxl parses with defusedxml (`openpyxl.DEFUSEDXML` must be True), which refuses
-   entity declarations;
-5. rows are counted while streaming the one sheet read (`attendance`, or the first) with
-   openpyxl's own sheet parser; reading stops at `MAX_DATA_ROWS` + 1 and the file is refused
-   without reading the rest. (`load_workbook(read_only=True)` is not used: when a sheet has no
-   `<dimension>` element it parses every sheet in full before the first row comes out.)
+4. XML bombs: the workbook's parts are parsed with defusedxml (`openpyxl.DEFUSEDXML` must be
+   True) and the sheet by the guarded reader's own streaming parser; both refuse entity
+   declarations;
+5. rows are counted while streaming the one sheet read (`attendance`, or the first); reading
+   stops at `MAX_DATA_ROWS` + 1 and the file is refused without reading the rest.
+   (`load_workbook(read_only=True)` is not used: when a sheet has no `<dimension>` element it
+   parses every sheet in full before the first row comes out.)
 
-The dry run checks every row and reports each problem by row and column. Confirming imports all
-rows or none, through the same attendance service as the roster and the API
-(`attendance_scans_record`), so the same rules apply. Each row's two scans get nonces derived
-from the base and the row's content, so importing the same file again records nothing new.
+The dry run checks every row and reports each problem by row and column, and keeps the checked
+rows (`AttendanceImportStage`, keyed by the file's SHA-256). Confirming imports all rows or none
+without reading the file again: it checks the kept rows again under the sessions' locks, with a
+few queries for the whole sheet, against whatever may have changed since the preview (sessions
+closed, cancelled or moved, rosters, attendance and scans recorded meanwhile, the ledger and
+other sessions for overlaps), by the same rules as the roster and the API
+(`bases.attendance_rules`). Rows with nothing recorded yet at their session are written in bulk
+(`writing`: two scans and an attendance each, as the scan service would record them); rows
+with something recorded already go through `attendance_scans_record`. Each row's two scans get
+nonces derived from the base and the row's content, so importing the same file again records
+nothing new.
 
 Modules: `limits` (the numbers above), `reading` (the sheet's columns over the guarded reader),
-`parsing` (cells to values), `planning` (rows to scans), `checking` (the dry run), `template`,
+`parsing` (cells to values), `planning` (rows to scans), `checking` (the dry run and the check
+at confirmation), `staging` (the checked rows kept), `writing` (fresh rows in bulk), `template`,
 `services` (preview and confirm).
 """
 

@@ -235,19 +235,27 @@ class _Checker:
             seen += 1
         row.repeat = seen == 2
 
-    def check_row(self, row: PlannedRow) -> None:
+    def check_state(self, row: PlannedRow) -> bool:
+        """The session still takes attendance and the student is on its roster; False when
+        the session is closed (nothing else about the row is worth saying)."""
         n, session, student = row.number, row.session, row.student
         if problem := rules.session_closed(session=session):
             message = SHEET_RULES[problem](value=session.pk)
             self.error(n, "session_id", rules.SHEET_CLOSED_CODE, message, session.pk)
-            return
+            return False
         key = (session.pk, student.pk)
-        attendance = self.attendance.get(key)
         if problem := rules.on_roster(
-            has_attendance=attendance is not None, confirmed=key in self.confirmed
+            has_attendance=key in self.attendance, confirmed=key in self.confirmed
         ):
             message = SHEET_RULES[problem](name=student.name, session=session.pk)
             self.error(n, "student_number", problem, message, student.student_number)
+        return True
+
+    def check_row(self, row: PlannedRow) -> None:
+        if not self.check_state(row):
+            return
+        n, session, student = row.number, row.session, row.student
+        attendance = self.attendance.get((session.pk, student.pk))
         for column, moment in (("check_in", row.check_in), ("check_out", row.check_out)):
             if problem := rules.scan_time(session=session, happened_at=moment, now=self.now):
                 params = rules.time_params(session=session, happened_at=moment)
@@ -284,11 +292,15 @@ class _Checker:
                 local_time(row.check_in),
             )
 
-    def check_overlaps(self, rows: list[PlannedRow]) -> None:
-        """One student cannot be in two places at once: not in this file, not in the ledger."""
+    def check_overlaps(self, rows: list[PlannedRow], *, within_file: bool = True) -> None:
+        """One student cannot be in two places at once: not in this file, not in the ledger.
+
+        `within_file=False` leaves out the rows' overlaps with each other (known to hold when
+        neither the rows nor their sessions' times changed since they were checked).
+        """
         by_student: dict[int, list[PlannedRow]] = defaultdict(list)
         first_row: dict[tuple[int, int], int] = {}
-        for row in rows:
+        for row in rows if within_file else ():
             key = (row.student.pk, row.session.pk)
             if key in first_row:
                 self.error(
@@ -366,9 +378,14 @@ def attendance_rows_check(*, base: Base, rows: list[SheetRow]) -> CheckResult:
     return _check_planned(checker, planned)
 
 
-def attendance_rows_recheck(*, base: Base, planned: list[PlannedRow]) -> CheckResult:
-    """The checks of rows read and resolved before (by the preview) against what may have
-    changed since: the sessions' state and times, the rosters, what is recorded, overlaps."""
+def attendance_rows_recheck(
+    *, base: Base, planned: list[PlannedRow], unchanged_sessions: set[int]
+) -> CheckResult:
+    """The checks of rows read, resolved and checked before (by the preview), against what
+    may have changed since: the sessions' state, the rosters, what is recorded, the ledger
+    and other sessions (overlaps). A row of a session in `unchanged_sessions` (whose times
+    are those the preview saw) with nothing recorded for its student and session has times
+    that were and still are right, so only those are checked; other rows are checked whole."""
     checker = _Checker(base=base, now=timezone.now())
     for row in planned:
         if row.session.post.base_id != base.pk:
@@ -379,7 +396,24 @@ def attendance_rows_recheck(*, base: Base, planned: list[PlannedRow]) -> CheckRe
                 SHEET_OTHER_BASE(value=row.session.pk),
                 row.session.pk,
             )
-    return _check_planned(checker, [row for row in planned if row.number not in checker.failed])
+    planned = [row for row in planned if row.number not in checker.failed]
+    checker.load_roster(planned)
+    recorded = checker.scanned | set(checker.attendance)
+
+    def as_checked(row: PlannedRow) -> bool:
+        return row.session.pk in unchanged_sessions and (row.session.pk, row.student.pk) not in (
+            recorded
+        )
+
+    for row in planned:
+        if as_checked(row):
+            checker.check_state(row)
+            continue
+        checker.check_repeat(row)
+        if not row.repeat and row.number not in checker.failed:
+            checker.check_row(row)
+    sessions = {row.session.pk for row in planned}
+    return _conflicts_checked(checker, planned, within_file=not sessions <= unchanged_sessions)
 
 
 def _check_planned(checker: _Checker, planned: list[PlannedRow]) -> CheckResult:
@@ -389,9 +423,13 @@ def _check_planned(checker: _Checker, planned: list[PlannedRow]) -> CheckResult:
     for row in planned:
         if not row.repeat and row.number not in checker.failed:
             checker.check_row(row)
+    return _conflicts_checked(checker, planned, within_file=True)
+
+
+def _conflicts_checked(checker: _Checker, planned: list[PlannedRow], *, within_file: bool):
     live = [row for row in planned if row.number not in checker.failed]
     checker.load_conflicts([row for row in live if not row.repeat])
-    checker.check_overlaps(live)
+    checker.check_overlaps(live, within_file=within_file)
     errors = sorted(checker.errors, key=lambda e: (e.row, COLUMNS.index(e.column)))
     return CheckResult(
         planned=[row for row in planned if row.number not in checker.failed],

@@ -39,7 +39,7 @@ from .limits import (
 )
 from .planning import CheckResult, PlannedRow
 from .reading import ImportRefused, Sheet, read_sheet
-from .staging import rows_stage, rows_unstage, staged_session_ids
+from .staging import rows_stage, rows_unstage, staged_load
 from .writing import attendance_rows_write
 
 
@@ -268,9 +268,12 @@ def _confirm(
         raise BaseError(
             _("This file was refused; fix it and upload it again."), code="import_refused"
         )
-    sessions = _lock_sessions(staged_session_ids(staged))
-    planned, gone = rows_unstage(base=locked.base, data=staged, sessions=sessions)
-    result = attendance_rows_recheck(base=locked.base, planned=planned)
+    stage = staged_load(staged)
+    sessions = _lock_sessions(stage.session_ids)
+    planned, gone = rows_unstage(staged=stage, sessions=sessions)
+    result = attendance_rows_recheck(
+        base=locked.base, planned=planned, unchanged_sessions=stage.unchanged_sessions(sessions)
+    )
     if gone or result.errors:
         raise _Refusal(_errors_json(sorted([*gone, *result.errors], key=lambda e: e.row)))
     new_rows = result.new_rows

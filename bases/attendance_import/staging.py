@@ -6,6 +6,7 @@ turns them back into planned rows with the students and the sessions it has lock
 them again (`checking.attendance_rows_recheck`).
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
@@ -14,40 +15,75 @@ from portal.sheet_problems import RowError
 from students.models import Student
 
 from ..messages import SHEET_UNKNOWN_SESSION, SHEET_UNKNOWN_STUDENT
-from ..models import Base, ScanKind, Session
+from ..models import Session
 from .limits import QUERY_CHUNK
-from .planning import PlannedRow, row_nonce
+from .planning import PlannedRow
 from .reading import SHEET_TIME_ZONE
 
 
+def _seconds(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
 def rows_stage(planned: list[PlannedRow]) -> bytes:
-    """The checked rows in their compact stored form."""
+    """The checked rows in their compact stored form, with their sessions' times as checked."""
+    sessions = {row.session.pk: row.session for row in planned}
     return orjson.dumps(
-        [
-            [
-                row.number,
-                row.student.pk,
-                row.session.pk,
-                int(row.check_in.timestamp()),
-                int(row.check_out.timestamp()),
-            ]
-            for row in planned
-        ]
+        {
+            "rows": [
+                [
+                    row.number,
+                    row.student.pk,
+                    row.session.pk,
+                    _seconds(row.check_in),
+                    _seconds(row.check_out),
+                    *row.nonces,
+                ]
+                for row in planned
+            ],
+            "sessions": {
+                str(pk): [_seconds(s.starts_at), _seconds(s.ends_at)] for pk, s in sessions.items()
+            },
+        }
     )
 
 
-def staged_session_ids(data: bytes) -> list[int]:
-    """The sessions the staged rows name, in id order (the order their locks are taken in)."""
-    return sorted({row[2] for row in orjson.loads(data)})
+@dataclass
+class Staged:
+    rows: list[list]
+    #: Session id -> its start and end as the preview checked them (seconds since the epoch).
+    session_times: dict[int, tuple[int, int]]
+
+    @property
+    def session_ids(self) -> list[int]:
+        """The sessions the rows name, in id order (the order their locks are taken in)."""
+        return sorted(self.session_times)
+
+    def unchanged_sessions(self, sessions: dict[int, Session]) -> set[int]:
+        """The sessions whose times are still those the preview checked the rows against."""
+        return {
+            pk
+            for pk, session in sessions.items()
+            if self.session_times.get(pk)
+            == (_seconds(session.starts_at), _seconds(session.ends_at))
+        }
+
+
+def staged_load(data: bytes) -> Staged:
+    stored = orjson.loads(data)
+    return Staged(
+        rows=stored["rows"],
+        session_times={int(pk): tuple(times) for pk, times in stored["sessions"].items()},
+    )
 
 
 def rows_unstage(
-    *, base: Base, data: bytes, sessions: dict[int, Session]
+    *, staged: Staged, sessions: dict[int, Session]
 ) -> tuple[list[PlannedRow], list[RowError]]:
     """The staged rows as planned rows, with their students and the given sessions; a row
     whose session or student is gone since the preview is an error instead."""
-    staged = orjson.loads(data)
-    student_ids = sorted({row[1] for row in staged})
+    rows = staged.rows
+    student_ids = sorted({row[1] for row in rows})
     students: dict[int, Student] = {}
     for start in range(0, len(student_ids), QUERY_CHUNK):
         chunk = student_ids[start : start + QUERY_CHUNK]
@@ -55,7 +91,7 @@ def rows_unstage(
             (student.pk, student) for student in Student.objects.filter(pk__in=chunk).order_by()
         )
     planned, errors = [], []
-    for number, student_id, session_id, check_in, check_out in staged:
+    for number, student_id, session_id, check_in, check_out, nonce_in, nonce_out in rows:
         student, session = students.get(student_id), sessions.get(session_id)
         if session is None:
             message = SHEET_UNKNOWN_SESSION(value=session_id)
@@ -75,22 +111,7 @@ def rows_unstage(
                 check_in=check_in,
                 check_out=check_out,
                 note="",
-                nonces=(
-                    row_nonce(
-                        base=base,
-                        student_number=student.student_number,
-                        session_id=session_id,
-                        kind=ScanKind.CHECK_IN,
-                        at=check_in,
-                    ),
-                    row_nonce(
-                        base=base,
-                        student_number=student.student_number,
-                        session_id=session_id,
-                        kind=ScanKind.CHECK_OUT,
-                        at=check_out,
-                    ),
-                ),
-            )  # fmt: skip
+                nonces=(nonce_in, nonce_out),
+            )
         )
     return planned, errors
