@@ -21,43 +21,47 @@ from ..models import Attendance, AttendanceScan, ScanKind
 from ..services.attendance import attendance_build, scan_digest
 from .planning import PlannedRow
 
+# What differs from row to row; the other columns are the same for the whole sheet.
+SCAN_COLUMNS = ("nonce", "session_id", "student_id", "kind", "happened_at", "payload_digest")
+ATTENDANCE_COLUMNS = (
+    "session_id",
+    "student_id",
+    "application_id",
+    "checked_in_at",
+    "checked_out_at",
+)
 
-def _columns(model: type[models.Model]) -> list[models.Field]:
-    return [f for f in model._meta.concrete_fields if not f.primary_key]
 
-
-def _insert(model: type[models.Model], template: models.Model, rows: list[dict]) -> None:
-    """Insert one row per dict: the template's values, with the dict's instead where given."""
+def _insert(
+    model: type[models.Model], template: models.Model, names: tuple[str, ...], rows: list[tuple]
+) -> None:
+    """Insert one row per tuple of values for `names`; the other columns take the template's."""
     if not rows:
         return
-    fields = _columns(model)
+    fields = {f.attname: f for f in model._meta.concrete_fields if not f.primary_key}
     if connection.vendor != "postgresql":
         objects = []
         for values in rows:
-            item = model(**{f.attname: getattr(template, f.attname) for f in fields})
-            for name, value in values.items():
+            item = model(**{name: getattr(template, name) for name in fields})
+            for name, value in zip(names, values, strict=True):
                 setattr(item, name, value)
             objects.append(item)
         model.objects.bulk_create(objects, batch_size=500)
         return
-    names = [f.attname for f in fields]
-    defaults = [getattr(template, name) for name in names]
-    positions = {name: index for index, name in enumerate(names)}
+    shared = [name for name in fields if name not in names]
+    constants = tuple(getattr(template, name) for name in shared)
     quote = connection.ops.quote_name
     sql = "COPY {} ({}) FROM STDIN".format(
-        quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+        quote(model._meta.db_table),
+        ", ".join(quote(fields[name].column) for name in (*names, *shared)),
     )
-    varying = [(name, positions[name]) for name in rows[0]]
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
         cursor.cursor.copy(sql) as copy,
     ):
         for values in rows:
-            line = defaults.copy()
-            for name, index in varying:
-                line[index] = values[name]
-            copy.write_row(line)
+            copy.write_row(values + constants)
 
 
 def attendance_rows_write(
@@ -89,32 +93,25 @@ def attendance_rows_write(
         received_at=now,
     )
     scans, attendances = [], []
+    check_in, check_out = ScanKind.CHECK_IN, ScanKind.CHECK_OUT
     for row in rows:
         session_id, student_id = row.session.pk, row.student.pk
         for kind, at, nonce in (
-            (ScanKind.CHECK_IN, row.check_in, row.nonces[0]),
-            (ScanKind.CHECK_OUT, row.check_out, row.nonces[1]),
+            (check_in, row.check_in, row.nonces[0]),
+            (check_out, row.check_out, row.nonces[1]),
         ):
-            scans.append(
-                {
-                    "nonce": nonce,
-                    "session_id": session_id,
-                    "student_id": student_id,
-                    "kind": kind.value,
-                    "happened_at": at,
-                    "payload_digest": scan_digest(
-                        session_id=session_id, student_id=student_id, kind=kind, happened_at=at
-                    ),
-                }
+            digest = scan_digest(
+                session_id=session_id, student_id=student_id, kind=kind, happened_at=at
             )
+            scans.append((nonce, session_id, student_id, kind.value, at, digest))
         attendances.append(
-            {
-                "session_id": session_id,
-                "student_id": student_id,
-                "application_id": applications[(session_id, student_id)],
-                "checked_in_at": row.check_in,
-                "checked_out_at": row.check_out,
-            }
+            (
+                session_id,
+                student_id,
+                applications[(session_id, student_id)],
+                row.check_in,
+                row.check_out,
+            )
         )
-    _insert(AttendanceScan, scan, scans)
-    _insert(Attendance, attendance, attendances)
+    _insert(AttendanceScan, scan, SCAN_COLUMNS, scans)
+    _insert(Attendance, attendance, ATTENDANCE_COLUMNS, attendances)
