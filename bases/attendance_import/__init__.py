@@ -24,14 +24,14 @@ import uses too), in this order, and a refusal saves nothing:
    parses every sheet in full before the first row comes out.)
 
 The dry run checks every row and reports each problem by row and column, and keeps the checked
-rows (`AttendanceImportStage`, keyed by the file's SHA-256). Confirming imports all rows or none
-without reading the file again: it checks the kept rows again under the sessions' locks, with a
-few queries for the whole sheet, against whatever may have changed since the preview (sessions
-closed, cancelled or moved, rosters, attendance and scans recorded meanwhile, the ledger and
-other sessions for overlaps), by the same rules as the roster and the API
+rows beside the file (`staging`: keyed by the file's SHA-256, signed). Confirming imports all
+rows or none without reading the file again: it checks the kept rows again under the sessions'
+locks, with a few queries for the whole sheet, against whatever may have changed since the
+preview (sessions closed, cancelled or moved, rosters, attendance and scans recorded meanwhile,
+the ledger and other sessions for overlaps), by the same rules as the roster and the API
 (`bases.attendance_rules`). Rows with nothing recorded yet at their session are written in bulk
-(`writing`: two scans and an attendance each, as the scan service would record them); rows
-with something recorded already go through `attendance_scans_record`. Each row's two scans get
+(`writing`: two scans and an attendance each, as the scan service would record them); rows with
+something recorded already go through `attendance_scans_record`. Each row's two scans get
 nonces derived from the base and the row's content, so importing the same file again records
 nothing new.
 

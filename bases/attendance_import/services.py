@@ -3,6 +3,7 @@
 import hashlib
 import uuid
 from collections import defaultdict
+from functools import partial
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -22,7 +23,6 @@ from ..errors import BaseError
 from ..messages import SHEET_CHANGED, SHEET_NO_ROWS
 from ..models import (
     AttendanceImport,
-    AttendanceImportStage,
     Base,
     Coordinator,
     ImportStatus,
@@ -39,7 +39,15 @@ from .limits import (
 )
 from .planning import CheckResult, PlannedRow
 from .reading import ImportRefused, Sheet, read_sheet
-from .staging import rows_stage, rows_unstage, staged_load
+from .staging import (
+    Staged,
+    rows_stage,
+    rows_unstage,
+    stage_delete,
+    stage_read,
+    stage_save,
+    staged_load,
+)
 from .writing import attendance_rows_write
 
 
@@ -109,10 +117,8 @@ def attendance_import_preview(
     with transaction.atomic():
         attendance_import.save()
         if not errors:
-            AttendanceImportStage.objects.create(
-                attendance_import=attendance_import,
-                sha256=attendance_import.sha256,
-                rows=rows_stage(result.planned),
+            stage_save(
+                attendance_import, rows_stage(result.planned, sha256=attendance_import.sha256)
             )
         _preview_audit(attendance_import, result=result, errors=errors)
     return attendance_import
@@ -174,7 +180,7 @@ def attendance_import_confirm(
 ) -> AttendanceImport:
     """Import a previewed sheet: all rows or none. Returns the import, `imported` or `refused`.
 
-    The rows the preview checked were kept (`AttendanceImportStage`, with the file's digest):
+    The rows the preview checked were kept (`staging`, keyed by the file's digest):
     they are checked again under the sessions' locks against what may have changed since the
     preview (roster, session state and times, what is recorded, overlaps), in a few queries
     for the whole sheet. Rows already recorded are skipped; rows with nothing recorded yet are
@@ -193,7 +199,7 @@ def attendance_import_confirm(
             AttendanceImport.objects.filter(pk=attendance_import.pk, status__in=CONFIRMABLE).update(
                 status=ImportStatus.REFUSED, errors=refusal.errors, created_count=0
             )
-            AttendanceImportStage.objects.filter(attendance_import=attendance_import).delete()
+            transaction.on_commit(partial(stage_delete, attendance_import))
             attendance_import.refresh_from_db()
             audit_log_record(
                 actor=confirmed_by,
@@ -204,10 +210,10 @@ def attendance_import_confirm(
         return attendance_import
 
 
-def _staged(attendance_import: AttendanceImport) -> bytes | None:
+def _staged(attendance_import: AttendanceImport) -> Staged | None:
     """The previewed rows in their stored form, if the stored file is still the one checked.
 
-    An import previewed before rows were kept is read and checked from its file again.
+    An import whose kept rows are missing or cannot be trusted is read and checked again.
     """
     if attendance_import.status not in CONFIRMABLE:
         return None
@@ -215,20 +221,14 @@ def _staged(attendance_import: AttendanceImport) -> bytes | None:
         content = stored.read(MAX_UPLOAD_BYTES + 1)
     if hashlib.sha256(content).hexdigest() != attendance_import.sha256:
         raise _Refusal(file_problem("changed", SHEET_CHANGED()))
-    data = (
-        AttendanceImportStage.objects.filter(
-            attendance_import=attendance_import, sha256=attendance_import.sha256
-        )
-        .values_list("rows", flat=True)
-        .first()
-    )
-    if data is not None:
-        return bytes(data)
+    staged = stage_read(attendance_import)
+    if staged is not None:
+        return staged
     sheet = _sheet_of(content)
     result = attendance_rows_check(base=attendance_import.base, rows=sheet.rows)
     if result.errors:
         raise _Refusal(_errors_json(result.errors))
-    return rows_stage(result.planned)
+    return staged_load(rows_stage(result.planned, sha256=attendance_import.sha256))
 
 
 def _sheet_of(content: bytes) -> Sheet:
@@ -254,7 +254,7 @@ def _lock_sessions(session_ids: list[int]) -> dict[int, Session]:
 
 
 def _confirm(
-    *, attendance_import: AttendanceImport, staged: bytes | None, confirmed_by: User
+    *, attendance_import: AttendanceImport, staged: Staged | None, confirmed_by: User
 ) -> AttendanceImport:
     locked = (
         AttendanceImport.objects.select_for_update(of=("self",))
@@ -268,7 +268,7 @@ def _confirm(
         raise BaseError(
             _("This file was refused; fix it and upload it again."), code="import_refused"
         )
-    stage = staged_load(staged)
+    stage = staged
     sessions = _lock_sessions(stage.session_ids)
     planned, gone = rows_unstage(staged=stage, sessions=sessions)
     result = attendance_rows_recheck(
@@ -299,7 +299,7 @@ def _confirm(
     locked.imported_at = timezone.now()
     locked.errors = []
     locked.save(update_fields=["status", "created_count", "imported_at", "errors"])
-    AttendanceImportStage.objects.filter(attendance_import=locked).delete()
+    transaction.on_commit(partial(stage_delete, locked))
     audit_log_record(
         actor=confirmed_by,
         action="attendance_import.confirm",

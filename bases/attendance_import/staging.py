@@ -1,21 +1,31 @@
-"""The checked rows of a preview, kept compactly so that confirming reads no file.
+"""The checked rows of a preview, kept compactly so that confirming neither reads nor parses
+the sheet again.
 
-A staged row is what the preview resolved: its row number, the student's and the session's ids
-and the two times (seconds since the epoch; a sheet's times are whole seconds). Confirming
-turns them back into planned rows with the students and the sessions it has locked, and checks
-them again (`checking.attendance_rows_recheck`).
+A staged row is what the preview resolved: its row number, the student's and the session's ids,
+the two times (seconds since the epoch; a sheet's times are whole seconds) and the two scans'
+nonces; beside the rows, each session's times as the preview checked them. Confirming turns
+them back into planned rows with the students and the sessions it has locked, and checks them
+again (`checking.attendance_rows_recheck`).
+
+They are kept beside the uploaded file, in the same storage, as orjson keyed by the file's
+SHA-256 and signed with the site's secret (`salted_hmac`): a stored form that does not match
+its import, or was changed, is not used, and the import is read and checked from its file
+again. They are removed once the import is imported or refused.
 """
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
+from django.core.files.base import ContentFile
+from django.utils.crypto import salted_hmac
 
 from portal.sheet_problems import RowError
 from students.models import Student
 
 from ..messages import SHEET_UNKNOWN_SESSION, SHEET_UNKNOWN_STUDENT
-from ..models import Session
+from ..models import AttendanceImport, Session
 from .limits import QUERY_CHUNK
 from .planning import PlannedRow
 from .reading import SHEET_TIME_ZONE
@@ -25,11 +35,15 @@ def _seconds(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def rows_stage(planned: list[PlannedRow]) -> bytes:
+_SALT = "bases.attendance_import.staging"
+
+
+def rows_stage(planned: list[PlannedRow], *, sha256: str) -> bytes:
     """The checked rows in their compact stored form, with their sessions' times as checked."""
     sessions = {row.session.pk: row.session for row in planned}
     return orjson.dumps(
         {
+            "sha256": sha256,
             "rows": [
                 [
                     row.number,
@@ -50,6 +64,7 @@ def rows_stage(planned: list[PlannedRow]) -> bytes:
 
 @dataclass
 class Staged:
+    sha256: str
     rows: list[list]
     #: Session id -> its start and end as the preview checked them (seconds since the epoch).
     session_times: dict[int, tuple[int, int]]
@@ -69,9 +84,44 @@ class Staged:
         }
 
 
+def _stage_name(attendance_import: AttendanceImport) -> str:
+    return f"{attendance_import.file.name}.{attendance_import.sha256[:16]}.checked"
+
+
+def _signature(data: bytes) -> bytes:
+    return salted_hmac(_SALT, data, algorithm="sha256").hexdigest().encode()
+
+
+def stage_save(attendance_import: AttendanceImport, data: bytes) -> None:
+    """Keep the staged rows (`rows_stage`) of a previewed import beside its file."""
+    storage = attendance_import.file.storage
+    storage.save(_stage_name(attendance_import), ContentFile(_signature(data) + b"\n" + data))
+
+
+def stage_read(attendance_import: AttendanceImport) -> "Staged | None":
+    """The import's staged rows, or None if there are none it can trust."""
+    storage, name = attendance_import.file.storage, _stage_name(attendance_import)
+    try:
+        with storage.open(name, "rb") as stored:
+            signature, _newline, data = stored.read().partition(b"\n")
+    except OSError:
+        return None
+    if not hmac.compare_digest(signature, _signature(data)):
+        return None
+    staged = staged_load(data)
+    return staged if staged.sha256 == attendance_import.sha256 else None
+
+
+def stage_delete(attendance_import: AttendanceImport) -> None:
+    storage, name = attendance_import.file.storage, _stage_name(attendance_import)
+    if storage.exists(name):
+        storage.delete(name)
+
+
 def staged_load(data: bytes) -> Staged:
     stored = orjson.loads(data)
     return Staged(
+        sha256=stored["sha256"],
         rows=stored["rows"],
         session_times={int(pk): tuple(times) for pk, times in stored["sessions"].items()},
     )

@@ -13,7 +13,6 @@ from .applications import (
 from .attendance import (
     Attendance,
     AttendanceImport,
-    AttendanceImportStage,
     AttendanceScan,
     BaseApiToken,
     ImportStatus,
@@ -35,7 +34,6 @@ __all__ = [
     "ApplicationStatus",
     "Attendance",
     "AttendanceImport",
-    "AttendanceImportStage",
     "AttendanceScan",
     "Base",
     "BaseApiToken",

@@ -199,30 +199,3 @@ class AttendanceImport(SheetUpload):
 
     def get_absolute_url(self) -> str:
         return reverse("bases:attendance-import-detail", args=[self.pk])
-
-
-class AttendanceImportStage(models.Model):
-    """The rows a preview checked, kept so that confirming needs neither the file nor its
-    parsing again: one compact row per import (orjson of each row's number, student id,
-    session id and the two times), keyed by the digest of the file they were read from.
-
-    Removed once the import is imported or refused; confirming still checks again whatever
-    may have changed since the preview (roster, session state, overlaps).
-    """
-
-    attendance_import = models.OneToOneField(
-        AttendanceImport,
-        verbose_name=_("attendance import"),
-        on_delete=models.CASCADE,
-        related_name="stage",
-    )
-    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
-    rows = models.BinaryField(_("checked rows"))
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("checked attendance rows")
-        verbose_name_plural = _("checked attendance rows")
-
-    def __str__(self):
-        return f"{self.attendance_import_id} {self.sha256[:12]}"

@@ -10,6 +10,8 @@ from unittest import mock
 import openpyxl
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -24,6 +26,7 @@ from bases.attendance_import import (
     attendance_import_preview,
     read_sheet,
     row_nonce,
+    staging,
     template_xlsx,
 )
 from bases.models import (
@@ -32,8 +35,9 @@ from bases.models import (
     AttendanceImport,
     AttendanceScan,
     ImportStatus,
+    Session,
 )
-from bases.services.attendance import session_attendance_close
+from bases.services.attendance import Scan, attendance_scan_record, session_attendance_close
 from portal import uploads
 from portal.messages import message_text
 from portal.models import AuditLog
@@ -437,6 +441,109 @@ class TestDryRunAndConfirm:
         )
         assert same[0] == same[1] != other_base
         assert len(same[0]) <= 64
+
+
+class TestConfirmChecksWhatChanged:
+    """Confirming uses the rows the preview kept, checked again against what changed since."""
+
+    def test_a_session_moved_since_the_preview_refuses_the_rows_outside_its_new_times(self, ran):
+        session, coordinator, students = ran
+        item = _preview(session, coordinator, xlsx_file([_row(s, session) for s in students]))
+        assert item.status == ImportStatus.PREVIEWED
+        Session.objects.filter(pk=session.pk).update(
+            starts_at=session.starts_at + timedelta(hours=4),
+            ends_at=session.ends_at + timedelta(hours=4),
+        )
+
+        item = attendance_import_confirm(attendance_import=item, confirmed_by=coordinator)
+
+        assert item.status == ImportStatus.REFUSED
+        assert _error_cells(item) == {(n, "check_in", "time_outside_session") for n in (2, 3, 4)}
+        assert not AttendanceScan.objects.exists()
+
+    def test_a_session_cancelled_since_the_preview_takes_no_row(self, ran):
+        session, coordinator, students = ran
+        item = _preview(session, coordinator, xlsx_file([_row(students[0], session)]))
+        Session.objects.filter(pk=session.pk).update(cancelled_at=timezone.now())
+
+        item = attendance_import_confirm(attendance_import=item, confirmed_by=coordinator)
+
+        assert _error_cells(item) == {(2, "session_id", "closed_session")}
+        assert not Attendance.objects.exists()
+
+    def test_times_recorded_on_the_roster_since_the_preview_are_not_overwritten(self, ran):
+        session, coordinator, students = ran
+        item = _preview(session, coordinator, xlsx_file([_row(s, session) for s in students]))
+        for kind, minutes in (("in", 30), ("out", 100)):
+            attendance_scan_record(
+                session=session,
+                scan=Scan(
+                    nonce=f"roster-{kind}-0001",
+                    student=students[1],
+                    kind=kind,
+                    happened_at=session.starts_at + timedelta(minutes=minutes),
+                ),
+                source=RecordedVia.ROSTER,
+                recorded_by=coordinator,
+            )
+
+        item = attendance_import_confirm(attendance_import=item, confirmed_by=coordinator)
+
+        assert _error_cells(item) == {(3, "check_in", "already_recorded")}
+        recorded = Attendance.objects.get()
+        assert (recorded.student, recorded.checked_in_at) == (
+            students[1],
+            session.starts_at + timedelta(minutes=30),
+        )
+
+    def test_a_row_whose_scan_id_was_taken_meanwhile_is_refused_and_nothing_imported(
+        self, ran, make_foreign_session
+    ):
+        session, coordinator, students = ran
+        item = _preview(session, coordinator, xlsx_file([_row(s, session) for s in students]))
+        other = make_foreign_session()
+        AttendanceScan.objects.create(
+            nonce=row_nonce(
+                base=session.post.base,
+                student_number=students[2].student_number,
+                session_id=session.pk,
+                kind="in",
+                at=session.starts_at,
+            ),
+            session=other,
+            student=students[2],
+            kind="in",
+            happened_at=other.starts_at,
+            source=RecordedVia.API,
+            payload_digest="0" * 64,
+        )
+
+        item = attendance_import_confirm(attendance_import=item, confirmed_by=coordinator)
+
+        assert item.status == ImportStatus.REFUSED
+        assert _error_cells(item) == {(4, "check_in", "nonce_reused")}
+        assert AttendanceScan.objects.filter(session=session).count() == 0
+        assert not Attendance.objects.exists()
+
+    def test_kept_rows_changed_on_the_server_are_not_trusted(
+        self, ran, django_capture_on_commit_callbacks
+    ):
+        session, coordinator, students = ran
+        item = _preview(session, coordinator, xlsx_file([_row(students[0], session)]))
+        name = staging._stage_name(item)
+        with default_storage.open(name, "rb") as stored:
+            signature, _, data = stored.read().partition(b"\n")
+        forged = data.replace(f"[2,{students[0].pk},".encode(), f"[2,{students[1].pk},".encode())
+        assert forged != data
+        default_storage.delete(name)
+        default_storage.save(name, ContentFile(signature + b"\n" + forged))
+
+        with django_capture_on_commit_callbacks(execute=True):
+            item = attendance_import_confirm(attendance_import=item, confirmed_by=coordinator)
+
+        assert item.status == ImportStatus.IMPORTED
+        assert list(Attendance.objects.values_list("student", flat=True)) == [students[0].pk]
+        assert not default_storage.exists(name), "the kept rows go once imported"
 
 
 @pytest.fixture
