@@ -284,16 +284,20 @@ _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main "
 _ROW, _CELL, _VALUE, _INLINE, _TEXT, _PHONETIC = (
     _MAIN + tag for tag in ("row", "c", "v", "is", "t", "rPh")
 )
-_COLUMN_LETTERS = re.compile(r"[A-Za-z]+")
+_DIGITS = "0123456789"
+_COLUMN_INDEX: dict[str, int] = {}  # "A" -> 1, as met
 
 
 def _column_index(coordinate: str) -> int:
-    match = _COLUMN_LETTERS.match(coordinate)
-    if match is None:
-        raise ValueError(f"{coordinate} is not a cell reference")
-    index = 0
-    for letter in match.group().upper():
-        index = index * 26 + ord(letter) - 64
+    letters = coordinate.rstrip(_DIGITS)
+    index = _COLUMN_INDEX.get(letters)
+    if index is None:
+        if not letters.isascii() or not letters.isalpha() or len(letters) > 3:
+            raise ValueError(f"{coordinate} is not a cell reference")
+        index = 0
+        for letter in letters.upper():
+            index = index * 26 + ord(letter) - 64
+        _COLUMN_INDEX[letters] = index
     return index
 
 
