@@ -18,7 +18,25 @@ def audit_log_record(
     *, actor: User | None, action: str, target: models.Model, data: dict[str, Any] | None = None
 ) -> AuditLog:
     """Append one audit entry; callers run it inside their own transaction."""
-    return AuditLog.objects.create(
+    entry = _audit_entry(actor=actor, action=action, target=target, data=data)
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_log_record_bulk(
+    *, actor: User | None, action: str, items: list[tuple[models.Model, dict[str, Any]]]
+) -> None:
+    """`audit_log_record` for many targets of one action (a batch), in few statements."""
+    AuditLog.objects.bulk_create(
+        [_audit_entry(actor=actor, action=action, target=t, data=d) for t, d in items],
+        batch_size=1000,
+    )
+
+
+def _audit_entry(
+    *, actor: User | None, action: str, target: models.Model, data: dict[str, Any] | None
+) -> AuditLog:
+    return AuditLog(
         actor=actor if actor is not None and actor.pk else None,
         action=action,
         object_type=target._meta.label_lower,

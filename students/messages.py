@@ -259,3 +259,8 @@ PLATFORM_OVERLAPS = message_kind(
 PLATFORM_REVIEWED = message_kind(
     "platform.reviewed", _("Your records from %(platform)s were accepted by the school.")
 )
+PLATFORM_IMPORT_FAILED = message_kind(
+    "platform.import_failed",
+    _("Nothing was imported: writing the records stopped on an error (%(error)s). Upload the "
+      "file again; if it stops again, tell the portal's support."),
+)  # fmt: skip
