@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from .messages import MessageKind
 from .models import AuditLog, Notification, User
-from .outbox import task_enqueue
+from .outbox import task_enqueue, task_enqueue_many
 
 
 def audit_log_record(
@@ -93,9 +93,10 @@ def notification_send_bulk(
     created = Notification.objects.bulk_create(rows)
     from .tasks import notification_email_send  # tasks import this module
 
-    for notification in created:
-        if notification.user.email and notification.pk is not None:
-            task_enqueue(notification_email_send, notification_id=notification.pk)
+    task_enqueue_many(
+        notification_email_send,
+        [{"notification_id": n.pk} for n in created if n.user.email and n.pk is not None],
+    )
     return created
 
 

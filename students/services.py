@@ -383,6 +383,9 @@ def _created_follow_up(records: list[PracticeRecord], *, recorded_by: User | Non
     version 1, the audit entry, the student's notice and the held minutes' reviewers."""
     if not records:
         return
+    # One reverse() for the batch: each record's page differs only by its id.
+    pattern = reverse("students:record-detail", args=[987654321])
+    url_of = {record.pk: pattern.replace("987654321", str(record.pk)) for record in records}
     PracticeRecordVersion.objects.bulk_create(
         [
             PracticeRecordVersion(
@@ -420,7 +423,7 @@ def _created_follow_up(records: list[PracticeRecord], *, recorded_by: User | Non
                     "record": record_label(record),
                     "until": date_format(record.notice_ends_on, "Y-m-d"),
                 },
-                record_url(record),
+                url_of[record.pk],
             )
             for record in records
         ],
@@ -434,7 +437,7 @@ def _created_follow_up(records: list[PracticeRecord], *, recorded_by: User | Non
             (
                 record.student,
                 {"record": record_label(record), "minutes": record.held_minutes},
-                record_url(record),
+                url_of[record.pk],
             )
             for record in held
         ],

@@ -51,8 +51,8 @@ from ..services import (
     practice_record_upsert,
     practice_records_create_bulk,
 )
-from .planning import ALREADY, PlatformPlan, platform_plan
-from .reading import MAX_UPLOAD_BYTES, PlatformSheet, read_platform_sheet
+from .planning import ALREADY, PlatformPlan, platform_plan, row_from_json
+from .reading import MAX_UPLOAD_BYTES, PlatformRow, PlatformSheet, read_platform_sheet
 
 logger = logging.getLogger(__name__)
 
@@ -337,9 +337,9 @@ def platform_import_confirm(*, upload: PlatformImport, confirmed_by: User) -> Pl
         return upload
     try:
         _progress_set(upload, "reading", 0)
-        sheet = _stored_sheet(upload)
+        rows = _stored_rows(upload)
         with transaction.atomic():
-            return _confirm(upload, sheet, confirmed_by)
+            return _confirm(upload, rows, confirmed_by)
     except _Refusal as refusal:
         return _refuse(upload, confirmed_by, refusal.errors)
     except (OperationalError, InterfaceError):
@@ -354,11 +354,20 @@ def platform_import_confirm(*, upload: PlatformImport, confirmed_by: User) -> Pl
         cache.delete(_progress_key(upload.pk))
 
 
-def _stored_sheet(upload: PlatformImport) -> PlatformSheet:
+def _stored_rows(upload: PlatformImport) -> list[PlatformRow]:
+    """The rows the preview checked (the file is read and checked once, by the preview); the
+    stored file must still be the one checked."""
     with upload.file.open("rb") as stored:
         content = stored.read(MAX_UPLOAD_BYTES + 1)
     if hashlib.sha256(content).hexdigest() != upload.sha256:
         raise _Refusal(file_problem("changed", PLATFORM_CHANGED()))
+    checked = upload.preview or []
+    if checked and all("from" in found for found in checked):
+        return [row_from_json(found) for found in checked]
+    return _stored_sheet(upload, content).rows  # kept by an older version: read it again
+
+
+def _stored_sheet(upload: PlatformImport, content: bytes) -> PlatformSheet:
     try:
         sheet = read_platform_sheet(content, platform=upload.platform)
     except UploadRefused as error:
@@ -369,7 +378,7 @@ def _stored_sheet(upload: PlatformImport) -> PlatformSheet:
     return sheet
 
 
-def _confirm(upload: PlatformImport, sheet: PlatformSheet, confirmed_by: User) -> PlatformImport:
+def _confirm(upload: PlatformImport, rows: list[PlatformRow], confirmed_by: User) -> PlatformImport:
     locked = (
         PlatformImport.objects.select_for_update(of=("self",))
         .select_related("school", "student")
@@ -378,7 +387,7 @@ def _confirm(upload: PlatformImport, sheet: PlatformSheet, confirmed_by: User) -
     if locked.status not in CONFIRMABLE:
         return locked
     plan = platform_plan(
-        school=locked.school, platform=locked.platform, rows=sheet.rows, student=locked.student
+        school=locked.school, platform=locked.platform, rows=rows, student=locked.student
     )
     if plan.errors:
         ordered = sorted(plan.errors, key=lambda e: (e.row or 0, e.column))
