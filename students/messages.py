@@ -49,6 +49,13 @@ RECORD_IN_NOTICE = message_kind(
         "wrong, raise a dispute before then."
     ),
 )
+RECORDS_IN_NOTICE = message_kind(
+    "records.in_notice",
+    _(
+        "%(count)s of your records, the first %(record)s, are in public notice until %(until)s. "
+        "Check them; if something is wrong, raise a dispute before then."
+    ),
+)
 RECORD_FINAL = message_kind(
     "record.final", _("Your record %(record)s is final and counts toward the requirement.")
 )

@@ -26,6 +26,7 @@ from .messages import (
     RECORD_HELD,
     RECORD_IN_NOTICE,
     RECORD_REVOKED,
+    RECORDS_IN_NOTICE,
     record_label,
     record_url,
 )
@@ -414,6 +415,12 @@ def _created_follow_up(records: list[PracticeRecord], *, recorded_by: User | Non
             for record in records
         ],
     )
+    # Each student is told once: of their record, or of how many (a batch may hold dozens).
+    by_student: dict[int, list[PracticeRecord]] = {}
+    for record in records:
+        by_student.setdefault(record.student_id, []).append(record)
+    one = [mine[0] for mine in by_student.values() if len(mine) == 1]
+    many = [mine for mine in by_student.values() if len(mine) > 1]
     student_notifications_send_bulk(
         message=RECORD_IN_NOTICE,
         items=[
@@ -425,7 +432,23 @@ def _created_follow_up(records: list[PracticeRecord], *, recorded_by: User | Non
                 },
                 url_of[record.pk],
             )
-            for record in records
+            for record in one
+        ],
+    )
+    records_url = reverse("students:my-records")
+    student_notifications_send_bulk(
+        message=RECORDS_IN_NOTICE,
+        items=[
+            (
+                mine[0].student,
+                {
+                    "count": len(mine),
+                    "record": record_label(min(mine, key=lambda r: r.started_at)),
+                    "until": date_format(max(r.notice_ends_on for r in mine), "Y-m-d"),
+                },
+                records_url,
+            )
+            for mine in many
         ],
     )
     held = [record for record in records if record.held_minutes]

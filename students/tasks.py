@@ -35,6 +35,16 @@ def platform_import_confirm(*, import_id: int, user_id: int) -> int:
     return import_id
 
 
+# Checking twice checks once (only an upload still `checking` is checked).
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def platform_import_check(*, import_id: int) -> int:
+    """Check a large uploaded export of another platform (the preview)."""
+    from .platforms.services import platform_import_check as check
+
+    check(upload=PlatformImport.objects.select_related("school", "student").get(pk=import_id))
+    return import_id
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def platform_imports_requeue_stale() -> list[int]:
     """Beat: queue again the platform imports left importing by a worker that died."""

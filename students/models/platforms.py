@@ -21,6 +21,7 @@ class Platform(models.TextChoices):
 
 
 class PlatformImportStatus(models.TextChoices):
+    CHECKING = "checking", _("Being checked in the background")
     PREVIEWED = "previewed", _("Checked, waiting for confirmation")
     AWAITING_REVIEW = "awaiting_review", _("Sent by the student, waiting for the school")
     IMPORTING = "importing", _("Importing in the background")

@@ -130,8 +130,32 @@ def platform_import_preview(
     if platform not in Platform.values:
         raise PlatformImportError(_("Choose the platform."), code="bad_platform")
     digest = hashlib.sha256(content).hexdigest()
+    upload = PlatformImport(
+        school=school,
+        platform=platform,
+        student=student,
+        original_name=(original_name or "")[:200],
+        sha256=digest,
+        status=PlatformImportStatus.CHECKING,
+        uploaded_by=uploaded_by,
+    )
+    if len(content) > BACKGROUND_BYTES:
+        from ..tasks import platform_import_check as check_task  # the task calls this module
+
+        _keep_file(upload, content)
+        upload.queued_at = timezone.now()
+        with transaction.atomic():
+            upload.save()
+            audit_log_record(
+                actor=uploaded_by,
+                action="platform_import.queue_check",
+                target=upload,
+                data={"size": len(content), "sha256": digest, "platform": platform},
+            )
+            task_enqueue(check_task, import_id=upload.pk)
+        return upload
     try:
-        plan, errors, rows = _check(school, platform, content, student)
+        _checked(upload, content)
     except UploadRefused as error:
         with transaction.atomic():
             audit_log_record(
@@ -141,46 +165,84 @@ def platform_import_preview(
                 data={"code": error.code, "size": len(content), "sha256": digest},
             )
         raise
-    if errors:
-        status = PlatformImportStatus.REFUSED
-    elif student is not None:
-        status = PlatformImportStatus.AWAITING_REVIEW
-    else:
-        status = PlatformImportStatus.PREVIEWED
-    upload = PlatformImport(
-        school=school,
-        platform=platform,
-        student=student,
-        original_name=(original_name or "")[:200],
-        sha256=digest,
-        status=status,
-        row_count=rows,
-        summary=plan.summary if plan and not errors else {},
-        preview=[p.as_json() for p in plan.rows] if plan and not errors else [],
-        errors=errors,
-        uploaded_by=uploaded_by,
-    )
-    kind = XLSX if content.startswith(ZIP_MAGIC) else CSV
-    upload.file.save(f"{uuid.uuid4().hex}.{kind}", ContentFile(content), save=False)
+    _keep_file(upload, content)
     with transaction.atomic():
         upload.save()
-        audit_log_record(
-            actor=uploaded_by,
-            action="platform_import.preview",
-            target=upload,
-            data={"status": status, "rows": rows, "errors": len(errors), "sha256": digest,
-                  "platform": platform, **upload.summary},
-        )  # fmt: skip
-        if status == PlatformImportStatus.AWAITING_REVIEW:
-            params = {
-                "name": student.name,
-                "count": rows,
-                "platform": upload.get_platform_display(),
-            }
-            notification_send_bulk(
-                message=PLATFORM_TO_REVIEW,
-                items=[(u, params, upload.get_absolute_url()) for u in _school_admins(school)],
-            )
+        _checked_tell(upload)
+    return upload
+
+
+def _keep_file(upload: PlatformImport, content: bytes) -> None:
+    kind = XLSX if content.startswith(ZIP_MAGIC) else CSV
+    upload.file.save(f"{uuid.uuid4().hex}.{kind}", ContentFile(content), save=False)
+
+
+def _checked(upload: PlatformImport, content: bytes) -> None:
+    """Read and check the export; what it would add, or its problems, set on `upload`."""
+    plan, errors, rows = _check(upload.school, upload.platform, content, upload.student)
+    if errors:
+        upload.status = PlatformImportStatus.REFUSED
+    elif upload.student is not None:
+        upload.status = PlatformImportStatus.AWAITING_REVIEW
+    else:
+        upload.status = PlatformImportStatus.PREVIEWED
+    upload.row_count = rows
+    upload.summary = plan.summary if plan and not errors else {}
+    upload.preview = [p.as_json() for p in plan.rows] if plan and not errors else []
+    upload.errors = errors
+
+
+def _checked_tell(upload: PlatformImport) -> None:
+    audit_log_record(
+        actor=upload.uploaded_by,
+        action="platform_import.preview",
+        target=upload,
+        data={"status": upload.status, "rows": upload.row_count, "errors": len(upload.errors),
+              "sha256": upload.sha256, "platform": upload.platform, **upload.summary},
+    )  # fmt: skip
+    if upload.status == PlatformImportStatus.AWAITING_REVIEW:
+        params = {
+            "name": upload.student.name,
+            "count": upload.row_count,
+            "platform": upload.get_platform_display(),
+        }
+        notification_send_bulk(
+            message=PLATFORM_TO_REVIEW,
+            items=[(u, params, upload.get_absolute_url()) for u in _school_admins(upload.school)],
+        )
+
+
+def platform_import_check(*, upload: PlatformImport) -> PlatformImport:
+    """The worker's preview of a large export (`platform_import_preview` queued it): the same
+    checks, kept the same way. Running it twice checks once."""
+    if upload.status != PlatformImportStatus.CHECKING:
+        return upload
+    with upload.file.open("rb") as stored:
+        content = stored.read(MAX_UPLOAD_BYTES + 1)
+    if hashlib.sha256(content).hexdigest() != upload.sha256:
+        upload.status, upload.errors = (
+            PlatformImportStatus.REFUSED,
+            file_problem("changed", PLATFORM_CHANGED()),
+        )
+    else:
+        try:
+            _checked(upload, content)
+        except UploadRefused as error:
+            upload.status = PlatformImportStatus.REFUSED
+            upload.errors = file_problem(error.code, error.messages[0])
+    with transaction.atomic():
+        updated = PlatformImport.objects.filter(
+            pk=upload.pk, status=PlatformImportStatus.CHECKING
+        ).update(
+            status=upload.status,
+            row_count=upload.row_count,
+            summary=upload.summary,
+            preview=upload.preview,
+            errors=upload.errors,
+        )
+        if updated:
+            _checked_tell(upload)
+    upload.refresh_from_db()
     return upload
 
 
@@ -240,6 +302,8 @@ WAITING = (PlatformImportStatus.PREVIEWED, PlatformImportStatus.AWAITING_REVIEW)
 CONFIRMABLE = (*WAITING, PlatformImportStatus.IMPORTING)
 #: Larger exports are imported by the worker while the page shows the progress.
 BACKGROUND_ROWS = 500
+#: Larger files (about 2,000 rows of xlsx) are checked by the worker too.
+BACKGROUND_BYTES = 100_000
 PROGRESS_SECONDS = 3600
 
 
@@ -288,18 +352,23 @@ def platform_import_queue(*, upload: PlatformImport, confirmed_by: User) -> Plat
 
 
 def platform_imports_requeue_stale() -> list[int]:
-    """Beat: queue again each confirmation left `importing` past the stale limit (its worker
-    died). The confirmation imports once however often it runs."""
+    """Beat: queue again each check or confirmation left `checking` or `importing` past the
+    stale limit (its worker died). Each imports, or checks, once however often it runs."""
+    from ..tasks import platform_import_check as check_task
     from ..tasks import platform_import_confirm as confirm_task
 
     stale = timezone.now() - timedelta(seconds=settings.PLATFORM_IMPORT_STALE_SECONDS)
     queued = []
     for item in PlatformImport.objects.filter(
-        status=PlatformImportStatus.IMPORTING, queued_at__lt=stale, confirmed_by__isnull=False
+        status__in=(PlatformImportStatus.CHECKING, PlatformImportStatus.IMPORTING),
+        queued_at__lt=stale,
     ).order_by("pk"):
+        checking = item.status == PlatformImportStatus.CHECKING
+        if not checking and item.confirmed_by_id is None:
+            continue
         with transaction.atomic():
             claimed = PlatformImport.objects.filter(
-                pk=item.pk, status=PlatformImportStatus.IMPORTING, queued_at=item.queued_at
+                pk=item.pk, status=item.status, queued_at=item.queued_at
             ).update(queued_at=timezone.now())
             if not claimed:
                 continue
@@ -308,9 +377,12 @@ def platform_imports_requeue_stale() -> list[int]:
                 actor=None,
                 action="platform_import.requeue",
                 target=item,
-                data={"confirmed_by": item.confirmed_by_id},
+                data={"status": item.status, "confirmed_by": item.confirmed_by_id},
             )
-            task_enqueue(confirm_task, import_id=item.pk, user_id=item.confirmed_by_id)
+            if checking:
+                task_enqueue(check_task, import_id=item.pk)
+            else:
+                task_enqueue(confirm_task, import_id=item.pk, user_id=item.confirmed_by_id)
         queued.append(item.pk)
     return queued
 

@@ -168,6 +168,7 @@ def platform_import_detail(request: HttpRequest, import_id: int) -> HttpResponse
     errors = item.errors or []
     waiting = item.status in (PlatformImportStatus.PREVIEWED, PlatformImportStatus.AWAITING_REVIEW)
     importing = item.status == PlatformImportStatus.IMPORTING
+    checking = item.status == PlatformImportStatus.CHECKING
     return render(
         request,
         "students/platform_import.html",
@@ -184,6 +185,7 @@ def platform_import_detail(request: HttpRequest, import_id: int) -> HttpResponse
             "reject_form": PlatformRejectForm(),
             "is_admin": is_admin,
             "importing": importing,
+            "checking": checking,
             "progress": platform_import_progress(upload=item) if importing else None,
         },
     )

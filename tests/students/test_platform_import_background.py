@@ -151,8 +151,9 @@ def test_a_confirmation_whose_worker_died_is_queued_again_and_imports_once(
 
 @pytest.mark.long
 def test_2000_rows_import_with_a_bounded_number_of_queries(
-    admin_client, school, students, django_assert_max_num_queries
+    admin_client, school, students, django_assert_max_num_queries, monkeypatch
 ):
+    monkeypatch.setattr(services, "BACKGROUND_BYTES", 10_000_000)  # previewed in the request
     rows = shvol_rows(students, 2000)
     overlapped = rows[7::100]  # 20 rows overlapping a record the student has
     for row in overlapped:
@@ -193,3 +194,27 @@ def test_a_real_worker_imports_a_large_export(admin_client, admin, school, stude
     assert PracticeRecord.objects.filter(recorded_via=RecordedVia.PLATFORM).count() == 60
     page = admin_client.get(item.get_absolute_url()).content.decode()
     assert '<dd data-testid="credited">60</dd>' in page
+
+
+def test_a_large_file_is_checked_by_the_worker_while_the_page_says_so(
+    admin_client, school, students, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(services, "BACKGROUND_BYTES", 1000)
+    content = xlsx(SHVOL_HEADER, shvol_rows(students, 60))
+    with django_capture_on_commit_callbacks(execute=True):
+        item = preview(admin_client, content, school=school)
+    assert item.status == PlatformImportStatus.CHECKING
+    page = admin_client.get(item.get_absolute_url()).content.decode()
+    assert 'data-testid="checking"' in page and 'http-equiv="refresh"' in page
+    assert 'data-testid="confirm-form"' not in page
+    queued = sent_kwargs(tasks.platform_import_check)
+    assert queued == [{"import_id": item.pk}]
+    tasks.platform_import_check.run(**queued[0])
+    tasks.platform_import_check.run(**queued[0])  # a redelivery checks nothing more
+    item.refresh_from_db()
+    assert item.status == PlatformImportStatus.PREVIEWED
+    assert item.summary == {"new": 60, "already": 0, "overlap": 0} and item.row_count == 60
+    assert AuditLog.objects.filter(action="platform_import.preview").count() == 1
+    page = admin_client.get(item.get_absolute_url()).content.decode()
+    assert 'data-testid="checking"' not in page and 'data-testid="confirm-form"' in page
+    assert not PracticeRecord.objects.exists()
