@@ -60,6 +60,24 @@ def task_enqueue(task, *args, **kwargs) -> OutboxMessage:
     return message
 
 
+def task_enqueue_many(task, kwargs_list: list[dict]) -> list[OutboxMessage]:
+    """`task_enqueue(task, **kwargs)` for each of `kwargs_list` (a batch), written in one
+    statement; published in order once the surrounding transaction commits."""
+    messages = OutboxMessage.objects.bulk_create(
+        [OutboxMessage(task_name=task.name, args=[], kwargs=kw, then=[]) for kw in kwargs_list],
+        batch_size=1000,
+    )
+
+    def publish() -> None:
+        for message in messages:
+            if _publish_and_record(message):
+                break  # the broker refuses: the flush sends the rest later
+
+    if messages:
+        transaction.on_commit(publish, robust=True)
+    return messages
+
+
 @dataclass(frozen=True)
 class FlushResult:
     sent: int

@@ -11,14 +11,32 @@ from django.utils.translation import gettext as _
 
 from .messages import MessageKind
 from .models import AuditLog, Notification, User
-from .outbox import task_enqueue
+from .outbox import task_enqueue, task_enqueue_many
 
 
 def audit_log_record(
     *, actor: User | None, action: str, target: models.Model, data: dict[str, Any] | None = None
 ) -> AuditLog:
     """Append one audit entry; callers run it inside their own transaction."""
-    return AuditLog.objects.create(
+    entry = _audit_entry(actor=actor, action=action, target=target, data=data)
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_log_record_bulk(
+    *, actor: User | None, action: str, items: list[tuple[models.Model, dict[str, Any]]]
+) -> None:
+    """`audit_log_record` for many targets of one action (a batch), in few statements."""
+    AuditLog.objects.bulk_create(
+        [_audit_entry(actor=actor, action=action, target=t, data=d) for t, d in items],
+        batch_size=1000,
+    )
+
+
+def _audit_entry(
+    *, actor: User | None, action: str, target: models.Model, data: dict[str, Any] | None
+) -> AuditLog:
+    return AuditLog(
         actor=actor if actor is not None and actor.pk else None,
         action=action,
         object_type=target._meta.label_lower,
@@ -75,9 +93,10 @@ def notification_send_bulk(
     created = Notification.objects.bulk_create(rows)
     from .tasks import notification_email_send  # tasks import this module
 
-    for notification in created:
-        if notification.user.email and notification.pk is not None:
-            task_enqueue(notification_email_send, notification_id=notification.pk)
+    task_enqueue_many(
+        notification_email_send,
+        [{"notification_id": n.pk} for n in created if n.user.email and n.pk is not None],
+    )
     return created
 
 

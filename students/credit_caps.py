@@ -79,12 +79,48 @@ def credit_split(
 ) -> tuple[int, int]:
     """(credited, held) of `minutes` claimed by a record of `student` over [start, end)."""
     shares = minutes_by_date(started_at=started_at, ended_at=ended_at, minutes=minutes)
-    days = sorted(shares)
-    already = credited_by_date(student=student, days=days, exclude_pk=exclude_pk)
-    book = SafetyPolicyBook()
-    credited = 0
-    for day in days:
-        policy = book.on(day)
-        room = max(0, policy.daily_credit_minutes - already[day])
-        credited += min(shares[day], policy.session_credit_minutes, room)
+    already = credited_by_date(student=student, days=sorted(shares), exclude_pk=exclude_pk)
+    credited = _credited(shares, already, SafetyPolicyBook())
     return credited, minutes - credited
+
+
+def _credited(shares: dict[date, int], already: dict[date, int], book: SafetyPolicyBook) -> int:
+    """The caps on each date: the share, the per-record cap, what the daily cap leaves."""
+    credited = 0
+    for day in sorted(shares):
+        policy = book.on(day)
+        room = max(0, policy.daily_credit_minutes - already.get(day, 0))
+        credited += min(shares[day], policy.session_credit_minutes, room)
+    return credited
+
+
+def window_of(started_at: datetime, ended_at: datetime) -> tuple[datetime, datetime]:
+    """The whole local dates [start, end) touches: the records a credit split reads."""
+    days = dates_spanned(started_at, ended_at)
+    return _day_bounds(days[0])[0], _day_bounds(days[-1])[1]
+
+
+class CreditTally:
+    """`credit_split` for many new records at once (a batch import): the students' live records
+    are given once (`add`), then each new record is split in turn (`split`) and counted, so a
+    later record of the batch sees the credit of the earlier ones, as one write after another
+    would."""
+
+    def __init__(self) -> None:
+        self.book = SafetyPolicyBook()
+        self.by_student: dict[int, dict[date, int]] = {}
+
+    def add(self, student_id: int, started_at: datetime, ended_at: datetime, credited: int):
+        totals = self.by_student.setdefault(student_id, {})
+        spread = minutes_by_date(started_at=started_at, ended_at=ended_at, minutes=credited)
+        for day, share in spread.items():
+            totals[day] = totals.get(day, 0) + share
+
+    def split(
+        self, student_id: int, started_at: datetime, ended_at: datetime, minutes: int
+    ) -> tuple[int, int]:
+        """(credited, held) of a new record, which is then counted for the next."""
+        shares = minutes_by_date(started_at=started_at, ended_at=ended_at, minutes=minutes)
+        credited = _credited(shares, self.by_student.get(student_id, {}), self.book)
+        self.add(student_id, started_at, ended_at, credited)
+        return credited, minutes - credited

@@ -221,7 +221,8 @@ def student_notifications_send_bulk(
     for student, params, url in items:
         if student.user_id is not None:
             rows.append((student.user, params, url))
-        child_url = reverse("students:student-progress", args=[student.pk])
-        for guardian in by_student.get(student.pk, []):
+        guardians = by_student.get(student.pk, [])
+        child_url = reverse("students:student-progress", args=[student.pk]) if guardians else ""
+        for guardian in guardians:
             rows.append((guardian, {**params, "child": student.name}, child_url))
     notification_send_bulk(message=message, items=rows)

@@ -49,6 +49,13 @@ RECORD_IN_NOTICE = message_kind(
         "wrong, raise a dispute before then."
     ),
 )
+RECORDS_IN_NOTICE = message_kind(
+    "records.in_notice",
+    _(
+        "%(count)s of your records, the first %(record)s, are in public notice until %(until)s. "
+        "Check them; if something is wrong, raise a dispute before then."
+    ),
+)
 RECORD_FINAL = message_kind(
     "record.final", _("Your record %(record)s is final and counts toward the requirement.")
 )
@@ -259,3 +266,8 @@ PLATFORM_OVERLAPS = message_kind(
 PLATFORM_REVIEWED = message_kind(
     "platform.reviewed", _("Your records from %(platform)s were accepted by the school.")
 )
+PLATFORM_IMPORT_FAILED = message_kind(
+    "platform.import_failed",
+    _("Nothing was imported: writing the records stopped on an error (%(error)s). Upload the "
+      "file again; if it stops again, tell the portal's support."),
+)  # fmt: skip

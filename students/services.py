@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 
 from districts.models import District
 from portal.models import User
-from portal.services import audit_log_record, notification_send_bulk
+from portal.services import audit_log_record, audit_log_record_bulk, notification_send_bulk
 
-from .credit_caps import credit_split
+from .credit_caps import CreditTally, credit_split, window_of
 from .guardians import student_notification_send, student_notifications_send_bulk
 from .messages import (
     HELD_REJECTED,
@@ -26,6 +26,7 @@ from .messages import (
     RECORD_HELD,
     RECORD_IN_NOTICE,
     RECORD_REVOKED,
+    RECORDS_IN_NOTICE,
     record_label,
     record_url,
 )
@@ -38,7 +39,7 @@ from .models import (
     TeacherAssignment,
     TeacherRole,
 )
-from .policies import policy_for_entry_year
+from .policies import PolicyBook, policy_for_entry_year
 
 
 class LedgerError(ValidationError):
@@ -259,6 +260,237 @@ def _tell_student(record: PracticeRecord, message, **params) -> None:
         params={"record": record_label(record), **params},
         url=record_url(record),
     )
+
+
+#: Records written per round of a bulk write (each round: a few statements per table).
+BULK_CHUNK = 1000
+#: Values per `IN (...)` list (SQLite takes at most 32,766).
+IN_CHUNK = 5000
+CREATED, EXISTING, OVERLAPS = "created", "existing", "overlaps"
+
+
+def _chunks(values: list, size: int):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+@transaction.atomic
+def practice_records_create_bulk(
+    *,
+    items: list[tuple[str, RecordFacts]],
+    recorded_by: User | None,
+    progress=None,
+) -> list[tuple[str, PracticeRecord]]:
+    """`practice_record_upsert` for many records (an import of thousands of rows), set-based.
+
+    For each (source_ref, facts), in order: (EXISTING, the record) when the source is already in
+    the ledger with the same facts (other facts: LedgerError `source_ref_conflict`, and nothing
+    is written); (OVERLAPS, the student's live record it overlaps, maybe one written earlier
+    in this call), which is then not written; else (CREATED, the new record) in notice, its
+    minutes split by the credit caps as one write after another would, with its version, its
+    audit entry and the notifications. The students are locked first (in id order), their live
+    records read once; the writes go in rounds of `BULK_CHUNK`, after each of which
+    `progress(done)` is called. The facts' students need their `school_class`.
+    """
+    for _ref, facts in items:
+        _check_facts(facts)
+    if not items:
+        return []
+    students = {facts.student.pk: facts.student for _ref, facts in items}
+    for ids in _chunks(sorted(students), IN_CHUNK):
+        list(Student.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+    first = min(window_of(f.started_at, f.ended_at)[0] for _r, f in items)
+    last = max(window_of(f.started_at, f.ended_at)[1] for _r, f in items)
+    tally = CreditTally()
+    taken: dict[int, list[PracticeRecord]] = {}
+    for ids in _chunks(sorted(students), IN_CHUNK):
+        live = (
+            PracticeRecord.objects.filter(
+                student_id__in=ids, started_at__lt=last, ended_at__gt=first
+            )
+            .exclude(status=RecordStatus.REVOKED)
+            .only("pk", "student_id", "title", "started_at", "ended_at", "credited_minutes")
+            .order_by("started_at", "pk")
+        )
+        for record in live:
+            taken.setdefault(record.student_id, []).append(record)
+            tally.add(
+                record.student_id, record.started_at, record.ended_at, record.credited_minutes
+            )
+    policies = PolicyBook()
+    today = timezone.localdate()
+    outcomes: list[tuple[str, PracticeRecord]] = []
+    for chunk in _chunks(items, BULK_CHUNK):
+        known = {
+            record.source_ref: record
+            for record in PracticeRecord.objects.filter(source_ref__in=[ref for ref, _f in chunk])
+        }
+        new: list[PracticeRecord] = []
+        for ref, facts in chunk:
+            record = known.get(ref)
+            if record is not None:
+                if any(_fact_of(record, name) != getattr(facts, name) for name in COMPARED_FACTS):
+                    raise LedgerError(
+                        _("Record %(ref)s already exists with other values; correct it with a "
+                          "reason."),
+                        code="source_ref_conflict",
+                        params={"ref": ref},
+                    )  # fmt: skip
+                outcomes.append((EXISTING, record))
+                continue
+            mine = taken.setdefault(facts.student.pk, [])
+            other = min(
+                (
+                    r
+                    for r in mine
+                    if r.started_at < facts.ended_at and r.ended_at > facts.started_at
+                ),
+                key=lambda r: r.started_at,
+                default=None,
+            )
+            if other is not None:
+                outcomes.append((OVERLAPS, other))
+                continue
+            credited, held = tally.split(
+                facts.student.pk, facts.started_at, facts.ended_at, facts.credited_minutes
+            )
+            policy = policies.for_entry_year(facts.student.school_class.entry_year)
+            record = PracticeRecord(
+                source_ref=ref,
+                student=facts.student,
+                **{
+                    name: getattr(facts, name) for name in FACT_FIELDS if name != "credited_minutes"
+                },
+                credited_minutes=credited,
+                held_minutes=held,
+                recorded_by=recorded_by,
+                status=RecordStatus.IN_NOTICE,
+                notice_ends_on=today + timedelta(days=policy.notice_days),
+                version=1,
+            )
+            mine.append(record)
+            new.append(record)
+            outcomes.append((CREATED, record))
+        PracticeRecord.objects.bulk_create(new, batch_size=BULK_CHUNK)
+        # TOTALS: refresh these students' totals
+        _created_follow_up(new, recorded_by=recorded_by)
+        if progress is not None:
+            progress(len(outcomes))
+    return outcomes
+
+
+def _created_follow_up(records: list[PracticeRecord], *, recorded_by: User | None) -> None:
+    """What `practice_record_upsert` does after writing a record, for a batch of new records:
+    version 1, the audit entry, the student's notice and the held minutes' reviewers."""
+    if not records:
+        return
+    # One reverse() for the batch: each record's page differs only by its id.
+    pattern = reverse("students:record-detail", args=[987654321])
+    url_of = {record.pk: pattern.replace("987654321", str(record.pk)) for record in records}
+    PracticeRecordVersion.objects.bulk_create(
+        [
+            PracticeRecordVersion(
+                record=record,
+                version=record.version,
+                **{name: getattr(record, name) for name in VERSIONED_FIELDS},
+                changed_by=recorded_by,
+                reason="",
+            )
+            for record in records
+        ],
+        batch_size=BULK_CHUNK,
+    )
+    audit_log_record_bulk(
+        actor=recorded_by,
+        action="record.create",
+        items=[
+            (
+                record,
+                {
+                    "source_ref": record.source_ref,
+                    "credited_minutes": record.credited_minutes,
+                    **({"held_minutes": record.held_minutes} if record.held_minutes else {}),
+                },
+            )
+            for record in records
+        ],
+    )
+    # Each student is told once: of their record, or of how many (a batch may hold dozens).
+    by_student: dict[int, list[PracticeRecord]] = {}
+    for record in records:
+        by_student.setdefault(record.student_id, []).append(record)
+    one = [mine[0] for mine in by_student.values() if len(mine) == 1]
+    many = [mine for mine in by_student.values() if len(mine) > 1]
+    student_notifications_send_bulk(
+        message=RECORD_IN_NOTICE,
+        items=[
+            (
+                record.student,
+                {
+                    "record": record_label(record),
+                    "until": date_format(record.notice_ends_on, "Y-m-d"),
+                },
+                url_of[record.pk],
+            )
+            for record in one
+        ],
+    )
+    records_url = reverse("students:my-records")
+    student_notifications_send_bulk(
+        message=RECORDS_IN_NOTICE,
+        items=[
+            (
+                mine[0].student,
+                {
+                    "count": len(mine),
+                    "record": record_label(min(mine, key=lambda r: r.started_at)),
+                    "until": date_format(max(r.notice_ends_on for r in mine), "Y-m-d"),
+                },
+                records_url,
+            )
+            for mine in many
+        ],
+    )
+    held = [record for record in records if record.held_minutes]
+    if not held:
+        return
+    student_notifications_send_bulk(
+        message=RECORD_HELD,
+        items=[
+            (
+                record.student,
+                {"record": record_label(record), "minutes": record.held_minutes},
+                url_of[record.pk],
+            )
+            for record in held
+        ],
+    )
+    classes = {record.student.school_class for record in held}
+    assignments = TeacherAssignment.objects.filter(
+        Q(role=TeacherRole.SCHOOL_ADMIN, school_id__in={c.school_id for c in classes})
+        | Q(role=TeacherRole.HEAD_TEACHER, school_class__in=classes),
+        user__is_active=True,
+    ).select_related("user")
+    by_school: dict[int, set[User]] = {}
+    by_class: dict[int, set[User]] = {}
+    for assignment in assignments:
+        if assignment.role == TeacherRole.SCHOOL_ADMIN:
+            by_school.setdefault(assignment.school_id, set()).add(assignment.user)
+        else:
+            by_class.setdefault(assignment.school_class_id, set()).add(assignment.user)
+    rows = []
+    for record in held:
+        school_class = record.student.school_class
+        params = {
+            "record": record_label(record),
+            "name": record.student.name,
+            "minutes": record.held_minutes,
+        }
+        reviewers = by_school.get(school_class.school_id, set()) | by_class.get(
+            school_class.pk, set()
+        )
+        rows.extend((user, params, reverse("students:held-review")) for user in reviewers)
+    notification_send_bulk(message=HELD_TO_REVIEW, items=rows)
 
 
 @transaction.atomic

@@ -333,6 +333,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bases.tasks.attendance_imports_requeue_stale",
         "schedule": 60.0,
     },
+    "platform-imports-requeue-stale": {
+        "task": "students.tasks.platform_imports_requeue_stale",
+        "schedule": 60.0,
+    },
     "graduate-logins-disable-due": {
         "task": "students.tasks.graduate_logins_disable_due",
         "schedule": 3600.0,
@@ -353,6 +357,8 @@ OUTBOX_GRACE_SECONDS = float(os.environ.get("OUTBOX_GRACE_SECONDS", "60"))
 OUTBOX_KEEP_DAYS = int(os.environ.get("OUTBOX_KEEP_DAYS", "7"))
 # An attendance import left "importing" this long has a dead worker and is queued again.
 ATTENDANCE_IMPORT_STALE_SECONDS = float(os.environ.get("ATTENDANCE_IMPORT_STALE_SECONDS", "600"))
+# So is an import of records from another platform (students.platforms).
+PLATFORM_IMPORT_STALE_SECONDS = float(os.environ.get("PLATFORM_IMPORT_STALE_SECONDS", "600"))
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
 # ------------------------------------------------------------------------------

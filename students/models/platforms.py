@@ -21,8 +21,10 @@ class Platform(models.TextChoices):
 
 
 class PlatformImportStatus(models.TextChoices):
+    CHECKING = "checking", _("Being checked in the background")
     PREVIEWED = "previewed", _("Checked, waiting for confirmation")
     AWAITING_REVIEW = "awaiting_review", _("Sent by the student, waiting for the school")
+    IMPORTING = "importing", _("Importing in the background")
     REFUSED = "refused", _("Refused")
     IMPORTED = "imported", _("Imported")
 
@@ -57,6 +59,9 @@ class PlatformImport(SheetUpload):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    #: When a confirmation was last handed to the worker (an `importing` one past
+    #: `PLATFORM_IMPORT_STALE_SECONDS` is queued again by beat).
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
 
     class Meta(SheetUpload.Meta):
         verbose_name = _("import from another platform")

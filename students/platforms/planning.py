@@ -3,6 +3,7 @@ student has (or an earlier row of the same file). Pure reading: a handful of que
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -44,7 +45,28 @@ class PlannedRow:
             "start_assumed": row.start_assumed,
             "outcome": self.outcome,
             "overlaps": self.overlaps,
+            # The checked row itself, for the confirmation (`row_from_json`).
+            "volunteer_number": row.volunteer_number,
+            "from": row.started_at.isoformat(),
+            "to": row.ended_at.isoformat(),
         }
+
+
+def row_from_json(found: dict) -> PlatformRow:
+    """A row checked by the preview, as `PlannedRow.as_json` kept it."""
+    return PlatformRow(
+        number=found["row"],
+        record_id=found["record_id"],
+        student_number=found["student_number"],
+        volunteer_number=found["volunteer_number"],
+        name=found["name"],
+        activity=found["activity"],
+        organiser=found["organiser"],
+        started_at=datetime.fromisoformat(found["from"]),
+        ended_at=datetime.fromisoformat(found["to"]),
+        minutes=found["minutes"],
+        start_assumed=found["start_assumed"],
+    )
 
 
 @dataclass
@@ -83,7 +105,7 @@ def platform_plan(
         s.student_number: s
         for s in Student.objects.filter(
             student_number__in=numbers, school_class__school=school
-        ).select_related("school_class")
+        ).select_related("school_class", "user")
     }
     volunteers = {row.volunteer_number for row in good if row.volunteer_number}
     by_volunteer = {}
@@ -92,7 +114,7 @@ def platform_plan(
             platform=platform,
             volunteer_number__in=volunteers,
             student__school_class__school=school,
-        ).select_related("student__school_class")
+        ).select_related("student__school_class", "student__user")
         by_volunteer = {item.volunteer_number: item.student for item in known}
     earlier = {
         item.original_id: item

@@ -2,6 +2,7 @@
 the portal's fields (documented in docs/other-platforms.md), then the cells to values."""
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -55,44 +56,63 @@ GENERIC_ALIASES = {
     "结束时间": "end",
     "时长": "hours",
 }
-#: Each platform's export headers (as their exports name them) -> the portal's field.
+#: Each platform's export headers (as we expect their exports to name them; we had no real
+#: file) -> the portal's field. Every platform also accepts the generic names (English and
+#: Chinese). Matching ignores case, spaces, full-width forms, a bracketed unit and marks such as
+#: "*" or ":" (`header_key`); docs/other-platforms.md lists them.
 PLATFORM_COLUMNS: dict[str, dict[str, str]] = {
     Platform.SHVOL: {
-        "记录id": "record_id",
+        "记录ID": "record_id",
         "记录编号": "record_id",
         "时长记录编号": "record_id",
+        "时长记录ID": "record_id",
         "志愿者编号": "volunteer_number",
         "志愿者号": "volunteer_number",
+        "志愿者ID": "volunteer_number",
         "学籍号": "student_number",
+        "学生学籍号": "student_number",
         "姓名": "name",
         "志愿者姓名": "name",
         "项目名称": "activity",
         "活动名称": "activity",
+        "服务项目": "activity",
         "发布组织": "organiser",
         "组织名称": "organiser",
+        "服务组织": "organiser",
         "服务日期": "date",
         "活动日期": "date",
         "开始时间": "start",
+        "服务开始时间": "start",
         "结束时间": "end",
+        "服务结束时间": "end",
         "服务时长": "hours",
         "志愿服务时长": "hours",
+        "时长": "hours",
     },
     Platform.ZYH: {
         "流水号": "record_id",
-        "记录id": "record_id",
+        "记录ID": "record_id",
+        "记录编号": "record_id",
         "志愿汇号": "volunteer_number",
+        "志愿汇ID": "volunteer_number",
         "志愿者编号": "volunteer_number",
         "学籍号": "student_number",
         "姓名": "name",
         "真实姓名": "name",
         "活动名称": "activity",
+        "项目名称": "activity",
         "主办方": "organiser",
         "组织名称": "organiser",
+        "发起组织": "organiser",
         "活动日期": "date",
+        "服务日期": "date",
         "签到时间": "start",
+        "开始时间": "start",
         "签退时间": "end",
+        "结束时间": "end",
         "志愿时长": "hours",
         "服务时长": "hours",
+        "时长": "hours",
     },
     Platform.GENERIC: GENERIC_ALIASES,
 }
@@ -128,11 +148,28 @@ class PlatformSheet:
     missing_columns: list[str]
 
 
+def _normal(value: Any) -> str:
+    """A header as compared: full-width forms folded (NFKC), lower case, a bracketed unit
+    ("服务时长（小时）", "hours [h]") and marks ("*", ":", "：") dropped, no spaces, `_` or `-`."""
+    text = unicodedata.normalize("NFKC", "" if value is None else str(value))
+    text = text.replace("\ufeff", "").strip().lower()
+    text = re.sub(r"[(\[【〔].*$", "", text)
+    return re.sub(r"[\s_\-*:：.。、/]+", "", text)
+
+
+_MATCHES: dict[str, dict[str, str]] = {
+    platform: {
+        **{_normal(name): name for name in FIELDS},
+        **{_normal(header): name for header, name in GENERIC_ALIASES.items()},
+        **{_normal(header): name for header, name in headers.items()},
+    }
+    for platform, headers in PLATFORM_COLUMNS.items()
+}
+
+
 def header_key(value: Any, platform: str) -> str:
-    text = "" if value is None else str(value).strip().lstrip("\ufeff").strip().lower()
-    text = re.sub(r"[(（].*$", "", text).strip()  # "服务时长（小时）" -> 服务时长
-    text = re.sub(r"[\s\-]+", "_", text).strip("_")
-    return PLATFORM_COLUMNS[platform].get(text, text if text in FIELDS else "")
+    """The portal's field a header of `platform`'s export names, or "" (a column ignored)."""
+    return _MATCHES[platform].get(_normal(value), "")
 
 
 def _text(value: Any) -> str:

@@ -26,9 +26,12 @@ from ..forms import OverlapDecisionForm, PlatformRejectForm, PlatformUploadForm
 from ..models import PlatformImport, PlatformImportStatus, PlatformRecord, School, Student
 from ..platforms.reading import MAX_UPLOAD_BYTES, PLATFORM_COLUMNS
 from ..platforms.services import (
+    BACKGROUND_ROWS,
     PlatformImportError,
     platform_import_confirm,
     platform_import_preview,
+    platform_import_progress,
+    platform_import_queue,
     platform_import_reject,
     platform_overlap_decide,
     platform_overlaps_for_admin,
@@ -164,6 +167,8 @@ def platform_import_detail(request: HttpRequest, import_id: int) -> HttpResponse
     item, is_admin = _import_for(request, import_id)
     errors = item.errors or []
     waiting = item.status in (PlatformImportStatus.PREVIEWED, PlatformImportStatus.AWAITING_REVIEW)
+    importing = item.status == PlatformImportStatus.IMPORTING
+    checking = item.status == PlatformImportStatus.CHECKING
     return render(
         request,
         "students/platform_import.html",
@@ -179,6 +184,9 @@ def platform_import_detail(request: HttpRequest, import_id: int) -> HttpResponse
             "can_reject": is_admin and item.status == PlatformImportStatus.AWAITING_REVIEW,
             "reject_form": PlatformRejectForm(),
             "is_admin": is_admin,
+            "importing": importing,
+            "checking": checking,
+            "progress": platform_import_progress(upload=item) if importing else None,
         },
     )
 
@@ -187,6 +195,11 @@ def platform_import_detail(request: HttpRequest, import_id: int) -> HttpResponse
 @role_required(Role.SCHOOL_ADMIN)
 def platform_import_confirm_view(request: HttpRequest, import_id: int) -> HttpResponse:
     item, _is_admin = _import_for(request, import_id)
+    if item.row_count > BACKGROUND_ROWS:
+        result = platform_import_queue(upload=item, confirmed_by=request.user)
+        if result.status == PlatformImportStatus.IMPORTING:
+            messages.info(request, _("Importing in the background; this page shows how far it is."))
+        return redirect("students:platform-import", import_id=result.pk)
     result = platform_import_confirm(upload=item, confirmed_by=request.user)
     if result.status == PlatformImportStatus.IMPORTED:
         messages.success(request, _("The records are imported."))

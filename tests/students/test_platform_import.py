@@ -458,3 +458,25 @@ def test_the_template_downloads_and_imports_as_generic(admin_client, school, stu
     assert [c.value for c in book["records"][1]][:3] == ["record_id", "student_number",
                                                          "volunteer_number"]  # fmt: skip
     assert book["instructions"]["A1"].value
+
+
+def test_headers_are_matched_whatever_their_order_spacing_width_or_unit(
+    admin_client, school, students
+):
+    one, two = students[:2]
+    # 志愿汇-style with the columns shuffled, full-width letters, spaces, units and marks.
+    header = (" 签退时间 ", "*学籍号", "活动 名称", "流水号：", "志愿时长（小时）", "签到时间",
+              "记录备注")  # fmt: skip
+    rows = [["2026-03-03 10:00", one.student_number, "河道清洁", "ZYH-1", "1", "2026-03-03 09:00",
+             "ignored"]]  # fmt: skip
+    item = preview(admin_client, xlsx(header, rows), school=school, platform="zyh")
+    assert item.status == PlatformImportStatus.PREVIEWED, item.errors
+    # 志愿云-style naming the generic fields (English, any case) and full-width Ｉ Ｄ.
+    header = ("Record ID", "STUDENT-NUMBER", "活动名称", "服务日期", "服务开始时间", "服务结束时间")
+    rows = [["SH-9", two.student_number, "敬老院", "2026-03-04", "13:00", "14:30"]]
+    item2 = preview(admin_client, xlsx(header, rows), school=school, platform="shvol")
+    assert item2.status == PlatformImportStatus.PREVIEWED, item2.errors
+    confirm(admin_client, item)
+    confirm(admin_client, item2)
+    minutes = dict(PracticeRecord.objects.values_list("student_id", "credited_minutes"))
+    assert minutes == {one.pk: 60, two.pk: 90}
