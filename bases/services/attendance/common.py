@@ -68,19 +68,24 @@ def attendance_build(
     *,
     session: Session,
     student: Student,
-    application: Application | None,
+    application: Application | None = None,
     recorded_by: User | None,
     recorded_via: str | None = None,
     walk_in_reason: str = "",
+    application_id: int | None = None,
 ) -> Attendance:
-    """An unsaved attendance row of a student at a session (the only place one is built)."""
+    """An unsaved attendance row of a student at a session (the only place one is built); of the
+    application, its row or only its id."""
     attendance = Attendance(
         session=session,
         student=student,
-        application=application,
         walk_in_reason=walk_in_reason,
         recorded_by=recorded_by,
     )
+    if application is not None:
+        attendance.application = application
+    else:
+        attendance.application_id = application_id
     if recorded_via is not None:
         attendance.recorded_via = recorded_via
     return attendance

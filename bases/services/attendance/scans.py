@@ -89,8 +89,8 @@ class _Known:
         # Shared by the sessions of one batch: a nonce is recorded once in all of them.
         self.by_nonce: dict[str, AttendanceScan] = by_nonce
         self.attendances: dict[int, Attendance] = {}
-        # Each student's first application holding a seat (confirmed or attended).
-        self.applications: dict[int, Application] = {}
+        # The id of each student's first application holding a seat (confirmed or attended).
+        self.applications: dict[int, int] = {}
         # Students with an application on the roster (also marked absent when attendance closed).
         self.on_roster: set[int] = set()
         self.scans_of: dict[int, list[AttendanceScan]] = {pk: [] for pk in student_ids}
@@ -129,13 +129,18 @@ def _known_many(batches: list[tuple[Session, list[Scan]]]) -> dict[int, _Known]:
         session_id__in=session_ids, student_id__in=student_ids
     ).order_by():
         known[attendance.session_id].attendances[attendance.student_id] = attendance
-    for application in Application.objects.filter(
-        session_id__in=session_ids, student_id__in=student_ids, status__in=ON_ROSTER_STATUSES
-    ).order_by("created_at", "id"):
-        mine = known[application.session_id]
-        mine.on_roster.add(application.student_id)
-        if application.status in ON_SESSION_STATUSES:
-            mine.applications.setdefault(application.student_id, application)
+    applications = (
+        Application.objects.filter(
+            session_id__in=session_ids, student_id__in=student_ids, status__in=ON_ROSTER_STATUSES
+        )
+        .order_by("created_at", "id")
+        .values_list("pk", "session_id", "student_id", "status")
+    )
+    for pk, session_id, student_id, status in applications:
+        mine = known[session_id]
+        mine.on_roster.add(student_id)
+        if status in ON_SESSION_STATUSES:
+            mine.applications.setdefault(student_id, pk)
     return known
 
 
@@ -182,7 +187,7 @@ def _attendance_for(*, known: _Known, student: Student, source: str, user: User 
         attendance = attendance_build(
             session=known.session,
             student=student,
-            application=known.applications[student.pk],
+            application_id=known.applications[student.pk],
             recorded_via=source,
             recorded_by=user,
         )
@@ -474,7 +479,7 @@ def _record_batch(*, items, sessions, source, user, roster_first) -> BatchResult
             attendance = attendance_build(
                 session=mine.session,
                 student=scan.student,
-                application=mine.applications[student_id],
+                application_id=mine.applications[student_id],
                 recorded_via=source,
                 recorded_by=user,
             )
