@@ -76,6 +76,22 @@ def scan_digest(*, session_id: int, student_id: int, kind: str, happened_at: dat
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+@dataclass(slots=True)
+class _Row:
+    """A scan's columns as the rules and a batch's insert need them, without a model instance
+    (a batch reads and builds them by the hundred)."""
+
+    nonce: str
+    session_id: int
+    student_id: int
+    kind: str
+    happened_at: datetime
+    payload_digest: str
+    source: str = ""
+    recorded_by_id: int | None = None
+    received_at: datetime | None = None  # set by the insert
+
+
 class _Known:
     """What the database holds about one session's scans and students in a batch.
 
@@ -88,13 +104,13 @@ class _Known:
         self.session = session
         self.limits = limits
         # Shared by the sessions of one batch: a nonce is recorded once in all of them.
-        self.by_nonce: dict[str, AttendanceScan] = by_nonce
+        self.by_nonce: dict[str, _Row | AttendanceScan] = by_nonce
         self.attendances: dict[int, Attendance] = {}
         # The id of each student's first application holding a seat (confirmed or attended).
         self.applications: dict[int, int] = {}
         # Students with an application on the roster (also marked absent when attendance closed).
         self.on_roster: set[int] = set()
-        self.scans_of: dict[int, list[AttendanceScan]] = {pk: [] for pk in student_ids}
+        self.scans_of: dict[int, list[_Row | AttendanceScan]] = {pk: [] for pk in student_ids}
 
 
 def _known(*, session: Session, scans: list[Scan]) -> _Known:
@@ -105,7 +121,7 @@ def _known_many(batches: list[tuple[Session, list[Scan]]]) -> dict[int, _Known]:
     """What the database holds about the scans of these sessions, by session id: four queries
     whatever the number of sessions (the policy, the scans, attendances, applications)."""
     limits = attendance_scan_limits()
-    by_nonce: dict[str, AttendanceScan] = {}
+    by_nonce: dict[str, _Row | AttendanceScan] = {}
     known = {
         session.pk: _Known(
             session=session,
@@ -119,9 +135,15 @@ def _known_many(batches: list[tuple[Session, list[Scan]]]) -> dict[int, _Known]:
     student_ids = {pk for k in known.values() for pk in k.scans_of}
     nonces = [scan.nonce for _session, scans in batches for scan in scans]
     # order_by(): the models' default orderings join session, student, class and school.
-    for scan in AttendanceScan.objects.filter(
-        Q(nonce__in=nonces) | Q(session_id__in=session_ids, student_id__in=student_ids)
-    ).order_by():
+    recorded = (
+        AttendanceScan.objects.filter(
+            Q(nonce__in=nonces) | Q(session_id__in=session_ids, student_id__in=student_ids)
+        )
+        .order_by()
+        .values_list("nonce", "session_id", "student_id", "kind", "happened_at", "payload_digest")
+    )
+    for values in recorded:
+        scan = _Row(*values)
         by_nonce[scan.nonce] = scan
         mine = known.get(scan.session_id)
         if mine is not None and scan.student_id in mine.scans_of:
@@ -268,7 +290,7 @@ def _reused(nonce: str) -> BaseError:
 
 def _prepare_scan(
     *, known: _Known, scan: Scan, source: str, user: User | None, roster_first: bool = False
-) -> tuple[AttendanceScan, bool]:
+) -> tuple[_Row | AttendanceScan, bool]:
     """(the recorded scan, False) for a repeat; (the scan to record, unsaved, True) for a new one.
 
     Raises BaseError for a scan that must be refused. Writes nothing. With `roster_first`, a
@@ -303,15 +325,15 @@ def _prepare_scan(
     if source not in REPEAT_EXEMPT_SOURCES:
         _check_repeat(known=known, scan=scan)
     _check_short_stay(known=known, scan=scan)
-    new = AttendanceScan(
+    new = _Row(
         nonce=scan.nonce,
-        session=session,
-        student=scan.student,
+        session_id=session.pk,
+        student_id=scan.student.pk,
         kind=scan.kind,
         happened_at=scan.happened_at,
-        source=source,
         payload_digest=digest,
-        recorded_by=user,
+        source=source,
+        recorded_by_id=user.pk if user else None,
     )
     return new, True
 
@@ -319,11 +341,23 @@ def _prepare_scan(
 def _record_scan(
     *, known: _Known, scan: Scan, source: str, user: User | None, roster_first: bool = False
 ) -> tuple[AttendanceScan, bool]:
-    prepared, new = _prepare_scan(
+    row, new = _prepare_scan(
         known=known, scan=scan, source=source, user=user, roster_first=roster_first
     )
     if not new:
-        return prepared, False
+        if isinstance(row, _Row):  # read with the batch: the caller gets the recorded scan
+            row = AttendanceScan.objects.get(nonce=row.nonce)
+        return row, False
+    prepared = AttendanceScan(
+        nonce=row.nonce,
+        session=known.session,
+        student=scan.student,
+        kind=row.kind,
+        happened_at=row.happened_at,
+        source=source,
+        payload_digest=row.payload_digest,
+        recorded_by=user,
+    )
     # Nothing is written before this point, so a refused scan leaves nothing to undo.
     try:
         with transaction.atomic():
@@ -457,7 +491,7 @@ def _group(items, sessions: dict[int, Session]) -> list[tuple[Session, list[Scan
 def _record_batch(*, items, sessions, source, user, roster_first) -> BatchResult:
     known = _known_many(_group(items, sessions))
     result = BatchResult(errors=[])
-    new_scans: list[AttendanceScan] = []
+    new_scans: list[_Row] = []
     changed: dict[tuple[int, int], Attendance] = {}  # by (session, student), saved or not
     for index, (session_id, scan) in enumerate(items):
         mine = known[session_id]
@@ -487,11 +521,12 @@ def _record_batch(*, items, sessions, source, user, roster_first) -> BatchResult
             mine.attendances[student_id] = attendance
         if _repair(attendance, mine.scans_of[student_id]) or attendance.pk is None:
             changed[session_id, student_id] = attendance
-    _insert(new_scans)
+    _insert(AttendanceScan, new_scans)
     # The new rows and the changed times of the others in one statement: the only conflict is
     # on (session, student), and it updates the times and nothing else (the session's lock
     # keeps every other writer of these rows out meanwhile).
     _insert(
+        Attendance,
         list(changed.values()),
         conflict=("session", "student"),
         update=("checked_in_at", "checked_out_at", "updated_at"),
@@ -499,9 +534,12 @@ def _record_batch(*, items, sessions, source, user, roster_first) -> BatchResult
     return result
 
 
-def _insert(objs: list, *, conflict: tuple[str, ...] = (), update: tuple[str, ...] = ()) -> None:
-    """Insert these rows of one model (their ids not read back), as few statements as the
-    database allows, with ON CONFLICT (`conflict`) DO UPDATE of the `update` fields if given.
+def _insert(
+    model, objs: list, *, conflict: tuple[str, ...] = (), update: tuple[str, ...] = ()
+) -> None:
+    """Insert these rows of the model (instances, or objects with its fields' attribute names;
+    their ids not read back) in as few statements as the database allows, with ON CONFLICT
+    (`conflict`) DO UPDATE of the `update` fields if given.
 
     What `bulk_create` would write, without its per-value preparation (a batch's scans spend
     more there than in the rest of their checks): the values are the rows' attributes as they
@@ -509,7 +547,6 @@ def _insert(objs: list, *, conflict: tuple[str, ...] = (), update: tuple[str, ..
     """
     if not objs:
         return
-    model = type(objs[0])
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     ops = connection.ops
@@ -536,16 +573,24 @@ def _insert(objs: list, *, conflict: tuple[str, ...] = (), update: tuple[str, ..
             for name in update
         )
         tail = f" ON CONFLICT ({target}) DO UPDATE SET {changes}"
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    size = ops.bulk_batch_size(fields, objs) or len(objs)
+    insert = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One array a column, as bulk_create does there: a handful of parameters to bind,
+            # not one a value.
+            arrays = ", ".join(f"(%s)::{f.db_type(connection).split('(')[0]}[]" for f in fields)
+            cursor.execute(
+                f"{insert}SELECT * FROM UNNEST({arrays}){tail}",
+                [[get(obj) for obj in objs] for get in getters],
+            )
+            return
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        size = ops.bulk_batch_size(fields, objs) or len(objs)
         for start in range(0, len(objs), size):
             chunk = objs[start : start + size]
-            values = [get(obj) for obj in chunk for get in getters]
             cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) "
-                f"VALUES {', '.join([row] * len(chunk))}{tail}",
-                values,
+                f"{insert}VALUES {', '.join([row] * len(chunk))}{tail}",
+                [get(obj) for obj in chunk for get in getters],
             )
 
 
