@@ -7,12 +7,18 @@ a machine-readable `code`.
 """
 
 import logging
-from collections import defaultdict
 
 import orjson
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    ProhibitNullCharactersValidator,
+    RegexValidator,
+)
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,14 +34,14 @@ from ..attendance_rules import Problem
 from ..errors import BaseError
 from ..forms_attendance import ApiScanForm, ApiTokenForm
 from ..models import BaseApiToken, Session
-from ..selectors import base_get_for_user, roster_pairs
+from ..selectors import base_get_for_user
 from ..services.api_tokens import (
     api_token_authenticate,
     api_token_create,
     api_token_revoke,
     api_token_touch,
 )
-from ..services.attendance import Scan, attendance_scans_record
+from ..services.attendance import Scan, attendance_scans_record_many
 
 logger = logging.getLogger(__name__)
 
@@ -172,11 +178,56 @@ def _body_too_large() -> str:
     }
 
 
+def _as_is(field: forms.Field):
+    """A quick test for a value the field would return unchanged, so its cleaning is skipped;
+    None for a field without one. Every other value goes through the field, which cleans it or
+    says what is wrong: the rules stay the form's."""
+    checks = {type(v) for v in field.validators}
+    if type(field) in (forms.CharField, forms.RegexField) and not field.min_length:
+        if checks - {MaxLengthValidator, ProhibitNullCharactersValidator, RegexValidator}:
+            return None
+        regex = getattr(field, "regex", None)
+        longest, strip = field.max_length, field.strip
+
+        def text(value) -> bool:
+            return (
+                type(value) is str
+                and value != ""
+                and (not strip or value == value.strip())
+                and "\x00" not in value
+                and (longest is None or len(value) <= longest)
+                and (regex is None or regex.search(value) is not None)
+            )
+
+        return text
+    if type(field) is forms.IntegerField and field.step_size is None:
+        if checks - {MinValueValidator, MaxValueValidator}:
+            return None
+        low, high = field.min_value, field.max_value
+
+        def number(value) -> bool:
+            return (
+                type(value) is int
+                and (low is None or value >= low)
+                and (high is None or value <= high)
+            )
+
+        return number
+    if type(field) is forms.ChoiceField and not checks:
+        values = {str(key) for key, _label in field.choices}
+        return lambda value: type(value) is str and value in values
+    return None
+
+
+_AS_IS = {name: _as_is(field) for name, field in ApiScanForm.base_fields.items()}
+
+
 def _validate(scans: list) -> tuple[list[dict], HttpResponse | None]:
     """Cleaned scans, or the 400 answer naming the first bad one and its field.
 
     Each scan goes through ApiScanForm's fields in their order, as the form would clean it,
-    without building a form per scan (which copies every field).
+    without building a form per scan (which copies every field); a value already clean (a
+    string, number or choice as the field returns it) is taken as it is.
     """
     fields = ApiScanForm.base_fields
     cleaned = []
@@ -187,6 +238,11 @@ def _validate(scans: list) -> tuple[list[dict], HttpResponse | None]:
             )
         data = {}
         for name, field in fields.items():
+            value = item.get(name)
+            as_is = _AS_IS[name]
+            if as_is is not None and as_is(value):
+                data[name] = value
+                continue
             try:
                 data[name] = field.clean(field.widget.value_from_datadict(item, {}, name))
             except ValidationError as error:
@@ -202,13 +258,26 @@ def _validate(scans: list) -> tuple[list[dict], HttpResponse | None]:
     return cleaned, None
 
 
+def _not_on_roster(scan: dict) -> dict:
+    # One answer for every number not on the session's roster: whether it belongs to a student
+    # elsewhere in the city is none of the token holder's business.
+    return {
+        "status": "error",
+        "code": Problem.NOT_CONFIRMED.value,
+        "message": _("Student number %(number)s is not on the roster of session %(session)s.")
+        % {"number": scan["student_number"], "session": scan["session"]},
+    }
+
+
 def _record(*, token: BaseApiToken, scans: list[dict]) -> tuple[list[dict], HttpResponse | None]:
-    """Record every scan, session by session; (per-scan results, a 404 answer)."""
-    sessions = Session.objects.filter(
-        pk__in={s["session"] for s in scans}, post__base_id=token.base_id
-    ).in_bulk()
+    """Record every scan in one pass; (per-scan results, a 404 answer)."""
+    mine = set(
+        Session.objects.filter(
+            pk__in={s["session"] for s in scans}, post__base_id=token.base_id
+        ).values_list("pk", flat=True)
+    )
     for index, scan in enumerate(scans):
-        if scan["session"] not in sessions:
+        if scan["session"] not in mine:
             return [], _error(
                 404,
                 "session_not_found",
@@ -216,31 +285,29 @@ def _record(*, token: BaseApiToken, scans: list[dict]) -> tuple[list[dict], Http
                 % {"id": scan["session"]},
                 index=index,
             )
-    students = Student.objects.in_bulk(
-        {s["student_number"] for s in scans}, field_name="student_number"
-    )
-    on_roster = roster_pairs(
-        session_ids=set(sessions), student_ids={student.pk for student in students.values()}
-    )
+    students = {
+        student.student_number: student
+        for student in Student.objects.filter(
+            student_number__in={s["student_number"] for s in scans}
+        )
+        .only("id", "student_number", "name")
+        .order_by()
+    }
+    sessions = {pk: Session(pk=pk) for pk in mine}  # locked and read by the service
     results: list[dict] = [
         {"index": index, "nonce": scan["nonce"]} for index, scan in enumerate(scans)
     ]
-    by_session: dict[int, list[tuple[int, Scan]]] = defaultdict(list)
+    batch_of: list[int] = []  # the index in the request of each scan sent to the service
+    batch: list[tuple[Session, Scan]] = []
     for index, scan in enumerate(scans):
         student = students.get(scan["student_number"])
-        if student is None or (scan["session"], student.pk) not in on_roster:
-            # One answer, checked first, for every number not on the session's roster: whether
-            # it belongs to a student elsewhere in the city is none of the token holder's business.
-            results[index].update(
-                status="error",
-                code=Problem.NOT_CONFIRMED.value,
-                message=_("Student number %(number)s is not on the roster of session %(session)s.")
-                % {"number": scan["student_number"], "session": scan["session"]},
-            )
+        if student is None:
+            results[index].update(_not_on_roster(scan))
             continue
-        by_session[scan["session"]].append(
+        batch_of.append(index)
+        batch.append(
             (
-                index,
+                sessions[scan["session"]],
                 Scan(
                     nonce=scan["nonce"],
                     student=student,
@@ -249,23 +316,18 @@ def _record(*, token: BaseApiToken, scans: list[dict]) -> tuple[list[dict], Http
                 ),
             )
         )
-    # One transaction for the request; sessions locked in id order, so two requests never
-    # wait for each other in a circle.
-    with transaction.atomic():
-        for session_id in sorted(by_session):
-            items = by_session[session_id]
-            batch = attendance_scans_record(
-                session=sessions[session_id],
-                scans=[scan for _index, scan in items],
-                source=RecordedVia.API,
-                recorded_by=None,
-            )
-            errors = {position: (code, message) for position, code, message in batch.errors}
-            for position, (index, _scan) in enumerate(items):
-                results[index]["status"] = batch.outcomes[position]
-                if position in errors:
-                    code, message = errors[position]
-                    results[index].update(code=code, message=message)
+    if batch:
+        recorded = attendance_scans_record_many(
+            scans=batch, source=RecordedVia.API, recorded_by=None, roster_first=True
+        )
+        for position, index in enumerate(batch_of):
+            results[index]["status"] = recorded.outcomes[position]
+        for position, code, message in recorded.errors:
+            index = batch_of[position]
+            if code == Problem.NOT_CONFIRMED.value:
+                results[index].update(_not_on_roster(scans[index]))
+            else:
+                results[index].update(code=code, message=message)
     return results, None
 
 

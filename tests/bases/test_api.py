@@ -33,6 +33,7 @@ from tests.factories import (
     StudentFactory,
     UserFactory,
 )
+from tests.queries import queries_for
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -162,6 +163,22 @@ class TestTokens:
         page = client.get(reverse("bases:api-tokens", args=[row.base_id])).content.decode()
         assert f"{timezone.localtime(row.last_used_at):%Y-%m-%d %H:%M}" in page
 
+    def test_last_use_is_kept_to_the_minute_without_a_write_per_request(
+        self, client, session, token
+    ):
+        row, raw = token
+        _post(client, {"scans": []}, raw)
+        row.refresh_from_db()
+        first = row.last_used_at
+        BaseApiToken.objects.filter(pk=row.pk).update(last_used_at=first - timedelta(seconds=30))
+        _post(client, {"scans": []}, raw)
+        row.refresh_from_db()
+        assert row.last_used_at == first - timedelta(seconds=30)  # used again within the minute
+        BaseApiToken.objects.filter(pk=row.pk).update(last_used_at=first - timedelta(minutes=2))
+        _post(client, {"scans": []}, raw)
+        row.refresh_from_db()
+        assert row.last_used_at > first - timedelta(seconds=30)
+
     def test_another_bases_coordinator_and_a_student_get_404(self, client, session, token):
         row, _raw = token
         other = CoordinatorFactory(base__name="别的基地").user
@@ -249,6 +266,64 @@ class TestAnswers:
         ]
         attendance = Attendance.objects.get(student=student)
         assert attendance.checked_out_at - attendance.checked_in_at == timedelta(minutes=170)
+
+    def test_a_batch_over_several_sessions_is_recorded_in_a_fixed_number_of_queries(
+        self, client, session, token, make_students
+    ):
+        """Reads and writes are per batch, not per scan or per session: a batch of 8 scans and
+        one of 80 over three sessions cost the same statements (on SQLite too, whose inserts
+        go in chunks of a few hundred values)."""
+        _row, raw = token
+        sessions = [session] + [_session_this_morning(post=session.post) for _n in range(2)]
+        students = make_students(44)
+        for n, student in enumerate(students):
+            Application.objects.create(
+                session=sessions[n % 3], student=student, status=ApplicationStatus.CONFIRMED
+            )
+
+        def batch(chosen, nonce):
+            return {
+                "scans": [
+                    _scan(sessions[n % 3], student, kind, minutes, f"{nonce}-{student.pk}-{kind}")
+                    for n, student in chosen
+                    for kind, minutes in (("in", 5), ("out", 170))
+                ]
+            }
+
+        everyone = list(enumerate(students))
+        _post(client, {"scans": []}, raw)  # the token's first use is noted: one write more
+        small, small_body = queries_for(lambda: _post(client, batch(everyone[:4], "few"), raw))
+        large, large_body = queries_for(lambda: _post(client, batch(everyone[4:], "many"), raw))
+        assert small_body.json()["created"] == 8 and large_body.json()["created"] == 80
+        assert large == small <= 16
+        attendances = Attendance.objects.filter(session__in=sessions)
+        assert attendances.count() == 44
+        assert {a.checked_out_at - a.checked_in_at for a in attendances} == {timedelta(minutes=165)}
+
+    def test_a_nonce_sent_for_two_sessions_in_one_batch_counts_once(
+        self, client, session, token, student
+    ):
+        _row, raw = token
+        other = _session_this_morning(post=session.post)
+        ApplicationFactory(session=other, student=student)
+        body = _post(
+            client,
+            {
+                "scans": [
+                    _scan(other, student, "in", 0, "twice-0001"),
+                    _scan(session, student, "in", 0, "twice-0001"),
+                    _scan(other, student, "in", 0, "twice-0001"),
+                ]
+            },
+            raw,
+        ).json()
+        assert [(r["status"], r.get("code")) for r in body["results"]] == [
+            ("created", None),
+            ("error", "nonce_reused"),
+            ("repeated", None),
+        ]
+        assert AttendanceScan.objects.get().session == other
+        assert not Attendance.objects.filter(session=session).exists()
 
     def test_a_student_not_on_the_roster_answers_the_same_whether_the_number_exists_or_not(
         self, client, session, token, student

@@ -21,6 +21,7 @@ from .scans import (
     Scan,
     attendance_scan_record,
     attendance_scans_record,
+    attendance_scans_record_many,
     scan_digest,
 )
 from .self_check_in import (
@@ -45,6 +46,7 @@ __all__ = [
     "attendance_correct_for_student",
     "attendance_scan_record",
     "attendance_scans_record",
+    "attendance_scans_record_many",
     "attendance_self_check_in",
     "attendance_walk_in_add",
     "attendance_walk_in_confirm",

@@ -31,12 +31,25 @@ def credited_minutes_for(
     return max(0, int((end - start).total_seconds() // 60))
 
 
-def lock_session(session: Session) -> Session:
-    return (
-        Session.objects.select_for_update(of=("self",))
-        .select_related("post__base__district", "post__category")
-        .get(pk=session.pk)
+def _locking():
+    return Session.objects.select_for_update(of=("self",)).select_related(
+        "post__base__district", "post__category"
     )
+
+
+def lock_session(session: Session) -> Session:
+    return _locking().get(pk=session.pk)
+
+
+def lock_sessions(sessions: list[Session]) -> dict[int, Session]:
+    """Lock these sessions in one statement, in id order (as every writer of several does, so
+    none waits for another in a circle); fresh from the database, by id."""
+    if len(sessions) == 1:
+        return {sessions[0].pk: lock_session(sessions[0])}
+    locked = {s.pk: s for s in _locking().filter(pk__in=[s.pk for s in sessions]).order_by("pk")}
+    if len(locked) < len({s.pk for s in sessions}):
+        raise Session.DoesNotExist("A session of the batch no longer exists.")
+    return locked
 
 
 def rule_error(problem: Problem, **params) -> BaseError:
@@ -55,19 +68,24 @@ def attendance_build(
     *,
     session: Session,
     student: Student,
-    application: Application | None,
+    application: Application | None = None,
     recorded_by: User | None,
     recorded_via: str | None = None,
     walk_in_reason: str = "",
+    application_id: int | None = None,
 ) -> Attendance:
-    """An unsaved attendance row of a student at a session (the only place one is built)."""
+    """An unsaved attendance row of a student at a session (the only place one is built); of the
+    application, its row or only its id."""
     attendance = Attendance(
         session=session,
         student=student,
-        application=application,
         walk_in_reason=walk_in_reason,
         recorded_by=recorded_by,
     )
+    if application is not None:
+        attendance.application = application
+    else:
+        attendance.application_id = application_id
     if recorded_via is not None:
         attendance.recorded_via = recorded_via
     return attendance

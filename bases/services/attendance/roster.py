@@ -11,7 +11,7 @@ from students.models import RecordedVia, Student
 from ...errors import BaseError
 from ...models import Application, ApplicationStatus, Attendance, AttendanceScan, ScanKind, Session
 from .common import attendance_build, check_coordinator, lock_open_session
-from .scans import Scan, _Known, _record_scan
+from .scans import Scan, _known, _record_scan
 
 
 @transaction.atomic
@@ -44,7 +44,7 @@ def attendance_all_present(*, session: Session, recorded_by: User) -> int:
             (ScanKind.CHECK_OUT, session.ends_at),
         )
     ]
-    known = _Known(session=session, scans=scans)
+    known = _known(session=session, scans=scans)
     for scan in scans:
         _record_scan(known=known, scan=scan, source=RecordedVia.ROSTER, user=recorded_by)
     audit_log_record(

@@ -24,7 +24,7 @@ from ...checkin_codes import code_for, code_step, normalise, step_of
 from ...errors import BaseError
 from ...models import Attendance, AttendanceScan, Coordinator, Post, Session
 from .common import attendance_build, lock_session
-from .scans import AUTO_KIND, Scan, _Known, _record_scan
+from .scans import AUTO_KIND, Scan, _Known, _known, _record_scan
 
 # Wrong or expired codes a student may send before waiting: guessing a code is hopeless anyway
 # (26^6 values, each valid for a minute), this keeps it so.
@@ -142,7 +142,7 @@ def attendance_self_check_in(
         happened_at=now,
         short_stay_confirmed=False,
     )
-    known = _Known(session=session, scans=[scan])
+    known = _known(session=session, scans=[scan])
     if student.pk not in known.attendances and student.pk not in known.applications:
         _walk_in(known=known, session=session, student=student)
     try:
