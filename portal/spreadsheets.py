@@ -40,7 +40,7 @@ from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet._writer import ALL_TEMP_FILES, WorksheetWriter
 from openpyxl.xml.functions import xmlfile
 
-from .tempfiles import portal_tmp_file, portal_tmp_path
+from .tempfiles import portal_tmp_path
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: Rows an xlsx sheet can hold (Excel's limit: 2**20), the header row included.
@@ -53,7 +53,7 @@ SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 CELL_TEXT_MAX = 32_767
 # A column's values whose cell XML is remembered (codes, names, small numbers repeat row after
 # row); past that many the column starts afresh, so memory stays bounded.
-CELL_CACHE_SIZE = 4096
+CELL_CACHE_SIZE = 1024
 # Rows serialised before they are written to the sheet's temporary file at once.
 ROWS_PER_WRITE = 1000
 # What openpyxl writes for a write-only sheet without rows, where the rows go.
@@ -103,8 +103,9 @@ class _SheetRows:
         self.sheet = sheet
         self.epoch = sheet.parent.epoch
         self.zone = timezone.get_current_timezone()
-        # Unnamed: gone when closed, and on a crash too.
-        self.file = portal_tmp_file(prefix="xlsx-rows-")
+        # In the portal's folder (0600), removed by close(); a crash's leftover is swept.
+        self.path = portal_tmp_path(prefix="xlsx-rows.", suffix=".xml")
+        self.file = open(self.path, "w+b")  # noqa: SIM115 (closed by close())
         self.size = 0
         self.count = 0
         self.pending: list[str] = []
@@ -219,6 +220,8 @@ class _SheetRows:
 
     def close(self) -> None:
         self.file.close()
+        with suppress(FileNotFoundError):
+            os.remove(self.path)
 
 
 def numbered_sheet_title(title: str, number: int) -> str:

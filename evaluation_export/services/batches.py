@@ -44,7 +44,7 @@ from ..exporters import (
     records_for_batch,
 )
 from ..messages import RUN_FAILED
-from ..models import BatchFormat, BatchKind, BatchStatus, ExportBatch, ExportedLine
+from ..models import BatchFormat, BatchKind, BatchStatus, ExportBatch
 from .claims import export_batches_stale, export_lock, export_run_claim, export_run_progress
 from .errors import ExportBusy, ExportError, ExportTakenOver
 from .spool import LineSpool
@@ -314,8 +314,7 @@ def _finish(
     batch = ExportBatch.objects.select_for_update().get(pk=batch_id)
     if batch.run_token != token or batch.status != BatchStatus.RUNNING:
         raise ExportTakenOver(_("Another run took over this batch."), code="taken_over")
-    for models in lines.models(batch=batch):
-        ExportedLine.objects.bulk_create(models)
+    lines.insert(batch=batch)
     # The move happens before the commit: a done batch always has its file; a crash between
     # the two leaves a file no done batch points to, which the next run replaces.
     os.replace(temp_path, default_storage.path(name))
