@@ -9,7 +9,7 @@ How a run stays exactly-once (docs/export-format.md, "Running a batch"):
    claimed again (taken over).
 3. It streams the rows into a temporary file next to the final one, keeping only
    (record, version, operation) of each row, and commits progress as it goes.
-4. In ONE transaction at the end it writes the exported lines (the unique constraint on
+4. In ONE transaction at the end it writes the exported lines in bulk (the unique constraint on
    (record, version) of delta lines is the last guard), moves the file into place and marks
    the batch done. A crash before that commit leaves no line and no done batch behind.
 """
