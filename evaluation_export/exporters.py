@@ -62,6 +62,8 @@ COLUMNS = (
 #: Format v2: v1's columns, then the typical case's text.
 COLUMNS_V2 = (*COLUMNS, "typical_case")
 CHUNK_SIZE = 2000
+# Credit hours remembered per export, for (minutes, entry year) pairs met again.
+HOURS_REMEMBERED = 100_000
 # Lines the receiver may hold: sent in a delta or a re-send and not rejected by it.
 SENT_KINDS = (BatchKind.DELTA, BatchKind.RESEND)
 ROW_FIELDS = (
@@ -107,13 +109,20 @@ class CreditHours:
 
     def __init__(self) -> None:
         self._policies = PolicyBook()
+        # (minutes, entry year) -> hours: a handful of pairs over a whole export.
+        self._hours: dict[tuple[int, int], Decimal] = {}
 
     def minutes_per_hour(self, entry_year: int) -> int:
         return self._policies.for_entry_year(entry_year).minutes_per_credit_hour
 
     def of(self, *, minutes: int, entry_year: int) -> Decimal:
-        hours = Decimal(minutes) / Decimal(self.minutes_per_hour(entry_year))
-        return hours.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        hours = self._hours.get((minutes, entry_year))
+        if hours is None:
+            hours = Decimal(minutes) / Decimal(self.minutes_per_hour(entry_year))
+            hours = hours.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            if len(self._hours) < HOURS_REMEMBERED:
+                self._hours[(minutes, entry_year)] = hours
+        return hours
 
 
 # ------------------------------------------------------------------------------

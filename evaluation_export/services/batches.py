@@ -9,7 +9,7 @@ How a run stays exactly-once (docs/export-format.md, "Running a batch"):
    claimed again (taken over).
 3. It streams the rows into a temporary file next to the final one, keeping only
    (record, version, operation) of each row, and commits progress as it goes.
-4. In ONE transaction at the end it writes the exported lines (the unique constraint on
+4. In ONE transaction at the end it writes the exported lines in bulk (the unique constraint on
    (record, version) of delta lines is the last guard), moves the file into place and marks
    the batch done. A crash before that commit leaves no line and no done batch behind.
 """
@@ -44,7 +44,7 @@ from ..exporters import (
     records_for_batch,
 )
 from ..messages import RUN_FAILED
-from ..models import BatchFormat, BatchKind, BatchStatus, ExportBatch, ExportedLine
+from ..models import BatchFormat, BatchKind, BatchStatus, ExportBatch
 from .claims import export_batches_stale, export_lock, export_run_claim, export_run_progress
 from .errors import ExportBusy, ExportError, ExportTakenOver
 from .spool import LineSpool
@@ -314,8 +314,7 @@ def _finish(
     batch = ExportBatch.objects.select_for_update().get(pk=batch_id)
     if batch.run_token != token or batch.status != BatchStatus.RUNNING:
         raise ExportTakenOver(_("Another run took over this batch."), code="taken_over")
-    for models in lines.models(batch=batch):
-        ExportedLine.objects.bulk_create(models)
+    lines.insert(batch=batch)
     # The move happens before the commit: a done batch always has its file; a crash between
     # the two leaves a file no done batch points to, which the next run replaces.
     os.replace(temp_path, default_storage.path(name))

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from evaluation_export import services
@@ -251,6 +251,35 @@ class TestCrashes:
         assert batch.status == BatchStatus.DONE
         assert _lines(batch) == {(r.pk, 1, "new") for r in records}
         assert batch.rows_done == batch.row_count == 5
+
+    def test_a_version_another_delta_saved_meanwhile_fails_the_run_and_is_not_sent_twice(
+        self, ledger, monkeypatch
+    ):
+        """The lines go in bulk (COPY on PostgreSQL) and the database still refuses a delta
+        line for a (record, version) already sent: the run fails and saves none of its lines."""
+        records = [ledger.record() for _ in range(3)]
+        other = ExportBatch.objects.create(
+            period="2026-W47", kind=BatchKind.DELTA, status=BatchStatus.DONE,
+            finished_at=timezone.now(), sha256="0" * 64,
+        )  # fmt: skip
+        batch, _ = export_batch_create(kind=BatchKind.DELTA, fmt="xlsx", period="2026-W48")
+        real_rows = batches.export_rows
+
+        def rows_while_another_batch_sends_one(queryset, **options):
+            rows = list(real_rows(queryset, **options))
+            ExportedLine.objects.create(
+                batch=other, batch_kind=BatchKind.DELTA, record=records[1], version=1,
+                operation="new",
+            )  # fmt: skip
+            yield from rows
+
+        monkeypatch.setattr(batches, "export_rows", rows_while_another_batch_sends_one)
+        with pytest.raises(IntegrityError):
+            export_batch_run(batch_id=batch.pk)
+        batch.refresh_from_db()
+        assert batch.status == BatchStatus.FAILED
+        assert not batch.lines.exists()
+        assert list(ExportedLine.objects.values_list("record_id", flat=True)) == [records[1].pk]
 
     def test_a_running_batch_whose_runner_died_is_taken_over(self, ledger, settings):
         """A killed worker leaves its batch RUNNING; after its lease, the next run takes it over."""

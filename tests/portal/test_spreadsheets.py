@@ -1,7 +1,9 @@
 """The shared xlsx writer: rows out as typed, identifiers as text, formula-like text defused."""
 
 import io
-from datetime import date, datetime
+import zipfile
+from datetime import date, datetime, time
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -121,3 +123,60 @@ def write_xlsx_limited(rows, *, max_rows: int) -> bytes:
     buffer = io.BytesIO()
     write_xlsx_to(buffer, rows, ["n", "code"], "records", max_rows=max_rows)
     return buffer.getvalue()
+
+
+def _openpyxl_reference(rows, header, title) -> bytes:
+    """The same table written cell by cell through openpyxl's own write-only writer."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    zone = timezone.get_current_timezone()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title)
+
+    def cells(row):
+        out = []
+        for value in row:
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                value = value.astimezone(zone).replace(tzinfo=None)
+            if value is None or isinstance(value, bool | int | float | Decimal | date | time):
+                out.append(value)
+            else:
+                cell = WriteOnlyCell(sheet, value=escape_text(str(value)))
+                cell.number_format = "@"
+                out.append(cell)
+        return out
+
+    sheet.append(cells(header))
+    for row in rows:
+        sheet.append(cells(row))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _members(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+ODD_VALUES = [
+    "李明", "", " ", " padded ", "a&b<c>d\"e'f", "line\nbreak", "#N/A", "#DIV/0!", "=1+1",
+    "\tcmd", "x" * 40_000, "\ud83d\ude00 😀", "\x01ctl", 0, -7, 10**17, 2**70, 1.5, 1e-9,
+    float("nan"), float("inf"), Decimal("1.50"), Decimal("NaN"), True, False,
+    date(2026, 10, 7), datetime(2026, 10, 7, 9, 0, 0), datetime(1900, 2, 1, 12, 30),
+    time(9, 30), None, 12.0, Decimal("-0.00"),
+]  # fmt: skip
+
+
+def test_the_file_holds_the_very_xml_openpyxl_would_write_for_the_same_cells(settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    moment = datetime.fromisoformat("2025-03-01T01:30:00.123456+00:00")
+    rows = [ODD_VALUES, [moment, None, None, "after gaps"], [], ODD_VALUES[::-1]]
+    rows += [[n, f"S{n}", n * 1.25] for n in range(3000)]  # past one write of rows, the cache
+    header = ["text", "=HYPERLINK()", 3, date(2026, 1, 1)]
+    ours = _members(write_xlsx(rows, header, "records"))
+    reference = _members(_openpyxl_reference(rows, header, "records"))
+    assert ours.keys() == reference.keys()
+    for name in ("xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/workbook.xml"):
+        assert ours[name] == reference[name], name
