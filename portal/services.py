@@ -1,5 +1,6 @@
 """Writes owned by the portal package: the audit log and notifications."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -14,17 +15,38 @@ from .models import AuditLog, Notification, User
 from .outbox import task_enqueue
 
 
-def audit_log_record(
-    *, actor: User | None, action: str, target: models.Model, data: dict[str, Any] | None = None
+def _audit_entry(
+    *, actor: User | None, action: str, target: models.Model, data: dict[str, Any] | None
 ) -> AuditLog:
-    """Append one audit entry; callers run it inside their own transaction."""
-    return AuditLog.objects.create(
+    return AuditLog(
         actor=actor if actor is not None and actor.pk else None,
         action=action,
         object_type=target._meta.label_lower,
         object_id=str(target.pk),
         object_repr=str(target)[:200],
         data=data or {},
+    )
+
+
+def audit_log_record(
+    *, actor: User | None, action: str, target: models.Model, data: dict[str, Any] | None = None
+) -> AuditLog:
+    """Append one audit entry; callers run it inside their own transaction."""
+    entry = _audit_entry(actor=actor, action=action, target=target, data=data)
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_log_record_many(
+    *, actor: User | None, action: str, entries: Iterable[tuple[models.Model, dict[str, Any]]]
+) -> list[AuditLog]:
+    """Append one audit entry per (target, data), the same action by the same actor, in one
+    statement (a class's certificates); callers run it inside their own transaction."""
+    return AuditLog.objects.bulk_create(
+        [
+            _audit_entry(actor=actor, action=action, target=target, data=data)
+            for target, data in entries
+        ]
     )
 
 
