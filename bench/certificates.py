@@ -1,15 +1,24 @@
-"""Scenario "certificate PDF": a student's certificate, and a whole class of 45 at once.
+"""Scenario "certificate PDF": a head teacher prints the certificates of a class of 45 at once.
 
-- portal: `certificate_issue` then `render_certificate_pdf` for one student (the snapshot of
-  their progress and records, the page with its QR code, WeasyPrint), for 5 students; and
-  `certificates_issue_for_class` plus `render_certificates_pdf` for a class of 45 (one PDF);
-- baseline: WeasyPrint alone (`students.pdf.html_to_pdf`) on the HTML of the same single
-  certificate, already rendered: the PDF engine's own cost, which the portal cannot go below.
+- portal: `certificates_issue_for_class` plus `render_certificates_pdf` for a class of 45 (the
+  snapshots of their progress and records, the audit entries, the pages with their QR codes,
+  WeasyPrint), one PDF: what the teacher waits for after pressing "print the class";
+- baseline: WeasyPrint alone (`students.pdf.html_to_pdf`) on the HTML those 45 pages produce
+  (the same template rendered with the same page contexts, before the clock starts): the PDF
+  engine's own cost, which the portal cannot go below.
 
-Figure: seconds per certificate (median of the single ones); the class's total and per-page
-time are in the details. The issue sets no goal for it: it is reported. Correct: every PDF has
-a page (at least) per certificate, and every certificate's totals (volunteer minutes, practice
-days, records) are those the bare SQL of the class report gives.
+Each round (`repeat`, at least 2) issues the class afresh, then times the engine on that
+round's HTML; one certificate (issued and printed, then the engine on its HTML) comes first,
+warming up WeasyPrint's fonts for both sides, and is reported in the details. WeasyPrint's own
+time on the same HTML varies by a third from one render to the next on a shared machine, far
+more than the portal adds, so each side's figure is its least round: other processes only ever
+add time. The details add this process's CPU seconds of each side (the portal's without the
+database server's), which the other processes hardly change.
+
+Figure: seconds for the class (the least round). Goal: ≤ 1.1 × WeasyPrint alone. Correct:
+every PDF has a page (at least) per certificate, the engine's PDF as many pages as the
+portal's, and every certificate's totals (volunteer minutes, practice days, records) are those
+the bare SQL of the class report gives.
 """
 
 import io
@@ -30,9 +39,8 @@ from students.models import Certificate, Student
 from students.pdf import html_to_pdf
 
 from .class_report import baseline_numbers, classes_of
-from .harness import Context, Goal, median_spread, scenario
+from .harness import Context, Goal, scenario
 
-SINGLES = 5
 CLASS_SIZE = 45
 
 
@@ -52,60 +60,76 @@ def pages(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
-@scenario("certificate PDF", goal=Goal("— (reported; no goal in the issue)"), unit="s/certificate")
+def engine_seconds(certificates) -> tuple[float, float, bytes]:
+    """WeasyPrint alone on the HTML of these certificates' pages, rendered beforehand: wall
+    and this process's CPU seconds."""
+    html = render_to_string(
+        "students/certificate_pdf.html", {"pages": [_page(c, None) for c in certificates]}
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    pdf = html_to_pdf(html)
+    return time.perf_counter() - started, time.process_time() - cpu, pdf
+
+
+@scenario(
+    "certificate PDF",
+    goal=Goal("a class of 45 in ≤ 1.1× WeasyPrint alone on the same HTML", max_ratio=1.1),
+    unit="s (class of 45)",
+)
 def certificate_pdf(ctx: Context) -> dict:
     school_class = classes_of(CLASS_SIZE, 1)[0]
     expected = baseline_numbers(school_class.pk)
-    people = list(
-        Student.objects.filter(school_class=school_class)
-        .select_related("school_class__school")
-        .order_by("pk")[:SINGLES]
-    )
     made, problems = [], []
-    single_seconds, engine_seconds = [], []
+    portal_seconds, baseline_seconds, page_counts = [], [], []
+    portal_cpu, engine_cpu = [], []  # this process's CPU: what other processes barely change
     audit_from = AuditLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     try:
-        for student in people:
-            started = time.perf_counter()
-            certificate = certificate_issue(student=student, issued_by=None)
-            pdf = render_certificate_pdf(certificate)
-            single_seconds.append(time.perf_counter() - started)
-            made.append(certificate.pk)
-            if pages(pdf) < 1 or not totals_right([certificate], expected):
-                problems.append(f"certificate of student {student.pk}")
-            html = render_to_string(
-                "students/certificate_pdf.html", {"pages": [_page(certificate, None)]}
-            )
-            started = time.perf_counter()
-            html_to_pdf(html)
-            engine_seconds.append(time.perf_counter() - started)
+        student = Student.objects.filter(school_class=school_class).order_by("pk").first()
         started = time.perf_counter()
-        certificates = certificates_issue_for_class(school_class=school_class, issued_by=None)
-        pdf = render_certificates_pdf(certificates)
-        class_seconds = time.perf_counter() - started
-        made += [c.pk for c in certificates]
-        if pages(pdf) < len(certificates) or not totals_right(certificates, expected):
-            problems.append("the class's certificates")
+        single = certificate_issue(student=student, issued_by=None)
+        render_certificate_pdf(single)
+        single_seconds = time.perf_counter() - started
+        made.append(single.pk)
+        single_engine, _, _ = engine_seconds([single])
+        for _round in range(max(2, ctx.repeat)):
+            started, cpu = time.perf_counter(), time.process_time()
+            certificates = certificates_issue_for_class(school_class=school_class, issued_by=None)
+            pdf = render_certificates_pdf(certificates)
+            portal_seconds.append(time.perf_counter() - started)
+            portal_cpu.append(time.process_time() - cpu)
+            made += [c.pk for c in certificates]
+            seconds, cpu_seconds, engine_pdf = engine_seconds(certificates)
+            baseline_seconds.append(seconds)
+            engine_cpu.append(cpu_seconds)
+            page_counts.append((pages(pdf), pages(engine_pdf)))
+            if page_counts[-1][0] < len(certificates) or page_counts[-1][0] != page_counts[-1][1]:
+                problems.append(f"pages: portal {page_counts[-1][0]}, engine {page_counts[-1][1]}")
+            if not totals_right(certificates, expected):
+                problems.append("the class's certificates' totals differ from the SQL")
     finally:
         Certificate.objects.filter(pk__in=made).delete()
         AuditLog.objects.filter(pk__gt=audit_from, action="certificate.issue").delete()
-    portal, _ = median_spread(single_seconds)
-    baseline, _ = median_spread(engine_seconds)
+    portal, baseline = min(portal_seconds), min(baseline_seconds)
     size = len(certificates)
     return {
         "portal": portal,
         "baseline": baseline,
         "correct": not problems and size > 0,
         "details": {
-            "single_seconds": [round(s, 3) for s in single_seconds],
-            "engine_seconds": [round(s, 3) for s in engine_seconds],
             "class_size": size,
-            "class_seconds": round(class_seconds, 2),
-            "class_seconds_per_certificate": round(class_seconds / size, 3),
-            "class_pages": pages(pdf),
+            "portal_seconds": [round(s, 2) for s in portal_seconds],
+            "engine_seconds": [round(s, 2) for s in baseline_seconds],
+            "portal_cpu_seconds": [round(s, 2) for s in portal_cpu],
+            "engine_cpu_seconds": [round(s, 2) for s in engine_cpu],
+            "cpu_ratio": round(min(portal_cpu) / min(engine_cpu), 3),
+            "pages": page_counts,
+            "portal_seconds_per_certificate": round(portal / size, 3),
+            "single_seconds": round(single_seconds, 3),
+            "single_engine_seconds": round(single_engine, 3),
+            "allowed_seconds": round(1.1 * baseline, 2),
             "problems": problems,
-            "note": f"one certificate {portal:.2f} s (WeasyPrint alone on its HTML "
-            f"{baseline:.2f} s); a class of {size} in one PDF: {class_seconds:.1f} s "
-            f"({class_seconds / size:.2f} s a certificate).",
+            "note": f"a class of {size} in one PDF: {portal:.2f} s issued and printed, "
+            f"WeasyPrint alone on the same HTML {baseline:.2f} s (goal ≤ {1.1 * baseline:.2f} s); "
+            f"one certificate {single_seconds:.2f} s (engine {single_engine:.2f} s).",
         },
     }

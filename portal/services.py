@@ -1,5 +1,6 @@
 """Writes owned by the portal package: the audit log and notifications."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -14,25 +15,6 @@ from .models import AuditLog, Notification, User
 from .outbox import task_enqueue, task_enqueue_many
 
 
-def audit_log_record(
-    *, actor: User | None, action: str, target: models.Model, data: dict[str, Any] | None = None
-) -> AuditLog:
-    """Append one audit entry; callers run it inside their own transaction."""
-    entry = _audit_entry(actor=actor, action=action, target=target, data=data)
-    entry.save(force_insert=True)
-    return entry
-
-
-def audit_log_record_bulk(
-    *, actor: User | None, action: str, items: list[tuple[models.Model, dict[str, Any]]]
-) -> None:
-    """`audit_log_record` for many targets of one action (a batch), in few statements."""
-    AuditLog.objects.bulk_create(
-        [_audit_entry(actor=actor, action=action, target=t, data=d) for t, d in items],
-        batch_size=1000,
-    )
-
-
 def _audit_entry(
     *, actor: User | None, action: str, target: models.Model, data: dict[str, Any] | None
 ) -> AuditLog:
@@ -43,6 +25,30 @@ def _audit_entry(
         object_id=str(target.pk),
         object_repr=str(target)[:200],
         data=data or {},
+    )
+
+
+def audit_log_record(
+    *, actor: User | None, action: str, target: models.Model, data: dict[str, Any] | None = None
+) -> AuditLog:
+    """Append one audit entry; callers run it inside their own transaction."""
+    entry = _audit_entry(actor=actor, action=action, target=target, data=data)
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_log_record_many(
+    *, actor: User | None, action: str, entries: Iterable[tuple[models.Model, dict[str, Any]]]
+) -> list[AuditLog]:
+    """Append one audit entry per (target, data), the same action by the same actor, in few
+    statements (a class's certificates, a batch of imported records); callers run it inside
+    their own transaction."""
+    return AuditLog.objects.bulk_create(
+        [
+            _audit_entry(actor=actor, action=action, target=target, data=data)
+            for target, data in entries
+        ],
+        batch_size=1000,
     )
 
 

@@ -111,22 +111,32 @@ class ClassReport:
         rows = [row for row in self.rows if row.student.pk in wanted]
         return ClassReport(self.school_class, self.categories, rows, self.today)
 
-    def sorted(self, key: str) -> "ClassReport":
-        """Rows ordered by a column name; a leading '-' reverses (as django-tables2 does)."""
+    def sort_key(self, key: str) -> Callable[[ClassReportRow], object] | None:
+        """The key of a column's sort (`-` ignored): a fixed column's or a category's days."""
         name = key.lstrip("-")
-        attribute = SORT_KEYS.get(name)
+        if name in SORT_KEYS:
+            return SORT_KEYS[name]
+        code = name.removeprefix("category_")
+        if name != code and any(category.code == code for category in self.categories):
+            return lambda row: row.categories[code].days
+        return None
+
+    def sorted(self, key: str) -> "ClassReport":
+        """Rows ordered by a column name; a leading '-' reverses (ties stay in their order)."""
+        attribute = self.sort_key(key)
         if attribute is None:
             return self
         rows = sorted(self.rows, key=attribute, reverse=key.startswith("-"))
         return ClassReport(self.school_class, self.categories, rows, self.today)
 
 
+DEFAULT_SORT = "student_number"  # the order of `class_students`
 SORT_KEYS: dict[str, Callable[[ClassReportRow], object]] = {
     "name": lambda row: row.name,
     "student_number": lambda row: row.student_number,
     "credit_hours": lambda row: row.progress.volunteer_minutes,
     "practice_days": lambda row: row.practice_days,
-    "forecast": lambda row: row.forecast_rank,
+    "forecast": lambda row: (row.forecast_rank, row.progress.volunteer_minutes),
     "disputed": lambda row: row.disputed,
 }
 

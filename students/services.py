@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from districts.models import District
 from portal.models import User
-from portal.services import audit_log_record, audit_log_record_bulk, notification_send_bulk
+from portal.services import audit_log_record, audit_log_record_many, notification_send_bulk
 
 from .credit_caps import CreditTally, credit_split, window_of
 from .guardians import student_notification_send, student_notifications_send_bulk
@@ -400,10 +400,10 @@ def _created_follow_up(records: list[PracticeRecord], *, recorded_by: User | Non
         ],
         batch_size=BULK_CHUNK,
     )
-    audit_log_record_bulk(
+    audit_log_record_many(
         actor=recorded_by,
         action="record.create",
-        items=[
+        entries=[
             (
                 record,
                 {

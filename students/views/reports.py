@@ -8,7 +8,6 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django_filters.views import FilterView
-from django_tables2 import SingleTableMixin
 
 from districts.selectors import district_get_for_user
 from portal.http import PDF_CONTENT_TYPE, XLSX_CONTENT_TYPE, attachment_response
@@ -27,6 +26,7 @@ from ..completion import (
 from ..filters import ClassReportFilter
 from ..models import SchoolClass
 from ..reports import (
+    DEFAULT_SORT,
     ClassReport,
     class_report,
     class_report_xlsx,
@@ -38,7 +38,7 @@ from ..selectors import (
     school_get_for_user,
     student_search_in_school,
 )
-from ..tables import ClassReportTable
+from ..tables import class_report_table
 from ..transfers.selectors import students_transferred_out
 
 CLASS_ROLES = (Role.HEAD_TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
@@ -50,13 +50,11 @@ DISTRICT_ROLES = (Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
 # The class report
 # ------------------------------------------------------------------------------
 @method_decorator(role_required(*CLASS_ROLES), name="dispatch")
-class ClassReportView(SingleTableMixin, FilterView):
+class ClassReportView(FilterView):
     """Every student of a class with 学时, days, per-category days and state; sortable."""
 
-    table_class = ClassReportTable
     filterset_class = ClassReportFilter
     template_name = "students/class_report.html"
-    table_pagination = False
 
     def get_queryset(self):
         self.school_class = school_class_get_for_user(
@@ -64,29 +62,20 @@ class ClassReportView(SingleTableMixin, FilterView):
         )
         return class_students(self.school_class)
 
-    def _report(self) -> ClassReport:
-        """The counts are always the whole class's; the keyword and the state narrow the rows."""
-        if not hasattr(self, "report"):
-            everyone = class_report(school_class=self.school_class)
-            self.counts = everyone.counts()
-            chosen = everyone.only(self.object_list) if self.filterset.narrows else everyone
-            self.report = chosen.filtered(self.filterset.chosen_state)
-        return self.report
-
-    def get_table_data(self):
-        return self._report().rows
-
-    def get_table_kwargs(self):
-        return {"categories": self._report().categories}
-
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        # The counts are always the whole class's; the keyword and the state narrow the rows.
+        everyone = class_report(school_class=self.school_class)
+        chosen = everyone.only(self.object_list) if self.filterset.narrows else everyone
+        sort = self.request.GET.get("sort") or DEFAULT_SORT
+        report = chosen.filtered(self.filterset.chosen_state).sorted(sort)
         query = self.request.GET.copy()
         query.pop("state", None)
         context.update(
             school_class=self.school_class,
-            report=self.report,
-            counts=self.counts,
+            report=report,
+            table=class_report_table(report, query=self.request.GET, sort=sort),
+            counts=everyone.counts(),
             query=self.request.GET.urlencode(),
             query_without_state=query.urlencode(),
             can_print=self.request.user.role in (Role.HEAD_TEACHER, Role.SCHOOL_ADMIN),
@@ -105,9 +94,7 @@ def _class_report_for_export(request: HttpRequest, class_id: int) -> ClassReport
     school_class = school_class_get_for_user(user=request.user, school_class_id=class_id)
     filterset = ClassReportFilter(request.GET, queryset=class_students(school_class))
     report = class_report(school_class=school_class, students=filterset.qs)
-    return report.filtered(filterset.chosen_state).sorted(
-        request.GET.get("sort") or "student_number"
-    )
+    return report.filtered(filterset.chosen_state).sorted(request.GET.get("sort") or DEFAULT_SORT)
 
 
 def _audit_export(request: HttpRequest, report: ClassReport, kind: str) -> None:

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from portal.models import AuditLog
 from portal.uploads import read_image
+from students.certificates import QR_MASK
 from students.models import Certificate, RecordStatus
 from students.practice_report import (
     practice_report_issue,
@@ -103,7 +104,9 @@ def test_the_qr_code_encodes_the_verification_page_like_the_certificates(student
     context = report_context(report, site_url=SITE)
     url = f"{SITE}/verify/{report.code}/"
     assert context["url"] == url
-    assert context["qr_svg"] == segno.make(url, error="m").svg_inline(scale=3, border=2)
+    assert context["qr_svg"] == segno.make(url, error="m", mask=QR_MASK).svg_inline(
+        scale=3, border=2
+    )
 
 
 def test_the_report_is_verified_on_the_certificate_page(client, student):

@@ -134,6 +134,51 @@ def test_it_sorts_by_practice_days(client, klass):
     assert [days[n] for n in order] == sorted(days.values(), reverse=True)
 
 
+def _headers(html: str) -> dict[str, tuple[str, str]]:
+    """{header text: (its class, its link)} of the class report's table."""
+    head = html.split('data-testid="class-report-table"')[1].split("</thead>")[0]
+    return {
+        label: (classes, href.replace("&amp;", "&"))
+        for classes, href, label in re.findall(
+            r'<th class="([^"]*)"><a href="([^"]*)">([^<]*)</a>', head
+        )
+    }
+
+
+def test_a_header_sorts_by_its_column_the_other_way_once_sorted_and_keeps_the_filters(
+    client, klass
+):
+    sign_in(client, owner_of(klass))
+    headers = _headers(client.get(f"/reports/classes/{klass.pk}/").content.decode())
+    assert headers["学籍号"] == ("asc orderable", "?sort=-student_number")
+    assert headers["实践天数"] == ("orderable", "?sort=practice_days")
+    html = client.get(f"/reports/classes/{klass.pk}/?q=G2024&sort=-practice_days").content.decode()
+    headers = _headers(html)
+    assert headers["实践天数"] == ("desc orderable", "?q=G2024&sort=practice_days")
+    assert headers["学籍号"] == ("orderable", "?q=G2024&sort=student_number")
+    assert headers["姓名"][0] == "cell-title orderable"
+
+
+def test_sorting_by_a_category_orders_the_page_and_its_download_alike(client, klass):
+    sign_in(client, owner_of(klass))
+    query = "sort=-category_volunteer_service"
+    html = client.get(f"/reports/classes/{klass.pk}/?{query}").content.decode()
+    order = re.findall(r'data-student="(G\d+)"', html)
+    days = {s.student_number: s.expected[1] for s in klass.by_state.values()}
+    assert [days[n] for n in order] == sorted(days.values(), reverse=True)
+    xlsx = client.get(f"/reports/classes/{klass.pk}/xlsx/?{query}")
+    rows = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
+    assert [row[0] for row in rows[1:]] == order
+
+
+def test_a_filter_matching_nobody_says_so(client, klass):
+    sign_in(client, owner_of(klass))
+    html = client.get(f"/reports/classes/{klass.pk}/?q=无此人").content.decode()
+    table = html.split('data-testid="class-report-table"')[1].split("</table>")[0]
+    assert re.search(r'<td colspan="1\d">没有符合筛选条件的学生。</td>', table)
+    assert "data-student" not in table
+
+
 def test_the_xlsx_has_the_filtered_rows_with_their_figures(client, klass):
     sign_in(client, owner_of(klass))
     response = client.get(f"/reports/classes/{klass.pk}/xlsx/?state=attention")
