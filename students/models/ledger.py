@@ -54,7 +54,8 @@ def _touches_totals(fields) -> bool:
 
 class PracticeRecordQuerySet(models.QuerySet):
     """Every bulk write of records refreshes the totals of the students it touched, in the
-    same transaction: a new write path cannot forget them."""
+    same transaction: a new write path cannot forget them. (`bulk_update` goes through
+    `update`.)"""
 
     def _student_ids(self) -> set[int]:
         return set(self.order_by().values_list("student_id", flat=True).distinct())
@@ -65,9 +66,12 @@ class PracticeRecordQuerySet(models.QuerySet):
         with transaction.atomic(using=self.db):
             ids = self._student_ids()
             new_student = kwargs.get("student_id", kwargs.get("student"))
-            if new_student is not None:
-                ids.add(getattr(new_student, "pk", new_student))
+            new_student = getattr(new_student, "pk", new_student)
+            if isinstance(new_student, int):
+                ids.add(new_student)
             count = super().update(**kwargs)
+            if new_student is not None and not isinstance(new_student, int):
+                ids |= self._student_ids()  # an expression (bulk_update's): read them back
             _totals_refresh(ids)
         return count
 
@@ -89,26 +93,13 @@ class PracticeRecordQuerySet(models.QuerySet):
             _totals_refresh({obj.student_id for obj in objs})
         return created
 
-    def bulk_update(self, objs, fields, *args, **kwargs):
-        objs = list(objs)
-        if not _touches_totals(fields):
-            return super().bulk_update(objs, fields, *args, **kwargs)
-        with transaction.atomic(using=self.db):
-            ids = {obj.student_id for obj in objs} | {
-                obj._totals_student_id for obj in objs if hasattr(obj, "_totals_student_id")
-            }
-            count = super().bulk_update(objs, fields, *args, **kwargs)
-            _totals_refresh(ids)
-        return count
-
-    bulk_update.alters_data = True
-
 
 class PracticeRecord(models.Model):
     """One credited entry in a student's ledger, whatever its source; changes make versions.
 
     Every write (save, delete, and the queryset's update, delete, bulk_create, bulk_update)
-    refreshes the student's `StudentTotal` in the same transaction.
+    refreshes the student's `StudentTotal` in the same transaction; raw SQL does not, so a
+    bulk load ends with `totals_rebuild` (and the nightly reconciliation would report it).
     """
 
     student = models.ForeignKey(
