@@ -135,7 +135,7 @@ def portal_city_completion(today=None) -> tuple[dict[int, tuple[int, int, int, i
     forecasts = {state: sum(g.counts[state] for g in groups) for state in groups[0].counts}
     return figures, {
         "implementation": "students.completion.city_report "
-        "(students.progress.progress_totals_stream)",
+        "(students.progress.completion_figures: the per-student totals table, StudentTotal)",
         "forecasts": forecasts,
     }
 

@@ -65,7 +65,7 @@ def student_dashboard_context(*, student: Student) -> dict:
 
 
 def teacher_dashboard_context(*, assignments) -> dict:
-    """Each of the teacher's classes by state, linking to its report: four queries."""
+    """Each of the teacher's classes by state, linking to its report: five queries."""
     assignments = list(assignments)
     if not assignments:
         return {}
@@ -89,7 +89,7 @@ def _legend() -> dict:
 
 
 def school_dashboard_context(*, assignments) -> dict:
-    """Completion by grade of the admin's school(s): four queries, however many schools."""
+    """Completion by grade of the admin's school(s): five queries, however many schools."""
     reports = school_reports(
         schools=[assignment.school for assignment in assignments],
         class_url=lambda c: reverse("students:class-report", args=[c.pk]),

@@ -33,6 +33,7 @@ from .models import (
     SchoolClass,
     SchoolYearClose,
     Student,
+    StudentTotal,
     TeacherAssignment,
     Transfer,
     TrustedInstallation,
@@ -195,6 +196,15 @@ class PracticeRecordVersionAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     list_select_related = ("record__student", "changed_by")
     search_fields = ("record__student__student_number", "record__source_ref", "reason")
+
+
+@admin.register(StudentTotal)
+class StudentTotalAdmin(ReadOnlyAdmin):
+    """Kept by every write of a record; `manage.py totals_reconcile` checks and fixes them."""
+
+    list_display = ("student", "volunteer_minutes", "practice_days", "records")
+    list_select_related = ("student",)
+    search_fields = ("student__student_number", "student__name")
 
 
 @admin.register(Dispute)

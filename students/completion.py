@@ -1,8 +1,8 @@
 """Completion by class, grade, school and district: how many students are done, on track,
-at risk or behind. Every function reads `students.progress` (`progress_totals_stream`: the
-per-student totals are computed in the database, about one row per student reaches Python) and
-makes three queries (the groups, the policies, the students with their totals) whatever the
-number of students, streaming them in bounded memory.
+at risk or behind. Every function reads `students.progress` (`completion_figures`: the totals
+stored per student, grouped and forecast in the database, a few rows per group reach Python)
+and makes four queries (the groups, the entry years, the policies, the grouped totals)
+whatever the number of students.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -20,7 +20,14 @@ from districts.models import District
 from portal.spreadsheets import write_xlsx
 
 from .models import School, SchoolClass, Student
-from .progress import Forecast, StudentProgress, StudentTotals, credit_hours, progress_totals_stream
+from .progress import (
+    Forecast,
+    GroupFigures,
+    StudentProgress,
+    StudentTotals,
+    completion_figures,
+    credit_hours,
+)
 
 
 @dataclass
@@ -37,6 +44,21 @@ class Completion:
     volunteer_minutes: int = 0
     practice_days: int = 0
     minutes_per_credit_hour: int = 40
+    # The greatest student id added with `add_figures`: its policy's minutes per 学时 is the
+    # group's, as when students are added one by one in id order.
+    last_student_id: int = 0
+
+    def add_figures(self, figures: GroupFigures) -> None:
+        """The students of `figures`, added all at once."""
+        self.students += figures.students
+        self.counts[figures.forecast] += figures.students
+        self.hours_met += figures.students if figures.hours_done else 0
+        self.days_met += figures.students if figures.days_done else 0
+        self.volunteer_minutes += figures.volunteer_minutes
+        self.practice_days += figures.practice_days
+        if figures.last_student_id > self.last_student_id:
+            self.last_student_id = figures.last_student_id
+            self.minutes_per_credit_hour = figures.minutes_per_credit_hour
 
     def add(self, progress: StudentProgress | StudentTotals) -> None:
         self.students += 1
@@ -126,11 +148,10 @@ def completion_by(
     """One Completion per group (in the given order), students grouped by `key_field`; students
     marked as left are not counted."""
     result = {group.key: group for group in groups}
-    counted = students.counted()
-    for values, progress in progress_totals_stream(counted, fields=(key_field,), today=today):
-        group = result.get(values[key_field])
+    for figures in completion_figures(students.counted(), key_field=key_field, today=today):
+        group = result.get(figures.key)
         if group is not None:
-            group.add(progress)
+            group.add_figures(figures)
     return list(result.values())
 
 
@@ -165,7 +186,7 @@ class SchoolReport:
 def school_reports(
     *, schools: list[School], class_url: Callable[[object], str] = no_url, today=None
 ) -> list[SchoolReport]:
-    """Completion by class and by grade (entry year) of each school: three queries in all."""
+    """Completion by class and by grade (entry year) of each school: four queries in all."""
     today = today or timezone.localdate()
     classes = list(
         SchoolClass.objects.filter(school__in=schools).order_by("school", "-entry_year", "number")
@@ -200,14 +221,14 @@ def school_reports(
 def school_report(
     *, school: School, class_url: Callable[[object], str] = no_url, today=None
 ) -> SchoolReport:
-    """Completion by class and by grade of one school: three queries."""
+    """Completion by class and by grade of one school: four queries."""
     return school_reports(schools=[school], class_url=class_url, today=today)[0]
 
 
 def district_report(
     *, district: District, school_url: Callable[[object], str] = no_url, today=None
 ) -> list[Completion]:
-    """Completion by school of one district: three queries."""
+    """Completion by school of one district: four queries."""
     schools = School.objects.filter(district=district).order_by("code")
     return completion_by(
         Student.objects.filter(school_class__school__district=district),
@@ -218,7 +239,7 @@ def district_report(
 
 
 def city_report(*, district_url: Callable[[object], str] = no_url, today=None) -> list[Completion]:
-    """Completion by district across the city: three queries."""
+    """Completion by district across the city: four queries."""
     districts = District.objects.order_by("sort_order", "code")
     return completion_by(
         Student.objects.all(),

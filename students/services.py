@@ -371,8 +371,8 @@ def practice_records_create_bulk(
             mine.append(record)
             new.append(record)
             outcomes.append((CREATED, record))
+        # The ledger's queryset refreshes these students' totals in the same transaction.
         PracticeRecord.objects.bulk_create(new, batch_size=BULK_CHUNK)
-        # TOTALS: refresh these students' totals
         _created_follow_up(new, recorded_by=recorded_by)
         if progress is not None:
             progress(len(outcomes))

@@ -1,11 +1,16 @@
 """Thin Celery tasks of the ledger: one service call each."""
 
+import logging
+
 from celery import shared_task
 
 from portal.models import User
 
 from . import school_year, services
 from .models import PlatformImport
+from .progress import totals_differences
+
+logger = logging.getLogger(__name__)
 
 
 # Finalising twice changes nothing: acknowledged after it ends, given back if its worker dies.
@@ -51,3 +56,19 @@ def platform_imports_requeue_stale() -> list[int]:
     from .platforms.services import platform_imports_requeue_stale as requeue
 
     return requeue()
+
+
+# Reconciling twice changes nothing: acknowledged after it ends, given back if its worker dies.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def student_totals_reconcile() -> int:
+    """Beat, nightly: compare the per-student totals with the ledger and refresh any that
+    differ (there should be none: each is an error logged, a write path that skips them)."""
+    differences = totals_differences(fix=True)
+    for difference in differences:
+        logger.error(
+            "Student %s: totals %s stored, %s in the ledger (refreshed)",
+            difference.student_id,
+            difference.stored,
+            difference.ledger,
+        )
+    return len(differences)

@@ -127,6 +127,22 @@ def _empty_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _student_totals_exact(request):
+    """After every test that used the database, the per-student totals (StudentTotal) equal
+    the ledger's full aggregate: a write path that changes records without refreshing them
+    (raw SQL, a new bulk path) fails the tests that exercise it."""
+    if request.node.get_closest_marker("django_db") is None:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # torn down (rolled back) after this check
+    yield
+    from students.progress import totals_differences
+
+    differences = totals_differences()
+    assert differences == [], f"Stored student totals differ from the ledger: {differences}"
+
+
 # Personas around the object a module's tests are about: the module names that object in an
 # `owned` fixture (its base, session, school, ...), and these say who stands where around it.
 @pytest.fixture

@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -336,6 +337,11 @@ CELERY_BEAT_SCHEDULE = {
     "platform-imports-requeue-stale": {
         "task": "students.tasks.platform_imports_requeue_stale",
         "schedule": 60.0,
+    },
+    # Nightly (03:30 Shanghai): the per-student totals checked against the ledger (and fixed).
+    "student-totals-reconcile": {
+        "task": "students.tasks.student_totals_reconcile",
+        "schedule": crontab(hour=3, minute=30),
     },
     "graduate-logins-disable-due": {
         "task": "students.tasks.graduate_logins_disable_due",

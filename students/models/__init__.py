@@ -11,6 +11,7 @@ from .ledger import (
     PracticeRecordVersion,
     RecordedVia,
     RecordStatus,
+    StudentTotal,
     dates_spanned,
 )
 from .platforms import (
@@ -62,6 +63,7 @@ from .transfers import (
 from .years import SchoolYearClose
 
 __all__ = [
+    "StudentTotal",
     "Platform",
     "PlatformImport",
     "PlatformImportStatus",

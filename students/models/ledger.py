@@ -3,7 +3,7 @@
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,8 +33,74 @@ class RecordedVia(models.TextChoices):
     PLATFORM = "platform", _("Imported from another platform")
 
 
+#: The fields of a record that the per-student totals (`StudentTotal`) depend on.
+TOTALS_FIELDS = frozenset(
+    {"student", "student_id", "category", "category_id", "status", "credited_minutes"}
+    | {"started_at", "ended_at"}
+)
+
+
+def _totals_refresh(student_ids) -> None:
+    """Recompute the `StudentTotal` rows of these students from their records, in the current
+    transaction (the rule lives in `students.progress.stored`, above the models)."""
+    from ..progress.stored import totals_refresh
+
+    totals_refresh(student_ids)
+
+
+def _touches_totals(fields) -> bool:
+    return fields is None or bool(TOTALS_FIELDS.intersection(fields))
+
+
+class PracticeRecordQuerySet(models.QuerySet):
+    """Every bulk write of records refreshes the totals of the students it touched, in the
+    same transaction: a new write path cannot forget them. (`bulk_update` goes through
+    `update`.)"""
+
+    def _student_ids(self) -> set[int]:
+        return set(self.order_by().values_list("student_id", flat=True).distinct())
+
+    def update(self, **kwargs):
+        if not _touches_totals(kwargs):
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            ids = self._student_ids()
+            new_student = kwargs.get("student_id", kwargs.get("student"))
+            new_student = getattr(new_student, "pk", new_student)
+            if isinstance(new_student, int):
+                ids.add(new_student)
+            count = super().update(**kwargs)
+            if new_student is not None and not isinstance(new_student, int):
+                ids |= self._student_ids()  # an expression (bulk_update's): read them back
+            _totals_refresh(ids)
+        return count
+
+    update.alters_data = True
+
+    def delete(self):
+        with transaction.atomic(using=self.db):
+            ids = self._student_ids()
+            result = super().delete()
+            _totals_refresh(ids)
+        return result
+
+    delete.alters_data = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            _totals_refresh({obj.student_id for obj in objs})
+        return created
+
+
 class PracticeRecord(models.Model):
-    """One credited entry in a student's ledger, whatever its source; changes make versions."""
+    """One credited entry in a student's ledger, whatever its source; changes make versions.
+
+    Every write (save, delete, and the queryset's update, delete, bulk_create, bulk_update)
+    refreshes the student's `StudentTotal` in the same transaction; raw SQL does not, so a
+    bulk load ends with `totals_rebuild` (and the nightly reconciliation would report it).
+    """
 
     student = models.ForeignKey(
         Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="records"
@@ -91,6 +157,8 @@ class PracticeRecord(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    objects = PracticeRecordQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("practice record")
         verbose_name_plural = _("practice records")
@@ -127,6 +195,31 @@ class PracticeRecord(models.Model):
     def __str__(self):
         return f"{self.student.name} {self.title} {self.started_at:%Y-%m-%d}"
 
+    def save(self, *args, **kwargs):
+        if not _touches_totals(kwargs.get("update_fields")):
+            return super().save(*args, **kwargs)
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+            _totals_refresh({self.student_id, getattr(self, "_totals_student_id", None)} - {None})
+        self._totals_student_id = self.student_id
+
+    save.alters_data = True
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic(using=kwargs.get("using")):
+            result = super().delete(*args, **kwargs)
+            _totals_refresh({self.student_id})
+        return result
+
+    delete.alters_data = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        record = super().from_db(db, field_names, values)
+        # The student as loaded: a save that moves the record refreshes both students.
+        record._totals_student_id = record.__dict__.get("student_id")
+        return record
+
     @property
     def dates(self) -> list[date]:
         return dates_spanned(self.started_at, self.ended_at)
@@ -158,6 +251,32 @@ def dates_spanned(started_at: datetime | date, ended_at: datetime) -> list[date]
         first = started_at
     last = timezone.localtime(ended_at - ONE_MICROSECOND, tz).date()
     return [first + timedelta(days=offset) for offset in range(max(0, (last - first).days) + 1)]
+
+
+class StudentTotal(models.Model):
+    """A student's totals over their counted (in_notice, final) records, kept exact by every
+    write of a record (`PracticeRecord`) in the same transaction; what the completion reports
+    read instead of the ledger. Only figures that do not depend on the date or the policy are
+    stored: the forecasts are worked out when read. A student without a row has no counted
+    record. `manage.py totals_reconcile` (nightly) checks them against the ledger."""
+
+    student = models.OneToOneField(
+        Student,
+        verbose_name=_("student"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="totals",
+    )
+    volunteer_minutes = models.PositiveIntegerField(_("volunteer minutes"), default=0)
+    practice_days = models.PositiveIntegerField(_("practice days"), default=0)
+    records = models.PositiveIntegerField(_("records"), default=0)
+
+    class Meta:
+        verbose_name = _("student totals")
+        verbose_name_plural = _("student totals")
+
+    def __str__(self):
+        return f"{self.student_id}: {self.volunteer_minutes} min, {self.practice_days} days"
 
 
 class PracticeRecordVersion(models.Model):

@@ -3,7 +3,7 @@ safety policy."""
 
 from datetime import time
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +38,25 @@ class Category(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        """Saved; when it stops or starts counting as volunteer service, the totals of every
+        student with a record of it are refreshed in the same transaction."""
+        with transaction.atomic(using=kwargs.get("using")):
+            changed = (
+                self.pk is not None
+                and type(self)
+                .objects.filter(pk=self.pk)
+                .exclude(counts_as_volunteer_service=self.counts_as_volunteer_service)
+                .exists()
+            )
+            super().save(*args, **kwargs)
+            if changed:
+                from .ledger import _totals_refresh
+
+                _totals_refresh(set(self.records.values_list("student_id", flat=True)))
+
+    save.alters_data = True
 
     @property
     def name(self) -> str:

@@ -18,8 +18,9 @@ they add up to the 学时 shown in all.
 
 The package: `rules` (school years, forecasts, thresholds, 学时: no database), `figures` (the
 dataclasses returned), `ledger` (progress with breakdowns, from the ledger query or from records
-already loaded) and `totals` (totals only, mostly in SQL). The policy of an entry year comes
-from `students.policies`.
+already loaded), `totals` (totals only, mostly in SQL) and `stored` (those totals kept per
+student in `StudentTotal`, refreshed with every write of a record, which the completion reports
+read). The policy of an entry year comes from `students.policies`.
 """
 
 from .figures import StudentProgress, StudentTotals, Tally
@@ -48,7 +49,15 @@ from .rules import (
     school_year_label,
     school_year_of,
 )
-from .totals import TOTALS_CHUNK, progress_totals_stream
+from .stored import (
+    GroupFigures,
+    TotalsDifference,
+    completion_figures,
+    totals_differences,
+    totals_rebuild,
+    totals_refresh,
+)
+from .totals import TOTALS_CHUNK, ledger_totals, progress_totals_stream
 
 __all__ = [
     "COUNTED",
@@ -59,13 +68,17 @@ __all__ = [
     "SLACK",
     "TOTALS_CHUNK",
     "Forecast",
+    "GroupFigures",
     "StudentProgress",
     "StudentTotals",
     "Tally",
+    "TotalsDifference",
     "combined_forecast",
+    "completion_figures",
     "credit_hours",
     "credit_hours_parts",
     "elapsed_share",
+    "ledger_totals",
     "measure_forecast",
     "progress_for_entry_years",
     "progress_for_student",
@@ -77,4 +90,7 @@ __all__ = [
     "school_year_for",
     "school_year_label",
     "school_year_of",
+    "totals_differences",
+    "totals_rebuild",
+    "totals_refresh",
 ]

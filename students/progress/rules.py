@@ -74,12 +74,13 @@ def measure_forecast(*, done: int, required: int, entry_year: int, today: date) 
     - behind: further below than that.
 
     The two fractions are turned once per (required, entry year, day) into the least whole
-    amount done that reaches them (`_thresholds`), so a report over 200,000 students compares
-    integers; `done` is a whole number of minutes or days.
+    amount done that reaches them (`measure_thresholds`), so a report over 200,000 students
+    compares integers (`stored` compares them in SQL); `done` is a whole number of minutes or
+    days.
     """
     if done >= required:
         return Forecast.DONE
-    deadline_passed, on_track_from, at_risk_from = _thresholds(required, entry_year, today)
+    deadline_passed, on_track_from, at_risk_from = measure_thresholds(required, entry_year, today)
     if deadline_passed:
         return Forecast.BEHIND
     if done >= on_track_from:
@@ -90,7 +91,7 @@ def measure_forecast(*, done: int, required: int, entry_year: int, today: date) 
 
 
 @lru_cache(maxsize=4096)
-def _thresholds(required: int, entry_year: int, today: date) -> tuple[bool, int, int]:
+def measure_thresholds(required: int, entry_year: int, today: date) -> tuple[bool, int, int]:
     """(deadline passed, least whole `done` on track, least whole `done` at risk).
 
     `done / required >= elapsed - SLACK` holds for a whole `done` exactly when

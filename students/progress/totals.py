@@ -1,5 +1,6 @@
-"""Totals only, mostly in the database: what the completion reports (class, grade, school,
-district, city) read, about one row per student."""
+"""Totals only, mostly in the database, about one row per student: what `stored` keeps per
+student for the completion reports (class, grade, school, district, city), and what the
+reconciliation compares it with."""
 
 from collections import namedtuple
 from collections.abc import Iterable, Iterator
@@ -128,26 +129,54 @@ def _as_datetime(value: Any) -> datetime:
     return value
 
 
+def ledger_totals(
+    students: QuerySet[Student], *, fields: Iterable[str] = ()
+) -> Iterator[tuple[Any, int]]:
+    """(row, practice days) for every student of a queryset, in student id order, read from
+    the ledger in one statement (`_totals_sql`): `row` has `student_id`, `entry_year`,
+    `minutes` (volunteer, None without counted records), `records` and `fields` as
+    `key_<index>`. The one computation of the totals; `progress_totals_stream` adds the
+    forecasts, `stored` keeps them per student."""
+    fields = tuple(fields)
+    sql, params = _totals_sql(students, fields)
+    Row = namedtuple("TotalsRow", _columns(fields))
+    held: Any = None  # a student's row with a multi-date record, waiting for its records
+    dates: set[date] = set()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(TOTALS_CHUNK):
+            for row in map(Row._make, chunk):
+                if row.part == RECORD_PART:  # a record of the held student
+                    started_at = _as_datetime(row.started_at)
+                    dates.update(dates_spanned(started_at, _as_datetime(row.ended_at)))
+                    continue
+                if held is not None:
+                    yield held, len(dates)
+                    held = None
+                if row.spans == 1:
+                    held, dates = row, set()
+                else:
+                    yield row, int(row.days or 0)
+    if held is not None:
+        yield held, len(dates)
+
+
 def progress_totals_stream(
     students: QuerySet[Student], *, fields: Iterable[str] = (), today: date | None = None
 ) -> Iterator[tuple[dict, StudentTotals]]:
     """(student values, totals) for every student of a queryset, in student id order.
 
-    What the completion reports need, in two queries whatever the number of students (the
+    The totals read from the ledger, in two queries whatever the number of students (the
     policies, and `_totals_sql`), about one row per student: the ledger stays in the
     database. The figures and forecasts are those of `progress_stream` (tests hold them
     equal on random ledgers); the breakdowns and the disputed and revoked tallies are not
-    computed. `fields` names extra Student values, as for `progress_stream`.
+    computed. `fields` names extra Student values, as for `progress_stream`. (The completion
+    reports read the same totals as stored per student: `stored.completion_figures`.)
     """
     today = today or timezone.localdate()
     fields = tuple(fields)
     policies = PolicyBook()
-    sql, params = _totals_sql(students, fields)
-    Row = namedtuple("TotalsRow", _columns(fields))
-    held: Any = None  # a student's row with a multi-date record, waiting for its records
-    dates: set[date] = set()
-
-    def totals(row: Any, practice_days: int) -> tuple[dict, StudentTotals]:
+    for row, practice_days in ledger_totals(students, fields=fields):
         policy = policies.for_entry_year(row.entry_year)
         volunteer_minutes = int(row.minutes or 0)
         hours_forecast, days_forecast = forecasts(
@@ -159,34 +188,19 @@ def progress_totals_stream(
         )
         values = {"pk": row.student_id, "school_class__entry_year": row.entry_year}
         values.update((name, getattr(row, _key(index))) for index, name in enumerate(fields))
-        return values, StudentTotals(
-            student_id=row.student_id,
-            entry_year=row.entry_year,
-            today=today,
-            hours_required=policy.volunteer_hours_required,
-            days_required=policy.practice_days_required,
-            minutes_per_credit_hour=policy.minutes_per_credit_hour,
-            volunteer_minutes=volunteer_minutes,
-            practice_days=practice_days,
-            records=int(row.records or 0),
-            hours_forecast=hours_forecast,
-            days_forecast=days_forecast,
+        yield (
+            values,
+            StudentTotals(
+                student_id=row.student_id,
+                entry_year=row.entry_year,
+                today=today,
+                hours_required=policy.volunteer_hours_required,
+                days_required=policy.practice_days_required,
+                minutes_per_credit_hour=policy.minutes_per_credit_hour,
+                volunteer_minutes=volunteer_minutes,
+                practice_days=practice_days,
+                records=int(row.records or 0),
+                hours_forecast=hours_forecast,
+                days_forecast=days_forecast,
+            ),
         )
-
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while chunk := cursor.fetchmany(TOTALS_CHUNK):
-            for row in map(Row._make, chunk):
-                if row.part == RECORD_PART:  # a record of the held student
-                    started_at = _as_datetime(row.started_at)
-                    dates.update(dates_spanned(started_at, _as_datetime(row.ended_at)))
-                    continue
-                if held is not None:
-                    yield totals(held, len(dates))
-                    held = None
-                if row.spans == 1:
-                    held, dates = row, set()
-                else:
-                    yield totals(row, int(row.days or 0))
-    if held is not None:
-        yield totals(held, len(dates))

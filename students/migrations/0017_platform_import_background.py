@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('students', '0015_merge_guardians'),
+        ('students', '0016_student_totals'),
     ]
 
     operations = [
