@@ -286,10 +286,12 @@ class TestSessions:
 
     def test_the_series_is_in_shanghai_time_whatever_zone_is_active(self, coordinator):
         post = PostFactory(base=coordinator.base)
+        # A week ahead in Shanghai: the application window fits whatever the time of day.
+        first_day = timezone.localdate(timezone=SHANGHAI) + timedelta(days=8)
         with timezone.override(ZoneInfo("UTC")):
             session_series_create(
                 post=post,
-                first_day=timezone.localdate() + timedelta(days=1),
+                first_day=first_day,
                 weekdays=[SATURDAY],
                 weeks=1,
                 start_time=time(9, 0),
