@@ -16,8 +16,10 @@ students and teachers only), or nobody's. A shell is served while both hold:
   its sessions to start or to close for applications, or midnight in Shanghai (certifications
   and contracts run out by date).
 
-The viewer's school is cached per user under the `viewer-schools` version, bumped by any
-change of a student's class or user, a class's school or a teacher's assignment.
+The audience of a viewer whose school holds no contract with a school-level base in the
+district is everyone's: most pages are shared by all. The viewer's school and the districts of
+its contracts are cached per user under the `viewer-schools` version (bumped by any change of a
+student's class or user, a class's school or a teacher's assignment) and the `listing` one.
 """
 
 import hashlib
@@ -37,7 +39,7 @@ from portal.page_shell import page_join, shell_split, shell_variant, user_part_k
 from students.models import Category, SchoolClass, Student, TeacherAssignment
 
 from .models import Base, Post, SchoolContract, Session
-from .selectors import viewer_school_id
+from .selectors import contracted_district_codes, viewer_school_id
 
 LISTING = "listing"
 VIEWER_SCHOOLS = "viewer-schools"
@@ -68,17 +70,28 @@ def _params_key(request: HttpRequest) -> str | None:
     return hashlib.sha256(repr(sorted(items)).encode()).hexdigest()[:32]
 
 
-def _viewer_school(request: HttpRequest, version: int, entry) -> int | None:
+def _audience(request: HttpRequest, code: str, versions: dict, entry) -> int | None:
+    """The school whose viewers see this district's listing apart (it holds a contract with a
+    school-level base there), or None: the viewer sees what everyone sees."""
     user = request.user
     if not user.is_authenticated:
         return None
     tag = getattr(user, "_cache_tag", None)
-    if entry is not None and tag is not None and entry[:2] == (version, tag):
-        return entry[2]
-    school_id = viewer_school_id(user=user)
-    if tag is not None:
-        cache.set(f"viewer-school:{user.pk}", (version, tag, school_id), VIEWER_SCHOOL_SECONDS)
-    return school_id
+    stamp = (versions[VIEWER_SCHOOLS], versions[LISTING], tag)
+    if entry is not None and tag is not None and entry[0] == stamp and time.time() < entry[1]:
+        school_id, codes = entry[2], entry[3]
+    else:
+        now = timezone.now()
+        school_id = viewer_school_id(user=user)
+        codes = frozenset()
+        if school_id is not None:
+            codes = contracted_district_codes(school_id=school_id, today=timezone.localdate(now))
+        if tag is not None:
+            until = _next_midnight(now).timestamp()
+            cache.set(
+                f"viewer-school:{user.pk}", (stamp, until, school_id, codes), VIEWER_SCHOOL_SECONDS
+            )
+    return school_id if code in codes else None
 
 
 def _next_midnight(now: datetime) -> datetime:
@@ -101,7 +114,7 @@ def listing_page(request: HttpRequest, *, code: str, render) -> HttpResponse | N
     )
     if None in versions.values():  # the cache is down
         return None
-    school_id = _viewer_school(request, versions[VIEWER_SCHOOLS], found.get(school_key))
+    school_id = _audience(request, code, versions, found.get(school_key))
     shell_key = f"listing:{code}:{school_id or '-'}:{params}:{shell_variant(request)}"
     entry = cache.get(shell_key)
     if entry is not None and entry[0] == versions[LISTING] and time.time() < entry[1]:

@@ -134,6 +134,16 @@ def school_visibility_q(*, school_id: int | None, today: date, prefix: str = "")
     return other_levels | Q(**{f"{prefix}pk__in": contracted})
 
 
+def contracted_district_codes(*, school_id: int, today: date) -> frozenset[str]:
+    """The districts where a school holds a valid contract with a school-level base: elsewhere
+    its viewers see what everyone sees (`school_visibility_q`)."""
+    return frozenset(
+        SchoolContract.objects.filter(
+            school_id=school_id, valid_until__gte=today, base__level=BaseLevel.SCHOOL
+        ).values_list("base__district__code", flat=True)
+    )
+
+
 def viewer_school_id(*, user: User) -> int | None:
     """The school whose contracted bases a viewer may see (students and their teachers)."""
     if not user.is_authenticated:
