@@ -135,7 +135,7 @@ class TestStudentDashboard:
             add_record(student, day=date(2025, 11, 1) + timedelta(days=n))
         ApplicationFactory(student=student)
         many, _ = queries_for(client, "/dashboard/student/")
-        # 8 for progress and sessions, 3 for the reliability card (policy, events, lifts).
+        # 6 for progress and sessions, 3 for the reliability card (policy, events, lifts).
         assert few == many == 9
 
 
