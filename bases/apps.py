@@ -14,3 +14,6 @@ class BasesConfig(AppConfig):
         from .organisers import base_organiser_register
 
         base_organiser_register()
+
+        # Cached listings hear of every write to what they show, in every process.
+        from . import listing_cache  # noqa: F401

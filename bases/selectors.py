@@ -3,6 +3,7 @@
 from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Least
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -133,6 +134,16 @@ def school_visibility_q(*, school_id: int | None, today: date, prefix: str = "")
     return other_levels | Q(**{f"{prefix}pk__in": contracted})
 
 
+def contracted_district_codes(*, school_id: int, today: date) -> frozenset[str]:
+    """The districts where a school holds a valid contract with a school-level base: elsewhere
+    its viewers see what everyone sees (`school_visibility_q`)."""
+    return frozenset(
+        SchoolContract.objects.filter(
+            school_id=school_id, valid_until__gte=today, base__level=BaseLevel.SCHOOL
+        ).values_list("base__district__code", flat=True)
+    )
+
+
 def viewer_school_id(*, user: User) -> int | None:
     """The school whose contracted bases a viewer may see (students and their teachers)."""
     if not user.is_authenticated:
@@ -198,6 +209,17 @@ def post_listing(
         .select_related("base__district", "category")
         .order_by("next_starts_at", "pk")
     )
+
+
+def post_listing_changes_at(
+    *, district: District, school_id: int | None, now: datetime, session_q: Q | None = None
+) -> datetime | None:
+    """The first moment `post_listing` would give another answer by the clock alone: when the
+    first of its sessions starts or closes for applications (None: it has none)."""
+    posts = open_post_list(school_id=school_id, now=now).filter(base__district=district)
+    return Session.objects.filter(
+        upcoming_session_q(now=now), session_q or Q(), post__in=posts.values("pk")
+    ).aggregate(at=Min(Least("starts_at", "applications_close_at")))["at"]
 
 
 def _prefix_q(q: Q, prefix: str) -> Q:

@@ -59,3 +59,53 @@ class FailSoftRedisCache(RedisCache):
     set_many = _fail_soft(list)(RedisCache.set_many)
     delete_many = _fail_soft(None)(RedisCache.delete_many)
     clear = _fail_soft(False)(RedisCache.clear)
+
+
+# ------------------------------------------------------------------------------
+# Version counters: what was cached under an older version is never served again
+# ------------------------------------------------------------------------------
+# A cached entry is tagged with the versions read *before* the database was read; a change
+# bumps them at once and again when its transaction commits, so an entry made from rows read
+# before the commit carries an old version and is ignored. A counter that is missing (never
+# set, evicted, Redis emptied) starts again at the clock in nanoseconds: always above any
+# value it had before, so it never comes back to a version that entries were tagged with.
+VERSION_PREFIX = "version:"
+
+
+def _version_key(name: str) -> str:
+    return VERSION_PREFIX + name
+
+
+def versions_get_many(names, *, also=()) -> tuple[dict[str, int], dict]:
+    """({name: version}, {key: value} of the `also` keys found), in one round trip."""
+    from django.core.cache import cache
+
+    keys = [_version_key(name) for name in names]
+    found = cache.get_many([*keys, *also])
+    versions = {}
+    for name, key in zip(names, keys, strict=True):
+        value = found.pop(key, None)
+        if value is None:
+            cache.add(key, time.time_ns(), None)
+            value = cache.get(key)
+        versions[name] = value
+    return versions, found
+
+
+def _version_incr(key: str) -> None:
+    from django.core.cache import cache
+
+    try:
+        cache.incr(key)
+    except ValueError:  # missing (or the cache is down: then nothing is served from it)
+        cache.set(key, time.time_ns(), None)
+
+
+def version_bump(*names: str) -> None:
+    """Make what was cached under these versions stale: now, and when the transaction commits."""
+    from django.db import transaction
+
+    for name in names:
+        key = _version_key(name)
+        _version_incr(key)
+        transaction.on_commit(lambda key=key: _version_incr(key))

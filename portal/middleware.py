@@ -1,9 +1,12 @@
-"""Response headers that Django's SecurityMiddleware does not set."""
+"""Response headers that Django's SecurityMiddleware does not set; the signed-in user from the
+cache; the password change a user must make first."""
 
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject
 
 
 def permissions_policy_header(policy: dict[str, list[str]]) -> str:
@@ -54,3 +57,20 @@ class PasswordChangeRequiredMiddleware:
             if name not in self.ALLOWED_URL_NAMES:
                 return redirect("password_change")
         return self.get_response(request)
+
+
+def _request_user(request: HttpRequest):
+    if not hasattr(request, "_cached_user"):
+        from .user_cache import request_user
+
+        request._cached_user = request_user(request)
+    return request._cached_user
+
+
+class CachedAuthenticationMiddleware(AuthenticationMiddleware):
+    """Django's `AuthenticationMiddleware`, reading the user through the cache
+    (portal.user_cache): a page that shows who is signed in reads no user row."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _request_user(request))

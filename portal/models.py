@@ -1,9 +1,14 @@
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .changes import ChangeSignallingQuerySet
 from .messages import message_render
+
+
+class PortalUserManager(UserManager.from_queryset(ChangeSignallingQuerySet)):
+    """Django's UserManager; its querysets announce their writes (portal.user_cache)."""
 
 
 class Role(models.TextChoices):
@@ -30,6 +35,8 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(
         _("must change password"), default=False, db_default=False
     )
+
+    objects = PortalUserManager()
 
     class Meta:
         verbose_name = _("user")

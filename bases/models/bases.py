@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from districts.models import District
+from portal.changes import ChangeSignallingQuerySet
 from students.models import School
 
 BASE_CODE_REGEX = r"\A[A-Za-z0-9-]{1,32}\Z"
@@ -75,6 +76,8 @@ class Base(models.Model):
         blank=True,
     )
 
+    objects = ChangeSignallingQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("base")
         verbose_name_plural = _("bases")
@@ -120,6 +123,8 @@ class SchoolContract(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = ChangeSignallingQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("school contract")

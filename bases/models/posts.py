@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.changes import ChangeSignallingQuerySet
 from portal.text import join_list
 from students.models import Category, PostKind
 
@@ -168,6 +169,8 @@ class Post(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    objects = ChangeSignallingQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("post")
         verbose_name_plural = _("posts")
@@ -273,6 +276,8 @@ class Session(models.Model):
     cancel_reason = models.CharField(
         _("reason for cancelling"), max_length=300, blank=True, db_default=""
     )
+
+    objects = ChangeSignallingQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("session")

@@ -9,14 +9,17 @@ from django_tables2 import SingleTableMixin
 
 from districts.models import District
 from districts.selectors import district_list
+from portal.page_shell import page_shell_context
 from students.selectors import student_of_user
 
 from ..filters import PostListingFilter
+from ..listing_cache import listing_page
 from ..reliability import student_reliability
 from ..selectors import (
     application_list_for_student,
     post_get_open,
     post_listing,
+    post_listing_changes_at,
     session_list_for_post,
     viewer_school_id,
 )
@@ -26,27 +29,46 @@ from ..tables import PostListingTable, PostSearchTable
 
 
 class DistrictPostListView(SingleTableMixin, FilterView):
-    """One district's open posts, filterable and sortable, 20 a page."""
+    """One district's open posts, filterable and sortable, 20 a page; served from the cache
+    while nothing it shows changed (bases.listing_cache)."""
 
     table_class = PostListingTable
     filterset_class = PostListingFilter
     template_name = "bases/district_posts.html"
     table_pagination = {"per_page": 20}
+    #: Rendered as a shell for the cache, for this school's viewers, at this moment.
+    shell_for: tuple[int | None, object] | None = None
+
+    def get(self, request, *args, **kwargs):
+        response = listing_page(request, code=self.kwargs["code"], render=self._shell)
+        return response if response is not None else super().get(request, *args, **kwargs)
+
+    def _shell(self, school_id, now):
+        self.shell_for = (school_id, now)
+        response = super().get(self.request, *self.args, **self.kwargs)
+        response.render()
+        changes_at = post_listing_changes_at(
+            district=self.district, school_id=school_id, now=now, session_q=self.session_q
+        )
+        return response, changes_at
 
     def get_queryset(self):
         self.district = get_object_or_404(District, code=self.kwargs["code"])
-        session_q = PostListingFilter(self.request.GET or None).session_q()
+        self.session_q = PostListingFilter(self.request.GET or None).session_q()
+        school_id, now = self.shell_for or (viewer_school_id(user=self.request.user), None)
         return post_listing(
             district=self.district,
-            school_id=viewer_school_id(user=self.request.user),
-            now=timezone.now(),
-            session_q=session_q,
+            school_id=school_id,
+            now=now or timezone.now(),
+            session_q=self.session_q,
         )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["district"] = self.district
         context["districts"] = district_list()
+        if self.shell_for is not None:
+            context.update(page_shell_context())
         return context
 
 
@@ -58,6 +80,9 @@ class PostSearchView(DistrictPostListView):
 
     table_class = PostSearchTable
     template_name = "bases/post_search.html"
+
+    def get(self, request, *args, **kwargs):
+        return FilterView.get(self, request, *args, **kwargs)
 
     def get_queryset(self):
         self.district = None

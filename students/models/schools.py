@@ -11,6 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from districts.models import District
+from portal.changes import ChangeSignallingQuerySet
 
 from ..identifiers import STUDENT_NUMBER_REGEX
 
@@ -136,6 +137,8 @@ class TeacherAssignment(models.Model):
     )
     role = models.CharField(_("role"), max_length=20, choices=TeacherRole.choices)
 
+    objects = ChangeSignallingQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("teacher assignment")
         verbose_name_plural = _("teacher assignments")
@@ -168,7 +171,7 @@ class Gender(models.TextChoices):
     MALE = "male", _("Male")
 
 
-class StudentQuerySet(models.QuerySet):
+class StudentQuerySet(ChangeSignallingQuerySet):
     def counted(self) -> "StudentQuerySet":
         """Students still at the school: those marked as left count in no completion figure."""
         return self.filter(left_on__isnull=True)

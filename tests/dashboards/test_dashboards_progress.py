@@ -135,8 +135,8 @@ class TestStudentDashboard:
             add_record(student, day=date(2025, 11, 1) + timedelta(days=n))
         ApplicationFactory(student=student)
         many, _ = queries_for(client, "/dashboard/student/")
-        # 8 for progress and sessions, 3 for the reliability card (policy, events, lifts).
-        assert few == many == 11
+        # 6 for progress and sessions, 3 for the reliability card (policy, events, lifts).
+        assert few == many == 9
 
 
 @pytest.fixture
@@ -159,7 +159,7 @@ def test_the_head_teacher_dashboard_counts_the_class_by_state(client, klass):
     assert f'href="/reports/classes/{klass.pk}/?state=attention"' in html
     for _ in range(10):
         StudentFactory(school_class=klass)
-    assert queries_for(client, "/dashboard/teacher/")[0] == count == 7
+    assert queries_for(client, "/dashboard/teacher/")[0] == count == 5
     assert 'data-testid="todo"' in html
 
 
@@ -186,7 +186,7 @@ def test_the_school_admin_dashboard_shows_completion_by_grade(client, klass):
     assert re.search(r'data-group="total">.*?<b>4</b>', table, re.S)
     assert f'href="/reports/schools/{klass.school.pk}/"' in html
     SchoolClassFactory(school=klass.school, number=9)
-    assert queries_for(client, "/dashboard/school/")[0] == count == 8
+    assert queries_for(client, "/dashboard/school/")[0] == count == 6
 
 
 @pytest.fixture
@@ -228,7 +228,7 @@ def test_the_district_dashboard_shows_the_rosters_not_closed_and_links_the_repor
     assert f'href="/reports/districts/{district_world.district.pk}/"' in html
     assert 'href="?view=bases"' in html and 'data-testid="todo"' in html
     BaseFactory(district=district_world.district)
-    assert queries_for(client, "/dashboard/district/")[0] == count == 8
+    assert queries_for(client, "/dashboard/district/")[0] == count == 6
     overdue = load_workbook(io.BytesIO(client.get("/dashboard/district/?export=overdue").content))
     rows = list(overdue.active.iter_rows(values_only=True))
     assert len(rows) == 3 and rows[1][0] == "徐汇区图书馆"
@@ -243,7 +243,7 @@ def test_the_district_bases_page_counts_seats_offered_taken_and_attended(client,
     assert 'data-testid="base-use-chart"' in html
     BaseFactory(district=district_world.district)
     SessionFactory(post__base=BaseFactory(district=district("310101")))
-    assert queries_for(client, "/dashboard/district/?view=bases")[0] == count == 7
+    assert queries_for(client, "/dashboard/district/?view=bases")[0] == count == 5
     sheet = load_workbook(io.BytesIO(client.get("/dashboard/district/?export=bases").content))
     rows = list(sheet.active.iter_rows(values_only=True))
     assert rows[1][:5] == ("徐汇区图书馆", 2, 30, 2, 1) and len(rows) == 2
@@ -256,7 +256,7 @@ def test_the_city_bases_page_counts_each_district_with_its_late_rosters(client, 
     assert 'data-testid="base-use-chart"' in html
     for code in ("310101", "310115"):
         SessionFactory(post__base=BaseFactory(district=district(code)))
-    assert queries_for(client, "/dashboard/city/?view=bases")[0] == count == 7
+    assert queries_for(client, "/dashboard/city/?view=bases")[0] == count == 5
     sheet = load_workbook(io.BytesIO(client.get("/dashboard/city/?export=bases").content))
     rows = {row[0]: row for row in sheet.active.iter_rows(values_only=True)}
     assert rows["徐汇区"][1:] == (2, 30, 2, 1, 7, 50, 2)
@@ -269,7 +269,7 @@ def test_the_city_dashboard_links_every_district_to_its_report(client):
     count, html = queries_for(client, "/dashboard/city/")
     assert f'href="/reports/districts/{district("310104").pk}/"' in html
     assert 'href="/reports/city/"' in html and 'data-testid="scope"' in html
-    assert count == 4
+    assert count == 2
 
 
 def test_the_attendance_rate_counts_only_seats_of_sessions_that_have_ended(client, district_world):
@@ -349,7 +349,7 @@ def test_each_district_tile_shows_its_completion_and_the_count_is_kept_a_while(c
     # The second view reads the kept count: the four queries of the page alone.
     StudentFactory(school_class=klass)
     again, html = queries_for(client, "/dashboard/city/")
-    assert again == 4 < first
+    assert again == 2 < first
     assert "4人：已完成1人" in html
 
 
