@@ -15,13 +15,15 @@ Every figure comes from the reliability policy in force today (`students.policie
   them by `held_lottery_factor`). A head teacher's lift (`ReliabilityHoldLift`) stops the
   no-shows of sessions started before it from counting toward a hold; the figure keeps them.
 
-`reliability_for_students` answers for any number of students in three queries.
+`reliability_for_students` answers for any number of students in three queries;
+`has_no_show` lets a caller that reads the student anyway learn, in the same query, whether
+there is anything to count: only no-shows hold a student back.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -188,3 +190,20 @@ def reliability_for_students(
 def student_reliability(*, student_id: int, now: datetime | None = None) -> StudentReliability:
     """One student's reliability: three queries."""
     return reliability_for_students([student_id], now=now)[student_id]
+
+
+def has_no_show():
+    """An annotation for a `Student` queryset: whether the student ever missed a session. One
+    who never did has no hold, whatever the policy, so their reliability need not be read to
+    decide where an application goes."""
+    return Exists(
+        Application.objects.filter(student=OuterRef("pk"), status=ApplicationStatus.NO_SHOW)
+    )
+
+
+def student_hold(*, student, now: datetime) -> Hold | None:
+    """The hold on a student read with `has_no_show` annotated as `any_no_show`: no query for
+    one who never missed a session, else their reliability (three queries)."""
+    if not student.any_no_show:
+        return None
+    return student_reliability(student_id=student.pk, now=now).hold
