@@ -308,7 +308,8 @@ def _check_briefing(*, session: Session, briefing_digest: str) -> None:
 
 
 # One statement: take a seat if one is free (`take`), write the application (confirmed with
-# the seat; else `unseated`, or nothing when that is NULL) and its audit entry.
+# the seat; else `unseated`, or nothing when that is NULL) and its audit entry. Applied at: the
+# clock once the seat is settled (after waiting for the row), so first come is first served.
 _SESSIONS, _APPLICATIONS = Session._meta.db_table, Application._meta.db_table
 _AUDIT = AuditLog._meta.db_table
 _ENTER_SQL = f"""
@@ -320,19 +321,19 @@ WITH seat AS (
     INSERT INTO {_APPLICATIONS} (student_id, session_id, status, created_at, updated_at)
     SELECT %(student)s, %(session)s,
            CASE WHEN EXISTS (SELECT FROM seat) THEN %(seated)s ELSE %(unseated)s::varchar END,
-           %(now)s, %(now)s
+           clock_timestamp(), clock_timestamp()
     WHERE EXISTS (SELECT FROM seat) OR %(unseated)s::varchar IS NOT NULL
-    RETURNING id, status
+    RETURNING id, status, created_at
 ), entry AS (
     INSERT INTO {_AUDIT}
         (actor_id, action, object_type, object_id, object_repr, data, created_at)
     SELECT %(actor)s, 'application.create', %(object_type)s, application.id::text, %(repr)s,
            (CASE WHEN application.status = %(seated)s THEN %(seated_data)s
                  ELSE %(unseated_data)s END)::jsonb,
-           %(now)s
+           application.created_at
     FROM application
 )
-SELECT id, status FROM application
+SELECT id, status, created_at FROM application
 """
 
 
@@ -347,7 +348,6 @@ def _application_enter(
     *,
     student: Student,
     session: Session,
-    now: datetime,
     status: str | None,
     if_full: str | None = None,
     hold: Hold | None = None,
@@ -383,7 +383,6 @@ def _application_enter(
         "take": status is None,
         "seated": ApplicationStatus.CONFIRMED.value,
         "unseated": None if unseated is None else str(unseated),
-        "now": now,
         "actor": student.user_id,
         "object_type": Application._meta.label_lower,
         "repr": str(Application(student=student, session=session))[:200],
@@ -402,8 +401,8 @@ def _application_enter(
         status=row[1],
         status_reason="",
         cancelled_from="",
-        created_at=now,
-        updated_at=now,
+        created_at=row[2],
+        updated_at=row[2],
     )
     application._state.adding = False
     application._state.db = connection.alias
@@ -461,7 +460,6 @@ def _apply(
     application = _application_enter(
         student=student,
         session=session,
-        now=now,
         status=status,
         if_full=ApplicationStatus.WAITLISTED if waitlist_if_full else None,
         hold=hold,
