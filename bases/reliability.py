@@ -16,14 +16,14 @@ Every figure comes from the reliability policy in force today (`students.policie
   no-shows of sessions started before it from counting toward a hold; the figure keeps them.
 
 `reliability_for_students` answers for any number of students in three queries;
-`has_no_show` lets a caller that reads the student anyway learn, in the same query, whether
-there is anything to count: only no-shows hold a student back.
+`last_no_show` lets a caller that reads the student anyway learn, in the same query, whether
+a hold is possible at all (`student_hold`).
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -192,18 +192,26 @@ def student_reliability(*, student_id: int, now: datetime | None = None) -> Stud
     return reliability_for_students([student_id], now=now)[student_id]
 
 
-def has_no_show():
-    """An annotation for a `Student` queryset: whether the student ever missed a session. One
-    who never did has no hold, whatever the policy, so their reliability need not be read to
-    decide where an application goes."""
-    return Exists(
+def last_no_show():
+    """An annotation for a `Student` queryset: when the session the student last missed started
+    (None if they never missed one). Only no-shows hold a student back, and a hold ends
+    `hold_days` after the no-show that set it, so a student whose last no-show is older than
+    that has no hold, whatever was lifted: their reliability need not be read to decide where
+    an application goes."""
+    return Subquery(
         Application.objects.filter(student=OuterRef("pk"), status=ApplicationStatus.NO_SHOW)
+        .order_by("-session__starts_at")
+        .values("session__starts_at")[:1]
     )
 
 
 def student_hold(*, student, now: datetime) -> Hold | None:
-    """The hold on a student read with `has_no_show` annotated as `any_no_show`: no query for
-    one who never missed a session, else their reliability (three queries)."""
-    if not student.any_no_show:
+    """The hold on a student read with `last_no_show` annotated as `last_no_show_at`: no query
+    for one who never missed a session, one (the policy) for one whose last no-show is too old
+    to hold them, else their reliability (three queries)."""
+    if student.last_no_show_at is None:
+        return None
+    policy = reliability_policy_on(timezone.localdate(now))
+    if student.last_no_show_at + timedelta(days=policy.hold_days) <= now:
         return None
     return student_reliability(student_id=student.pk, now=now).hold

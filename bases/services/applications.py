@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from portal.models import AuditLog, User
 from portal.services import audit_log_record
 from portal.text import join_list
-from students.guardians import student_notification_send
+from students.guardians import has_guardians, student_notification_send
 from students.models import SchoolClass, Student
 
 from ..errors import BaseError
@@ -58,7 +58,7 @@ from ..models import (
     SchoolContract,
     Session,
 )
-from ..reliability import Hold, has_no_show, student_hold
+from ..reliability import Hold, last_no_show, student_hold
 from ..selectors import WAITLIST_ORDER
 from .consent import consent_missing, tell_school_consent_awaited
 
@@ -75,10 +75,11 @@ def _lock_student(student: Student) -> Student:
 
 
 def _lock_applicant(student: Student) -> Student:
-    """The applying student, locked as `_lock_student`, with whether they ever missed a session
-    (`any_no_show`, for the reliability hold) read in the same query."""
+    """The applying student, locked as `_lock_student`, with the start of the session they last
+    missed (`last_no_show_at`, for the reliability hold) and whether they have guardians to tell
+    (`any_guardians`) read in the same query."""
     queryset = Student.objects.select_related("school_class", "user").annotate(
-        any_no_show=has_no_show()
+        last_no_show_at=last_no_show(), any_guardians=has_guardians()
     )
     if LOCKING:
         queryset = queryset.select_for_update(of=("self",))
@@ -409,30 +410,33 @@ def _application_enter(
     return application
 
 
-def _seat_freed_since(application: Application) -> bool:
+def _seat_freed_since(application: Application) -> int | None:
     """For a student who just joined the waiting list of a full first-come session (PostgreSQL,
     where joining takes no lock that queues applicants): read the session again under a share
     lock. It waits for a cancellation (or any change that frees seats, which locks the row
     `FOR UPDATE`) in progress, and makes a later one wait until this commits, so it sees this
     student waiting. A seat free now is taken: the application is confirmed, and audited as a
-    promotion."""
+    promotion. Returns the place on the waiting list, read in the same statement (None once
+    confirmed, or when this database needs none of this)."""
     if connection.vendor != "postgresql" or not LOCKING:
-        return False  # `_take_seat` looked again under the session's lock
+        return None  # `_take_seat` looked again under the session's lock
+    ahead_sql, ahead_params = _waiting_ahead(application).values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT taken < capacity FROM {_SESSIONS} WHERE id = %s FOR KEY SHARE",
-            [application.session_id],
+            f"SELECT taken < capacity, (SELECT COUNT(*) FROM ({ahead_sql}) ahead) "
+            f"FROM {_SESSIONS} WHERE id = %s FOR KEY SHARE",
+            [*ahead_params, application.session_id],
         )
-        (free,) = cursor.fetchone()
+        free, ahead = cursor.fetchone()
     if not free:
-        return False
+        return ahead + 1
     seats = Session.objects.filter(pk=application.session_id, taken__lt=F("capacity"))
     if not seats.update(taken=F("taken") + 1):
-        return False
+        return ahead + 1
     application.status = ApplicationStatus.CONFIRMED
     application.save(update_fields=["status", "updated_at"])
     audit_log_record(actor=None, action="application.promote", target=application)
-    return True
+    return None
 
 
 def _apply(
@@ -466,8 +470,9 @@ def _apply(
     )
     if application is None:
         raise BaseError(_("This session is full. You can join the waiting list."), code="full")
+    position = None
     if status is None and application.status == ApplicationStatus.WAITLISTED:
-        _seat_freed_since(application)
+        position = _seat_freed_since(application)
     if session.post.safety_briefing:
         BriefingAcknowledgement.objects.create(
             student=student,
@@ -483,24 +488,27 @@ def _apply(
             target=application,
             data={"digest": briefing_digest},
         )
-    _tell_applied(application, hold=hold)
+    _tell_applied(application, hold=hold, position=position)
     if awaiting_consent:
         tell_school_consent_awaited(application, session_label(session))
     return application
 
 
-def _tell_applied(application: Application, *, hold: Hold | None = None) -> None:
-    """Tell the student where their application stands: confirmed, drawn later or waiting."""
+def _tell_applied(
+    application: Application, *, hold: Hold | None = None, position: int | None = None
+) -> None:
+    """Tell the student where their application stands: confirmed, drawn later or waiting
+    (`position`: their place on the waiting list, if the caller read it already)."""
     student = application.student
     params = {"session": session_label(application.session)}
     if application.status == ApplicationStatus.WAITLISTED and hold is not None:
         message = APPLICATION_WAITLISTED_HELD
-        params["position"] = waitlist_position(application)
+        params["position"] = position or waitlist_position(application)
         params["until"] = date_format(timezone.localtime(hold.until), "Y-m-d H:i")
         params["count"] = hold.no_shows
     elif application.status == ApplicationStatus.WAITLISTED:
         message = APPLICATION_WAITLISTED
-        params["position"] = waitlist_position(application)
+        params["position"] = position or waitlist_position(application)
     elif application.status == ApplicationStatus.PENDING:
         message = APPLICATION_PENDING
     elif application.status == ApplicationStatus.AWAITING_CONSENT:
@@ -508,7 +516,11 @@ def _tell_applied(application: Application, *, hold: Hold | None = None) -> None
     else:
         message = APPLICATION_CONFIRMED
     student_notification_send(
-        student=student, message=message, params=params, url=reverse("bases:my-applications")
+        student=student,
+        message=message,
+        params=params,
+        url=reverse("bases:my-applications"),
+        any_guardians=getattr(student, "any_guardians", True),
     )
 
 
@@ -537,12 +549,9 @@ def application_apply_or_waitlist(
     )
 
 
-def waitlist_position(application: Application) -> int | None:
-    """1 for the next student to be promoted; None when not on the waiting list.
-
-    Counted in the order of `WAITLIST_ORDER` (draw position, nulls last; then applied at, id)."""
-    if application.status != ApplicationStatus.WAITLISTED:
-        return None
+def _waiting_ahead(application: Application):
+    """The applications ahead of this waitlisted one on its session's waiting list, in the order
+    of `WAITLIST_ORDER` (draw position, nulls last; then applied at, id)."""
     drawn = application.draw_position
     earlier = Q(created_at__lt=application.created_at) | Q(
         created_at=application.created_at, id__lt=application.id
@@ -551,12 +560,16 @@ def waitlist_position(application: Application) -> int | None:
         ahead = Q(draw_position__isnull=False) | (Q(draw_position__isnull=True) & earlier)
     else:
         ahead = Q(draw_position__lt=drawn) | (Q(draw_position=drawn) & earlier)
-    return (
-        Application.objects.filter(
-            ahead, session_id=application.session_id, status=ApplicationStatus.WAITLISTED
-        ).count()
-        + 1
-    )
+    return Application.objects.filter(
+        ahead, session_id=application.session_id, status=ApplicationStatus.WAITLISTED
+    ).order_by()
+
+
+def waitlist_position(application: Application) -> int | None:
+    """1 for the next student to be promoted; None when not on the waiting list."""
+    if application.status != ApplicationStatus.WAITLISTED:
+        return None
+    return _waiting_ahead(application).count() + 1
 
 
 def waitlist_promote_next(*, session: Session) -> Application | None:
