@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from portal.db import prepared_statements
 from portal.models import AuditLog, User
 from portal.services import audit_log_record
 from portal.text import join_list
@@ -534,9 +535,13 @@ def application_apply(
     post with a safety briefing: `briefing_digest` is the digest of the briefing the student
     ticked (`Post.briefing_digest`); without it, or for an older text, applying is refused.
     """
-    return _apply(
-        student=student, session=session, waitlist_if_full=False, briefing_digest=briefing_digest
-    )
+    with prepared_statements():
+        return _apply(
+            student=student,
+            session=session,
+            waitlist_if_full=False,
+            briefing_digest=briefing_digest,
+        )
 
 
 @transaction.atomic
@@ -544,9 +549,10 @@ def application_apply_or_waitlist(
     *, student: Student, session: Session, briefing_digest: str = ""
 ) -> Application:
     """Apply for a session, joining the waiting list if it is full."""
-    return _apply(
-        student=student, session=session, waitlist_if_full=True, briefing_digest=briefing_digest
-    )
+    with prepared_statements():  # the apply rush: each statement planned once per connection
+        return _apply(
+            student=student, session=session, waitlist_if_full=True, briefing_digest=briefing_digest
+        )
 
 
 def _waiting_ahead(application: Application):

@@ -148,6 +148,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg prepares a statement run this many times on a connection, if its parameters are
+    # bound on the server: only inside `portal.db.prepared_statements` (the apply rush); Django's
+    # default client-side binding elsewhere never prepares. Connections go straight to
+    # PostgreSQL (no transaction-pooling proxy, which prepared statements would not survive).
+    DATABASES["default"]["OPTIONS"] = {"prepare_threshold": 5}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process, worker and beat share one file.
     DATABASES["default"]["OPTIONS"] = {
