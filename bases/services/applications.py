@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from portal.db import prepared_statements
+from portal.db import CompiledGet, prepared_statements
 from portal.models import AuditLog, User
 from portal.services import audit_log_record
 from portal.text import join_list
@@ -75,16 +75,26 @@ def _lock_student(student: Student) -> Student:
     return queryset.get(pk=student.pk)
 
 
+def _applicant(*, lock: bool):
+    def build(student: int):
+        queryset = Student.objects.select_related("school_class", "user").annotate(
+            last_no_show_at=last_no_show(), any_guardians=has_guardians()
+        )
+        if lock:
+            queryset = queryset.select_for_update(of=("self",))
+        return queryset.filter(pk=student)
+
+    return CompiledGet(build)
+
+
+_APPLICANT = {lock: _applicant(lock=lock) for lock in (True, False)}
+
+
 def _lock_applicant(student: Student) -> Student:
     """The applying student, locked as `_lock_student`, with the start of the session they last
     missed (`last_no_show_at`, for the reliability hold) and whether they have guardians to tell
-    (`any_guardians`) read in the same query."""
-    queryset = Student.objects.select_related("school_class", "user").annotate(
-        last_no_show_at=last_no_show(), any_guardians=has_guardians()
-    )
-    if LOCKING:
-        queryset = queryset.select_for_update(of=("self",))
-    return queryset.get(pk=student.pk)
+    (`any_guardians`) read in the same query (compiled once: `_APPLICANT`)."""
+    return _APPLICANT[LOCKING].get(student=student.pk)
 
 
 def _lock_session(session: Session) -> Session:
@@ -201,12 +211,24 @@ def _session_for_applicant(session: Session, student: Student, *, lock: bool = F
     """The session with its post and base and the student's facts on it (`_applicant_facts`),
     in one query; read after the student's lock, so an application of theirs committed
     meanwhile is seen. `lock`: the session row too (a lottery, whose draw must not miss it)."""
-    queryset = Session.objects.select_related("post__base").annotate(**_applicant_facts(student.pk))
-    if lock and LOCKING:
-        queryset = queryset.select_for_update(of=("self",))
-    session = queryset.get(pk=session.pk)
+    session = _SESSION_FOR_APPLICANT[lock and LOCKING].get(session=session.pk, student=student.pk)
     session.facts_student_id = student.pk
     return session
+
+
+def _session_with_facts(*, lock: bool):
+    def build(session: int, student: int):
+        queryset = Session.objects.select_related("post__base").annotate(
+            **_applicant_facts(student)
+        )
+        if lock:
+            queryset = queryset.select_for_update(of=("self",))
+        return queryset.filter(pk=session)
+
+    return CompiledGet(build)
+
+
+_SESSION_FOR_APPLICANT = {lock: _session_with_facts(lock=lock) for lock in (True, False)}
 
 
 def _check_not_applied_nor_clashing(
