@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from portal.db import CompiledGet, prepared_statements
+from portal.db import CompiledGet, CompiledSQL, prepared_statements
 from portal.models import AuditLog, User
 from portal.services import audit_log_record
 from portal.text import join_list
@@ -443,7 +443,16 @@ def _seat_freed_since(application: Application) -> int | None:
     confirmed, or when this database needs none of this)."""
     if connection.vendor != "postgresql" or not LOCKING:
         return None  # `_take_seat` looked again under the session's lock
-    ahead_sql, ahead_params = _waiting_ahead(application).values("pk").query.sql_with_params()
+    values = {
+        "session": application.session_id,
+        "created_at": application.created_at,
+        "application": application.pk,
+    }
+    if application.draw_position is not None:
+        values["drawn"] = application.draw_position
+    ahead_sql, ahead_params = _WAITING_AHEAD[application.draw_position is None].sql_with_params(
+        **values
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT taken < capacity, (SELECT COUNT(*) FROM ({ahead_sql}) ahead) "
@@ -591,6 +600,16 @@ def _waiting_ahead(application: Application):
     return Application.objects.filter(
         ahead, session_id=application.session_id, status=ApplicationStatus.WAITLISTED
     ).order_by()
+
+
+def _waiting_ahead_of(*, session: int, created_at: datetime, application: int, drawn=None):
+    ahead = Application(id=application, session_id=session, created_at=created_at)
+    ahead.draw_position = drawn
+    return _waiting_ahead(ahead).values("pk")
+
+
+# By whether the application was drawn (a lottery's waiting list), which changes the SQL.
+_WAITING_AHEAD = {undrawn: CompiledSQL(_waiting_ahead_of) for undrawn in (True, False)}
 
 
 def waitlist_position(application: Application) -> int | None:
