@@ -128,12 +128,13 @@ def _is_late_cancel(application: Application, policy: ReliabilityPolicy) -> bool
 
 
 def reliability_for_students(
-    student_ids, *, now: datetime | None = None
+    student_ids, *, now: datetime | None = None, policy: ReliabilityPolicy | None = None
 ) -> dict[int, StudentReliability]:
-    """{student id: reliability} for many students: three queries (policy, events, lifts)."""
+    """{student id: reliability} for many students: three queries (policy, events, lifts); two
+    when the caller passes the policy in force today (`reliability_policy_on`), read already."""
     now = now or timezone.now()
     student_ids = list(student_ids)
-    policy = reliability_policy_on(timezone.localdate(now))
+    policy = policy or reliability_policy_on(timezone.localdate(now))
     kept_days = max(policy.half_life_days * HALF_LIVES_KEPT, policy.hold_window_days)
     since = now - timedelta(days=kept_days + policy.hold_days)
     applications = (
@@ -208,10 +209,10 @@ def last_no_show():
 def student_hold(*, student, now: datetime) -> Hold | None:
     """The hold on a student read with `last_no_show` annotated as `last_no_show_at`: no query
     for one who never missed a session, one (the policy) for one whose last no-show is too old
-    to hold them, else their reliability (three queries)."""
+    to hold them, else their reliability (two more: the policy is read once)."""
     if student.last_no_show_at is None:
         return None
     policy = reliability_policy_on(timezone.localdate(now))
     if student.last_no_show_at + timedelta(days=policy.hold_days) <= now:
         return None
-    return student_reliability(student_id=student.pk, now=now).hold
+    return reliability_for_students([student.pk], now=now, policy=policy)[student.pk].hold
