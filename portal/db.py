@@ -75,7 +75,7 @@ class CompiledSQL:
         return self.compiled[key]
 
     def sql_with_params(self, **values) -> tuple[str, list]:
-        sql, slots, _compiler = self._compiled(values)
+        sql, slots = self._compiled(values)[:2]
         return sql, [param if name is None else values[name] for name, param in slots]
 
 
