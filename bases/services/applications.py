@@ -18,6 +18,10 @@ the other applicants: the session row is then read again under a share lock (`FO
 which waits for a cancellation in progress and makes a later one wait for this commit, so a seat
 freed meanwhile is taken and a cancellation committing afterwards sees this student on the list.
 Lottery applications lock the session before checking its window, so a draw never misses one.
+
+The reads are compiled to SQL once per process (`portal.db.CompiledGet`, `CompiledSQL`) and,
+on PostgreSQL, every statement of an apply binds its parameters on the server
+(`portal.db.prepared_statements`), so each is prepared and planned once per connection.
 """
 
 import json
@@ -334,6 +338,10 @@ def _check_briefing(*, session: Session, briefing_digest: str) -> None:
 # One statement: take a seat if one is free (`take`), write the application (confirmed with
 # the seat; else `unseated`, or nothing when that is NULL) and its audit entry. Applied at: the
 # clock once the seat is settled (after waiting for the row), so first come is first served.
+# It states two rules again, whose Python homes are `_take_seat` (a seat only while
+# `taken < capacity`) and `audit_log_record` (the audit entry's fields); tests/bases/
+# test_concurrency.py (the rushes, PostgreSQL) and test_applications.py (the audit entries)
+# cover them here. Run inside `prepared_statements`, it is planned once per connection.
 _SESSIONS, _APPLICATIONS = Session._meta.db_table, Application._meta.db_table
 _AUDIT = AuditLog._meta.db_table
 _ENTER_SQL = f"""
