@@ -15,13 +15,15 @@ Every figure comes from the reliability policy in force today (`students.policie
   them by `held_lottery_factor`). A head teacher's lift (`ReliabilityHoldLift`) stops the
   no-shows of sessions started before it from counting toward a hold; the figure keeps them.
 
-`reliability_for_students` answers for any number of students in three queries.
+`reliability_for_students` answers for any number of students in three queries;
+`last_no_show` lets a caller that reads the student anyway learn, in the same query, whether
+a hold is possible at all (`student_hold`).
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Max, Q
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -126,12 +128,13 @@ def _is_late_cancel(application: Application, policy: ReliabilityPolicy) -> bool
 
 
 def reliability_for_students(
-    student_ids, *, now: datetime | None = None
+    student_ids, *, now: datetime | None = None, policy: ReliabilityPolicy | None = None
 ) -> dict[int, StudentReliability]:
-    """{student id: reliability} for many students: three queries (policy, events, lifts)."""
+    """{student id: reliability} for many students: three queries (policy, events, lifts); two
+    when the caller passes the policy in force today (`reliability_policy_on`), read already."""
     now = now or timezone.now()
     student_ids = list(student_ids)
-    policy = reliability_policy_on(timezone.localdate(now))
+    policy = policy or reliability_policy_on(timezone.localdate(now))
     kept_days = max(policy.half_life_days * HALF_LIVES_KEPT, policy.hold_window_days)
     since = now - timedelta(days=kept_days + policy.hold_days)
     applications = (
@@ -188,3 +191,28 @@ def reliability_for_students(
 def student_reliability(*, student_id: int, now: datetime | None = None) -> StudentReliability:
     """One student's reliability: three queries."""
     return reliability_for_students([student_id], now=now)[student_id]
+
+
+def last_no_show():
+    """An annotation for a `Student` queryset: when the session the student last missed started
+    (None if they never missed one). Only no-shows hold a student back, and a hold ends
+    `hold_days` after the no-show that set it, so a student whose last no-show is older than
+    that has no hold, whatever was lifted: their reliability need not be read to decide where
+    an application goes."""
+    return Subquery(
+        Application.objects.filter(student=OuterRef("pk"), status=ApplicationStatus.NO_SHOW)
+        .order_by("-session__starts_at")
+        .values("session__starts_at")[:1]
+    )
+
+
+def student_hold(*, student, now: datetime) -> Hold | None:
+    """The hold on a student read with `last_no_show` annotated as `last_no_show_at`: no query
+    for one who never missed a session, one (the policy) for one whose last no-show is too old
+    to hold them, else their reliability (two more: the policy is read once)."""
+    if student.last_no_show_at is None:
+        return None
+    policy = reliability_policy_on(timezone.localdate(now))
+    if student.last_no_show_at + timedelta(days=policy.hold_days) <= now:
+        return None
+    return reliability_for_students([student.pk], now=now, policy=policy)[student.pk].hold

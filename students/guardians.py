@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -174,6 +174,13 @@ def guardians_of(*, student: Student) -> QuerySet[User]:
     ).order_by("pk")
 
 
+def has_guardians() -> Exists:
+    """An annotation for a `Student` queryset: whether `guardians_of` would name anyone."""
+    return Exists(
+        Guardianship.objects.filter(student=OuterRef("pk"), ended_at=None, guardian__is_active=True)
+    )
+
+
 def is_guardian_of(*, user: User, student_id: int) -> bool:
     return (
         user.role == Role.GUARDIAN
@@ -184,16 +191,24 @@ def is_guardian_of(*, user: User, student_id: int) -> bool:
 
 
 def student_notification_send(
-    *, student: Student, message: MessageKind, params: dict[str, Any] | None = None, url: str = ""
+    *,
+    student: Student,
+    message: MessageKind,
+    params: dict[str, Any] | None = None,
+    url: str = "",
+    any_guardians: bool = True,
 ) -> None:
     """Notify a student and each of their guardians (who get a link to the child's page).
 
     The one place a notification about a student goes out, so guardians hear of every
-    application, change and record their child hears of.
+    application, change and record their child hears of. `any_guardians=False`: the caller
+    read (`has_guardians`, with the student) that there are none to look up.
     """
     params = params or {}
     if student.user_id is not None:
         notification_send(user=student.user, message=message, params=params, url=url)
+    if not any_guardians:
+        return
     guardian_url = reverse("students:student-progress", args=[student.pk])
     for guardian in guardians_of(student=student):
         notification_send(

@@ -7,28 +7,38 @@ applications neither over-book nor deadlock. Only those rows are locked (`of=("s
 on the joined class or post rows would queue every classmate, or every applicant of the post,
 behind one another.
 
-A first-come application checks its rules under the student's lock alone and takes its seat
-with one conditional update (`taken = taken + 1 WHERE taken < capacity`), which locks the
-session row only from that update to the commit: in a rush for one session, applicants queue for
-the row for three statements, not nine. When that update finds the session full, the row is
-locked and read again before the student joins the waiting list, so a seat freed meanwhile is
-taken, and a cancellation committing after it sees this student on the list. Lottery
-applications lock the session before checking its window, so a draw never misses one.
+Applying reads the student (locked, so one student's applications run one at a time: no two
+clashing confirmed seats, no second live application) and then the session with its post and
+base, whether the student already applied for it and their first clashing application, in one
+query. A first-come application then takes its seat, writes itself and its audit entry in one
+statement (`_application_enter`; on PostgreSQL a `WITH seat AS (UPDATE … taken = taken + 1 WHERE
+taken < capacity) INSERT …`), which locks the session row only from that statement to the
+commit. When the session is full, the student joins the waiting list without queueing behind
+the other applicants: the session row is then read again under a share lock (`FOR KEY SHARE`),
+which waits for a cancellation in progress and makes a later one wait for this commit, so a seat
+freed meanwhile is taken and a cancellation committing afterwards sees this student on the list.
+Lottery applications lock the session before checking its window, so a draw never misses one.
+
+The reads are compiled to SQL once per process (`portal.db.CompiledGet`, `CompiledSQL`) and,
+on PostgreSQL, every statement of an apply binds its parameters on the server
+(`portal.db.prepared_statements`), so each is prepared and planned once per connection.
 """
 
+import json
 from datetime import date, datetime
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from portal.models import User
+from portal.db import CompiledGet, CompiledSQL, prepared_statements
+from portal.models import AuditLog, User
 from portal.services import audit_log_record
 from portal.text import join_list
-from students.guardians import student_notification_send
+from students.guardians import has_guardians, student_notification_send
 from students.models import SchoolClass, Student
 
 from ..errors import BaseError
@@ -53,7 +63,7 @@ from ..models import (
     SchoolContract,
     Session,
 )
-from ..reliability import Hold, student_reliability
+from ..reliability import Hold, last_no_show, student_hold
 from ..selectors import WAITLIST_ORDER
 from .consent import consent_missing, tell_school_consent_awaited
 
@@ -67,6 +77,28 @@ def _lock_student(student: Student) -> Student:
     if LOCKING:
         queryset = queryset.select_for_update(of=("self",))
     return queryset.get(pk=student.pk)
+
+
+def _applicant(*, lock: bool):
+    def build(student: int):
+        queryset = Student.objects.select_related("school_class", "user").annotate(
+            last_no_show_at=last_no_show(), any_guardians=has_guardians()
+        )
+        if lock:
+            queryset = queryset.select_for_update(of=("self",))
+        return queryset.filter(pk=student)
+
+    return CompiledGet(build)
+
+
+_APPLICANT = {lock: _applicant(lock=lock) for lock in (True, False)}
+
+
+def _lock_applicant(student: Student) -> Student:
+    """The applying student, locked as `_lock_student`, with the start of the session they last
+    missed (`last_no_show_at`, for the reliability hold) and whether they have guardians to tell
+    (`any_guardians`) read in the same query (compiled once: `_APPLICANT`)."""
+    return _APPLICANT[LOCKING].get(student=student.pk)
 
 
 def _lock_session(session: Session) -> Session:
@@ -138,12 +170,89 @@ def check_open_for(*, session: Session, student: Student, now: datetime) -> None
     check_class_eligible(session=session, school_class=student.school_class, today=today)
 
 
-def _check_not_applied(*, session: Session, student: Student, on_behalf: bool = False) -> None:
-    """`on_behalf`: a teacher acts for the student, so the message names the student."""
-    existing = Application.objects.filter(
-        LIVE_APPLICATION, session=session, student=student
-    ).first()
-    if existing is not None:
+def _clashing(*, student_id: int, starts_at, ends_at):
+    """The student's confirmed or pending applications whose session overlaps [starts_at,
+    ends_at) (values, or `OuterRef`s to a session's)."""
+    return Application.objects.filter(
+        student_id=student_id,
+        status__in=[ApplicationStatus.CONFIRMED, ApplicationStatus.PENDING],
+        session__starts_at__lt=ends_at,
+        session__ends_at__gt=starts_at,
+    )
+
+
+def _clashing_application(*, session: Session, student_id: int) -> Application | None:
+    """The student's confirmed or pending application whose session overlaps this one."""
+    return (
+        _clashing(student_id=student_id, starts_at=session.starts_at, ends_at=session.ends_at)
+        .exclude(session=session)
+        .select_related("session__post")
+        .first()
+    )
+
+
+def _applicant_facts(student_id: int) -> dict:
+    """Annotations for a `Session` queryset: `applied_status`, the status of the student's live
+    application for the session (None if none), and `clash_id`, their first confirmed or pending
+    application for another session overlapping it (None if none)."""
+    return {
+        "applied_status": Subquery(
+            Application.objects.filter(
+                LIVE_APPLICATION, session=OuterRef("pk"), student_id=student_id
+            ).values("status")[:1]
+        ),
+        "clash_id": Subquery(
+            _clashing(
+                student_id=student_id, starts_at=OuterRef("starts_at"), ends_at=OuterRef("ends_at")
+            )
+            .exclude(session=OuterRef("pk"))
+            .values("pk")[:1]
+        ),
+    }
+
+
+def _session_for_applicant(session: Session, student: Student, *, lock: bool = False) -> Session:
+    """The session with its post and base and the student's facts on it (`_applicant_facts`),
+    in one query; read after the student's lock, so an application of theirs committed
+    meanwhile is seen. `lock`: the session row too (a lottery, whose draw must not miss it)."""
+    session = _SESSION_FOR_APPLICANT[lock and LOCKING].get(session=session.pk, student=student.pk)
+    session.facts_student_id = student.pk
+    return session
+
+
+def _session_with_facts(*, lock: bool):
+    def build(session: int, student: int):
+        queryset = Session.objects.select_related("post__base").annotate(
+            **_applicant_facts(student)
+        )
+        if lock:
+            queryset = queryset.select_for_update(of=("self",))
+        return queryset.filter(pk=session)
+
+    return CompiledGet(build)
+
+
+_SESSION_FOR_APPLICANT = {lock: _session_with_facts(lock=lock) for lock in (True, False)}
+
+
+def _check_not_applied_nor_clashing(
+    *, session: Session, student: Student, on_behalf: bool = False
+) -> None:
+    """Refuse a student who already applied for this session, then one whose confirmed or
+    pending application overlaps it. The facts come with a session read by
+    `_session_for_applicant` for this student, else from one query.
+
+    `on_behalf`: a teacher acts for the student, so the message names the student."""
+    if getattr(session, "facts_student_id", None) == student.pk:
+        applied_status, clash_id = session.applied_status, session.clash_id
+    else:
+        applied_status, clash_id = (
+            Session.objects.filter(pk=session.pk)
+            .annotate(**_applicant_facts(student.pk))
+            .values_list("applied_status", "clash_id")
+            .get()
+        )
+    if applied_status is not None:
         message = (
             _("%(name)s has already applied for this session (%(status)s).")
             if on_behalf
@@ -152,29 +261,10 @@ def _check_not_applied(*, session: Session, student: Student, on_behalf: bool = 
         raise BaseError(
             message,
             code="already_applied",
-            params={"status": existing.get_status_display(), "name": student.name},
+            params={"status": str(ApplicationStatus(applied_status).label), "name": student.name},
         )
-
-
-def _clashing_application(*, session: Session, student_id: int) -> Application | None:
-    """The student's confirmed or pending application whose session overlaps this one."""
-    return (
-        Application.objects.filter(
-            student_id=student_id,
-            status__in=[ApplicationStatus.CONFIRMED, ApplicationStatus.PENDING],
-            session__starts_at__lt=session.ends_at,
-            session__ends_at__gt=session.starts_at,
-        )
-        .exclude(session=session)
-        .select_related("session__post")
-        .first()
-    )
-
-
-def _check_no_clash(*, session: Session, student: Student, on_behalf: bool = False) -> None:
-    """`on_behalf`: a teacher acts for the student, so the message names the student."""
-    clash = _clashing_application(session=session, student_id=student.pk)
-    if clash is not None:
+    if clash_id is not None:
+        clash = Application.objects.select_related("session__post").get(pk=clash_id)
         message = (
             _(
                 "This session clashes in time with %(other)s, which %(name)s has already "
@@ -197,8 +287,7 @@ def check_can_apply(*, session: Session, student: Student, now: datetime) -> Non
     checks them: the post open, the window, grade and school, not applied yet, no clash. A full
     session is not among them: the student may still join its waiting list."""
     check_open_for(session=session, student=student, now=now)
-    _check_not_applied(session=session, student=student)
-    _check_no_clash(session=session, student=student)
+    _check_not_applied_nor_clashing(session=session, student=student)
 
 
 def application_refusal(*, session: Session, student: Student, now: datetime) -> BaseError | None:
@@ -246,19 +335,163 @@ def _check_briefing(*, session: Session, briefing_digest: str) -> None:
         )
 
 
+# One statement: take a seat if one is free (`take`), write the application (confirmed with
+# the seat; else `unseated`, or nothing when that is NULL) and its audit entry. Applied at: the
+# clock once the seat is settled (after waiting for the row), so first come is first served.
+# It states two rules again, whose Python homes are `_take_seat` (a seat only while
+# `taken < capacity`) and `audit_log_record` (the audit entry's fields); tests/bases/
+# test_concurrency.py (the rushes, PostgreSQL) and test_applications.py (the audit entries)
+# cover them here. Run inside `prepared_statements`, it is planned once per connection.
+_SESSIONS, _APPLICATIONS = Session._meta.db_table, Application._meta.db_table
+_AUDIT = AuditLog._meta.db_table
+_ENTER_SQL = f"""
+WITH seat AS (
+    UPDATE {_SESSIONS} SET taken = taken + 1
+    WHERE id = %(session)s AND %(take)s AND taken < capacity
+    RETURNING id
+), application AS (
+    INSERT INTO {_APPLICATIONS} (student_id, session_id, status, created_at, updated_at)
+    SELECT %(student)s, %(session)s,
+           CASE WHEN EXISTS (SELECT FROM seat) THEN %(seated)s ELSE %(unseated)s::varchar END,
+           clock_timestamp(), clock_timestamp()
+    WHERE EXISTS (SELECT FROM seat) OR %(unseated)s::varchar IS NOT NULL
+    RETURNING id, status, created_at
+), entry AS (
+    INSERT INTO {_AUDIT}
+        (actor_id, action, object_type, object_id, object_repr, data, created_at)
+    SELECT %(actor)s, 'application.create', %(object_type)s, application.id::text, %(repr)s,
+           (CASE WHEN application.status = %(seated)s THEN %(seated_data)s
+                 ELSE %(unseated_data)s END)::jsonb,
+           application.created_at
+    FROM application
+)
+SELECT id, status, created_at FROM application
+"""
+
+
+def _audit_data(status: str, hold: Hold | None) -> dict:
+    data = {"status": status}
+    if hold is not None:
+        data["held_until"] = hold.until.isoformat()
+    return data
+
+
+def _application_enter(
+    *,
+    student: Student,
+    session: Session,
+    status: str | None,
+    if_full: str | None = None,
+    hold: Hold | None = None,
+) -> Application | None:
+    """Write the application and its audit entry (`application.create`) in `status`; with
+    `status` None, take a seat if one is free (confirmed), else write it as `if_full`, or
+    write nothing and return None when `if_full` is None too.
+
+    With `taken` changed by `_take_seat` and `_seat_freed_since`, the places applying changes a
+    session's seats. On PostgreSQL it is one statement (`_ENTER_SQL`); elsewhere, and for the
+    canary without locks, the same steps one by one.
+    """
+    if connection.vendor != "postgresql" or not LOCKING:
+        if status is None:
+            if _take_seat(session):
+                status = ApplicationStatus.CONFIRMED
+            elif if_full is not None:
+                status = if_full
+            else:
+                return None
+        application = Application.objects.create(student=student, session=session, status=status)
+        audit_log_record(
+            actor=student.user,
+            action="application.create",
+            target=application,
+            data=_audit_data(status, hold),
+        )
+        return application
+    unseated = if_full if status is None else status
+    params = {
+        "session": session.pk,
+        "student": student.pk,
+        "take": status is None,
+        "seated": ApplicationStatus.CONFIRMED.value,
+        "unseated": None if unseated is None else str(unseated),
+        "actor": student.user_id,
+        "object_type": Application._meta.label_lower,
+        "repr": str(Application(student=student, session=session))[:200],
+        "seated_data": json.dumps(_audit_data(ApplicationStatus.CONFIRMED, hold)),
+        "unseated_data": json.dumps(_audit_data(unseated, hold) if unseated else {}),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_ENTER_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    application = Application(
+        pk=row[0],
+        student=student,
+        session=session,
+        status=row[1],
+        status_reason="",
+        cancelled_from="",
+        created_at=row[2],
+        updated_at=row[2],
+    )
+    application._state.adding = False
+    application._state.db = connection.alias
+    return application
+
+
+def _seat_freed_since(application: Application) -> int | None:
+    """For a student who just joined the waiting list of a full first-come session (PostgreSQL,
+    where joining takes no lock that queues applicants): read the session again under a share
+    lock. It waits for a cancellation (or any change that frees seats, which locks the row
+    `FOR UPDATE`) in progress, and makes a later one wait until this commits, so it sees this
+    student waiting. A seat free now is taken: the application is confirmed, and audited as a
+    promotion. Returns the place on the waiting list, read in the same statement (None once
+    confirmed, or when this database needs none of this)."""
+    if connection.vendor != "postgresql" or not LOCKING:
+        return None  # `_take_seat` looked again under the session's lock
+    values = {
+        "session": application.session_id,
+        "created_at": application.created_at,
+        "application": application.pk,
+    }
+    if application.draw_position is not None:
+        values["drawn"] = application.draw_position
+    ahead_sql, ahead_params = _WAITING_AHEAD[application.draw_position is None].sql_with_params(
+        **values
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT taken < capacity, (SELECT COUNT(*) FROM ({ahead_sql}) ahead) "
+            f"FROM {_SESSIONS} WHERE id = %s FOR KEY SHARE",
+            [*ahead_params, application.session_id],
+        )
+        free, ahead = cursor.fetchone()
+    if not free:
+        return ahead + 1
+    seats = Session.objects.filter(pk=application.session_id, taken__lt=F("capacity"))
+    if not seats.update(taken=F("taken") + 1):
+        return ahead + 1
+    application.status = ApplicationStatus.CONFIRMED
+    application.save(update_fields=["status", "updated_at"])
+    audit_log_record(actor=None, action="application.promote", target=application)
+    return None
+
+
 def _apply(
     *, student: Student, session: Session, waitlist_if_full: bool, briefing_digest: str
 ) -> Application:
     now = timezone.now()
-    student = _lock_student(student)
-    session = Session.objects.select_related("post__base").get(pk=session.pk)
+    student = _lock_applicant(student)
+    session = _session_for_applicant(session, student)
     if session.allocation == Allocation.LOTTERY:  # as stored, whatever the caller passed
-        session = _lock_session(session)
+        session = _session_for_applicant(session, student, lock=True)
     check_can_apply(session=session, student=student, now=now)
     _check_briefing(session=session, briefing_digest=briefing_digest)
     # A student held back by the reliability rule joins the waiting list, free seats or not; in
     # a lottery they are drawn with the policy's weight instead (services.lottery).
-    hold = student_reliability(student_id=student.pk, now=now).hold
+    hold = student_hold(student=student, now=now)
     awaiting_consent = consent_missing(session=session, student=student)
     if awaiting_consent:
         status = ApplicationStatus.AWAITING_CONSENT  # no seat, no draw until the school records it
@@ -266,17 +499,20 @@ def _apply(
         status = ApplicationStatus.PENDING
     elif hold is not None:
         status = ApplicationStatus.WAITLISTED
-    elif _take_seat(session):
-        status = ApplicationStatus.CONFIRMED
-    elif waitlist_if_full:
-        status = ApplicationStatus.WAITLISTED
     else:
+        status = None  # a seat while one is free
+    application = _application_enter(
+        student=student,
+        session=session,
+        status=status,
+        if_full=ApplicationStatus.WAITLISTED if waitlist_if_full else None,
+        hold=hold,
+    )
+    if application is None:
         raise BaseError(_("This session is full. You can join the waiting list."), code="full")
-    application = Application.objects.create(student=student, session=session, status=status)
-    data = {"status": status}
-    if hold is not None:
-        data["held_until"] = hold.until.isoformat()
-    audit_log_record(actor=student.user, action="application.create", target=application, data=data)
+    position = None
+    if status is None and application.status == ApplicationStatus.WAITLISTED:
+        position = _seat_freed_since(application)
     if session.post.safety_briefing:
         BriefingAcknowledgement.objects.create(
             student=student,
@@ -292,24 +528,27 @@ def _apply(
             target=application,
             data={"digest": briefing_digest},
         )
-    _tell_applied(application, hold=hold)
+    _tell_applied(application, hold=hold, position=position)
     if awaiting_consent:
         tell_school_consent_awaited(application, session_label(session))
     return application
 
 
-def _tell_applied(application: Application, *, hold: Hold | None = None) -> None:
-    """Tell the student where their application stands: confirmed, drawn later or waiting."""
+def _tell_applied(
+    application: Application, *, hold: Hold | None = None, position: int | None = None
+) -> None:
+    """Tell the student where their application stands: confirmed, drawn later or waiting
+    (`position`: their place on the waiting list, if the caller read it already)."""
     student = application.student
     params = {"session": session_label(application.session)}
     if application.status == ApplicationStatus.WAITLISTED and hold is not None:
         message = APPLICATION_WAITLISTED_HELD
-        params["position"] = waitlist_position(application)
+        params["position"] = position or waitlist_position(application)
         params["until"] = date_format(timezone.localtime(hold.until), "Y-m-d H:i")
         params["count"] = hold.no_shows
     elif application.status == ApplicationStatus.WAITLISTED:
         message = APPLICATION_WAITLISTED
-        params["position"] = waitlist_position(application)
+        params["position"] = position or waitlist_position(application)
     elif application.status == ApplicationStatus.PENDING:
         message = APPLICATION_PENDING
     elif application.status == ApplicationStatus.AWAITING_CONSENT:
@@ -317,7 +556,11 @@ def _tell_applied(application: Application, *, hold: Hold | None = None) -> None
     else:
         message = APPLICATION_CONFIRMED
     student_notification_send(
-        student=student, message=message, params=params, url=reverse("bases:my-applications")
+        student=student,
+        message=message,
+        params=params,
+        url=reverse("bases:my-applications"),
+        any_guardians=getattr(student, "any_guardians", True),
     )
 
 
@@ -331,9 +574,13 @@ def application_apply(
     post with a safety briefing: `briefing_digest` is the digest of the briefing the student
     ticked (`Post.briefing_digest`); without it, or for an older text, applying is refused.
     """
-    return _apply(
-        student=student, session=session, waitlist_if_full=False, briefing_digest=briefing_digest
-    )
+    with prepared_statements():
+        return _apply(
+            student=student,
+            session=session,
+            waitlist_if_full=False,
+            briefing_digest=briefing_digest,
+        )
 
 
 @transaction.atomic
@@ -341,23 +588,43 @@ def application_apply_or_waitlist(
     *, student: Student, session: Session, briefing_digest: str = ""
 ) -> Application:
     """Apply for a session, joining the waiting list if it is full."""
-    return _apply(
-        student=student, session=session, waitlist_if_full=True, briefing_digest=briefing_digest
+    with prepared_statements():  # the apply rush: each statement planned once per connection
+        return _apply(
+            student=student, session=session, waitlist_if_full=True, briefing_digest=briefing_digest
+        )
+
+
+def _waiting_ahead(application: Application):
+    """The applications ahead of this waitlisted one on its session's waiting list, in the order
+    of `WAITLIST_ORDER` (draw position, nulls last; then applied at, id)."""
+    drawn = application.draw_position
+    earlier = Q(created_at__lt=application.created_at) | Q(
+        created_at=application.created_at, id__lt=application.id
     )
+    if drawn is None:
+        ahead = Q(draw_position__isnull=False) | (Q(draw_position__isnull=True) & earlier)
+    else:
+        ahead = Q(draw_position__lt=drawn) | (Q(draw_position=drawn) & earlier)
+    return Application.objects.filter(
+        ahead, session_id=application.session_id, status=ApplicationStatus.WAITLISTED
+    ).order_by()
+
+
+def _waiting_ahead_of(*, session: int, created_at: datetime, application: int, drawn=None):
+    ahead = Application(id=application, session_id=session, created_at=created_at)
+    ahead.draw_position = drawn
+    return _waiting_ahead(ahead).values("pk")
+
+
+# By whether the application was drawn (a lottery's waiting list), which changes the SQL.
+_WAITING_AHEAD = {undrawn: CompiledSQL(_waiting_ahead_of) for undrawn in (True, False)}
 
 
 def waitlist_position(application: Application) -> int | None:
     """1 for the next student to be promoted; None when not on the waiting list."""
     if application.status != ApplicationStatus.WAITLISTED:
         return None
-    ids = list(
-        Application.objects.filter(
-            session_id=application.session_id, status=ApplicationStatus.WAITLISTED
-        )
-        .order_by(*WAITLIST_ORDER)
-        .values_list("id", flat=True)
-    )
-    return ids.index(application.id) + 1
+    return _waiting_ahead(application).count() + 1
 
 
 def waitlist_promote_next(*, session: Session) -> Application | None:

@@ -38,6 +38,8 @@ from ..reliability import student_reliability
 
 def consent_needed(*, session: Session) -> bool:
     """Whether the session's post is of a kind the safety policy (on its date) needs consent for."""
+    if not session.post.kinds:  # a post of no kind needs consent under every policy
+        return False
     policy = safety_policy_on(
         day=timezone.localdate(session.starts_at, timezone.get_default_timezone())
     )

@@ -18,8 +18,7 @@ from ..errors import BaseError
 from ..messages import RESERVATION_NAMED
 from ..models import LIVE_APPLICATION, Application, ApplicationStatus, ClassReservation, Session
 from .applications import (
-    _check_no_clash,
-    _check_not_applied,
+    _check_not_applied_nor_clashing,
     _lock_session,
     _lock_student,
     check_class_eligible,
@@ -113,8 +112,7 @@ def class_reservation_name(
     check_class_eligible(
         session=session, school_class=student.school_class, today=timezone.localdate(now)
     )
-    _check_not_applied(session=session, student=student, on_behalf=True)
-    _check_no_clash(session=session, student=student, on_behalf=True)
+    _check_not_applied_nor_clashing(session=session, student=student, on_behalf=True)
     if consent_missing(session=session, student=student):
         raise BaseError(
             _(

@@ -38,7 +38,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "TEST_DATABASE_NAME", "test_portal"
     )
     # A commit need not wait for the disk here: a test database does not outlive a crash.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = " ".join(
+        filter(None, [_options.get("options"), "-c synchronous_commit=off"])
+    )
 
 # A queue of its own per run, so leftovers of an earlier run never reach this run's worker.
 CELERY_TASK_DEFAULT_QUEUE = f"portal-test-{_TMP.name}"

@@ -169,6 +169,25 @@ class TestApplying:
         other = make_session(starts_at=full.starts_at)
         assert application_apply(student=student, session=other).status == "confirmed"
 
+    def test_applying_in_a_rush_takes_few_statements(
+        self, make_session, make_student, django_assert_max_num_queries
+    ):
+        """The apply rush (README, Performance): the student's lock, the session with what the
+        student already holds, the seat with the application and its audit entry, the
+        notification and its e-mail (the waiting list: a second look at the seats and the
+        place), counting the savepoint around it. It was 16 for a seat, 18 for the list."""
+        session = make_session(capacity=1)
+        first, second = make_student(), make_student()
+        with django_assert_max_num_queries(9):  # PostgreSQL: 7
+            seated = application_apply_or_waitlist(student=first, session=session)
+        with django_assert_max_num_queries(11):  # PostgreSQL: 8
+            waiting = application_apply_or_waitlist(student=second, session=session)
+        assert (seated.status, waiting.status) == ("confirmed", "waitlisted")
+        assert waitlist_position(waiting) == 1
+        entries = AuditLog.objects.filter(action="application.create").order_by("pk")
+        assert [e.data for e in entries] == [{"status": "confirmed"}, {"status": "waitlisted"}]
+        assert Notification.objects.filter(user=waiting.student.user).get().params["position"] == 1
+
 
 class TestCancelling:
     def test_a_student_cancels_before_the_cut_off_and_the_seat_is_freed(
