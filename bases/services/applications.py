@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from portal.changes import rows_changed
 from portal.db import CompiledGet, CompiledSQL, prepared_statements
 from portal.models import AuditLog, User
 from portal.services import audit_log_record
@@ -426,6 +427,10 @@ def _application_enter(
         row = cursor.fetchone()
     if row is None:
         return None
+    if status is None and row[1] == ApplicationStatus.CONFIRMED:
+        # The seat was taken by raw SQL, which no model signal announces: the pages showing
+        # the session's free seats (the cached listing) hear of it here.
+        rows_changed.send(sender=Session, fields=frozenset({"taken"}))
     application = Application(
         pk=row[0],
         student=student,
