@@ -21,7 +21,7 @@ from django.utils import timezone
 from bases.models import Application, Base, Coordinator, Post, Session
 from districts.models import District
 from portal.models import AuditLog, Role, User
-from students.models import Category, Student
+from students.models import Category, School, Student, TeacherAssignment
 
 from .generate import local
 
@@ -132,6 +132,16 @@ class Scratch:
             if self.audit_from is not None:
                 entries = entries.filter(pk__gt=self.audit_from)
             entries.delete()
+
+
+def scratch_school_remove(school: School, user_ids: list[int]) -> None:
+    """Remove a bench script's scratch school: its students, teacher assignments and classes,
+    then the given users (its people) and the school itself."""
+    Student.objects.filter(school_class__school=school).delete()
+    TeacherAssignment.objects.filter(school=school).delete()
+    school.classes.all().delete()
+    User.objects.filter(pk__in=user_ids).delete()
+    school.delete()
 
 
 def students(count: int, *, offset: int = 0) -> list[int]:

@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
     from django.utils import timezone
 
+    from bench.fixtures import scratch_school_remove
     from districts.models import District
     from portal.models import AuditLog, Notification, Role, User
     from portal.spreadsheets import Sheet, write_workbook
@@ -191,11 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         records.delete()
         imports.delete()
         Notification.objects.filter(user_id__in=user_ids).delete()
-        Student.objects.filter(school_class__school=school).delete()
-        TeacherAssignment.objects.filter(school=school).delete()
-        school.classes.all().delete()
-        User.objects.filter(pk__in=user_ids).delete()
-        school.delete()
+        scratch_school_remove(school, user_ids)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from openpyxl import load_workbook
 
+    from bench.fixtures import scratch_school_remove
     from districts.models import District
     from portal.models import Role, User
     from portal.spreadsheets import Sheet, write_workbook
@@ -106,11 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         user_ids = list(users.values_list("pk", flat=True))
         RosterImport.objects.filter(school=school).delete()
-        Student.objects.filter(school_class__school=school).delete()
-        TeacherAssignment.objects.filter(school=school).delete()
-        school.classes.all().delete()
-        User.objects.filter(pk__in=user_ids).delete()
-        school.delete()
+        scratch_school_remove(school, user_ids)
 
 
 if __name__ == "__main__":
