@@ -15,11 +15,9 @@ from students.models import Student, TeacherAssignment, TeacherRole
 from students.selectors import attendance_deadline_hours, student_of_user, student_scope_q
 
 from .models import (
-    ON_ROSTER_STATUSES,
     ON_SESSION_STATUSES,
     Application,
     ApplicationStatus,
-    Attendance,
     Base,
     BaseLevel,
     BaseStatus,
@@ -322,21 +320,6 @@ def waitlist_positions(*, applications: list[Application]) -> dict[int, int]:
         positions[application_id] = counters[session_id]
     wanted = {a.pk for a in applications}
     return {pk: place for pk, place in positions.items() if pk in wanted}
-
-
-def roster_pairs(*, session_ids: set[int], student_ids: set[int]) -> set[tuple[int, int]]:
-    """(session id, student id) of these students on these sessions' rosters: an application on
-    the roster, or attendance already recorded (a walk-in). Two queries."""
-    if not session_ids or not student_ids:
-        return set()
-    on_roster = Application.objects.filter(
-        session_id__in=session_ids, student_id__in=student_ids, status__in=ON_ROSTER_STATUSES
-    )
-    recorded = Attendance.objects.filter(session_id__in=session_ids, student_id__in=student_ids)
-    return {
-        *on_roster.order_by().values_list("session_id", "student_id"),
-        *recorded.order_by().values_list("session_id", "student_id"),
-    }
 
 
 def sessions_attendance_overdue(*, now: datetime) -> QuerySet[Session]:

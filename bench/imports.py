@@ -5,8 +5,9 @@ sessions that ended in the last 20 days, 100 confirmed students each (2,000 rows
 set smaller than M). Both sides start from the same bytes:
 
 - portal: `attendance_import_preview` (safe reading, every row checked against the database,
-  the file kept) then `attendance_import_confirm` (read and checked again, then every row's two
-  scans recorded through the attendance service), as a coordinator and the worker run them;
+  the file and its checked rows kept) then `attendance_import_confirm` (the kept rows checked
+  again under the sessions' locks for what could have changed, then every row's two scans and
+  its attendance written in bulk), as a coordinator and the worker run them;
 - baseline: openpyxl's read-only iteration of the same file, the cells parsed into typed rows,
   and `COPY` of those rows into a temporary table (executemany on SQLite).
 
